@@ -1,0 +1,77 @@
+"""The ``guard`` command line.
+
+Each subcommand lives in its own module with ``add_parser(subparsers)`` and ``run(args) -> int``.
+Modules import only argparse at parse time and pull in what they need inside ``run``, so
+``guard`` starts fast. Exit codes: 0 nothing denied, 1 something denied, 2 usage or policy error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+#: subcommand -> module; add a line here to add a command
+COMMANDS = {
+    "check": "guardpolicy.cli.check",
+}
+
+EXIT_OK, EXIT_DENIED, EXIT_ERROR = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="guard", description="Supply-chain policy checks for Python packages and ML artifacts.")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module in COMMANDS.items():
+        importlib.import_module(module).add_parser(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``guard`` console script."""
+    from ..errors import GuardError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from .. import __version__
+
+        print(f"guard {__version__}")
+        return EXIT_OK
+    if not args.command:
+        parser.print_help(sys.stderr)
+        return EXIT_ERROR
+    try:
+        return importlib.import_module(COMMANDS[args.command]).run(args)
+    except GuardError as exc:
+        print(f"guard: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def add_policy_args(parser: argparse.ArgumentParser) -> None:
+    """``--policy`` and ``--mode``, shared by every command that evaluates a policy."""
+    parser.add_argument("--policy", metavar="NAME|PATH", help="a shipped policy name (default, strict, ...) or a policy file; "
+                        "default: GUARD_POLICY, guard.toml / [tool.guard] upward, user config, 'default'")
+    parser.add_argument("--mode", choices=("enforce", "warn", "off"), help="override the policy mode for this run")
+
+
+def load_policy_from_args(args):
+    """Load the policy named by ``--policy`` (or discovered) with ``--mode`` applied."""
+    import os
+
+    from ..policy import load_policy
+
+    env = dict(os.environ)
+    if getattr(args, "mode", None):
+        env["GUARD_MODE"] = args.mode
+    return load_policy(args.policy, env=env)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

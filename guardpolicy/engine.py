@@ -1,0 +1,137 @@
+"""The engine: run every rule over every subject and fold the findings into a ``Decision``.
+
+Mirrors pip-audit's ``Auditor``: ``Engine(policy, options).evaluate(subjects)`` streams
+``(subject, findings)`` pairs; ``decide()`` turns the findings into the verdict under the
+policy's actions, waivers and mode.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import fnmatch
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable, Iterator, Optional, Sequence, Tuple, Union
+
+from .model import Decision, FileRef, Finding, IndexRef, ModelRef, PackageRef, Subject
+from .names import canonicalize_name
+from .policy import Policy
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """How a check runs: ``offline`` forbids network look-ups (the default; a command opts in)."""
+
+    offline: bool = True
+    #: set by sources/hooks: ``cli`` or ``runtime`` (audit log and rules may care)
+    origin: str = "cli"
+
+
+@dataclass
+class CheckContext:
+    """Shared state for one run: options, every subject in play, and a scratch cache for rules."""
+
+    options: CheckOptions
+    subjects: Sequence[Subject] = ()
+    cache: dict = field(default_factory=dict)
+
+
+_HOOK_BY_TYPE = {
+    PackageRef: "guard_check_package",
+    IndexRef: "guard_check_index",
+    ModelRef: "guard_check_model",
+    FileRef: "guard_check_file",
+}
+_ARG_BY_TYPE = {PackageRef: "package", IndexRef: "index", ModelRef: "model", FileRef: "file"}
+_VERSION_SPLIT = re.compile(r"==|@|\[")
+
+
+class Engine:
+    """Runs the rules (pluggy hooks) of ``pm`` over subjects under ``policy``."""
+
+    def __init__(self, policy: Policy, options: CheckOptions = CheckOptions(), pm=None):
+        if pm is None:
+            from .plugins import get_plugin_manager
+
+            pm = get_plugin_manager()
+        self.policy, self.options, self.pm = policy, options, pm
+
+    def evaluate(self, subjects: Iterable[Union[Subject, Finding]]) -> Iterator[Tuple[Optional[Subject], list[Finding]]]:
+        """Stream ``(subject, raw findings)``; ``Finding`` items from sources pass through as ``(None, [f])``."""
+        items = list(subjects)
+        ctx = CheckContext(options=self.options, subjects=[s for s in items if not isinstance(s, Finding)])
+        if self.policy.mode == "off":
+            for item in items:
+                yield (None, []) if isinstance(item, Finding) else (item, [])
+            return
+        for item in items:
+            if isinstance(item, Finding):
+                yield None, [item]
+                continue
+            hook = getattr(self.pm.hook, _HOOK_BY_TYPE[type(item)])
+            found: list[Finding] = []
+            for result in hook(**{_ARG_BY_TYPE[type(item)]: item, "policy": self.policy, "context": ctx}):
+                found.extend(result or ())
+            yield item, found
+
+    def decide(self, subjects: Iterable[Union[Subject, Finding]], today: Optional[_dt.date] = None) -> Decision:
+        """Evaluate and fold into one ``Decision``."""
+        checked: list[Subject] = []
+        raw: list[Finding] = []
+        for subject, found in self.evaluate(subjects):
+            if subject is not None:
+                checked.append(subject)
+            raw.extend(found)
+        return decide(raw, self.policy, checked, today=today)
+
+
+def _names_for(subject: str) -> set[str]:
+    base = _VERSION_SPLIT.split(subject, 1)[0].strip()
+    return {subject, base, canonicalize_name(base), subject.lower()}
+
+
+def waiver_for(finding: Finding, policy: Policy, today: Optional[_dt.date] = None):
+    """The first waiver matching ``finding`` (expired ones included), or ``None``."""
+    names = _names_for(finding.subject)
+    for waiver in policy.waivers:
+        if waiver.rule not in ("*", finding.rule):
+            continue
+        pattern = waiver.subject.lower()
+        if any(fnmatch.fnmatchcase(n.lower(), pattern) for n in names) or \
+                any(fnmatch.fnmatchcase(n, canonicalize_name(waiver.subject)) for n in names):
+            return waiver
+    return None
+
+
+def apply_policy(findings: Iterable[Finding], policy: Policy, today: Optional[_dt.date] = None) -> tuple[list[Finding], list[Finding]]:
+    """Give each raw finding its policy action; split into (counted, waived). ``off`` findings vanish."""
+    counted, waived = [], []
+    for f in findings:
+        action = f.action or policy.rule(f.rule).action
+        if action == "off":
+            continue
+        if policy.mode == "warn" and action == "deny":
+            action = "warn"
+        f = replace(f, action=action)
+        waiver = waiver_for(f, policy, today)
+        if waiver is not None and not waiver.expired(today):
+            waived.append(replace(f, waived_by=waiver.label))
+        elif waiver is not None:
+            counted.append(replace(f, message=f"{f.message} (waiver {waiver.label} expired on {waiver.expires}: {waiver.reason})"))
+        else:
+            counted.append(f)
+    return counted, waived
+
+
+def decide(findings: Iterable[Finding], policy: Policy, checked: Sequence[Subject] = (), today: Optional[_dt.date] = None) -> Decision:
+    """Fold raw findings into a ``Decision`` under the policy (actions, waivers, mode)."""
+    if policy.mode == "off":
+        return Decision("allow", checked=tuple(checked), mode="off", policy_digest=policy.digest)
+    counted, waived = apply_policy(findings, policy, today)
+    if any(f.action == "deny" for f in counted):
+        verdict = "deny"
+    elif counted:
+        verdict = "warn"
+    else:
+        verdict = "allow"
+    return Decision(verdict, tuple(counted), tuple(waived), tuple(checked), policy.mode, policy.digest)

@@ -1,0 +1,56 @@
+"""The plugin manager: built-in and third-party plugins through one door.
+
+Every plugin, ours included, is an entry point in the ``guardpolicy`` group. Built-ins are
+listed in ``BUILTIN_PLUGINS`` too, under the same entry-point names, so a source checkout
+that is not installed still works (pluggy skips an entry point whose name is registered).
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+
+import pluggy
+
+from . import hookspecs
+
+#: entry-point name -> module; must match ``[project.entry-points.guardpolicy]`` in pyproject.toml
+BUILTIN_PLUGINS = {
+    "typosquat": "guardpolicy.rules.typosquat",
+    "unpinned": "guardpolicy.rules.unpinned",
+    "unhashed": "guardpolicy.rules.unhashed",
+    "source": "guardpolicy.rules.source",
+    "denylist": "guardpolicy.rules.denylist",
+    "invalid": "guardpolicy.rules.invalid",
+    "python-sources": "guardpolicy.sources.plugin",
+    "formats": "guardpolicy.report.plugin",
+}
+
+
+@lru_cache(maxsize=1)
+def get_plugin_manager() -> pluggy.PluginManager:
+    """The process-wide plugin manager with built-ins and installed plugins registered."""
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    for name, module in BUILTIN_PLUGINS.items():
+        pm.register(importlib.import_module(module), name=name)
+    pm.load_setuptools_entrypoints(hookspecs.PROJECT)
+    return pm
+
+
+@lru_cache(maxsize=1)
+def rule_infos() -> dict:
+    """Every known rule's ``RuleInfo``, by id."""
+    out = {}
+    for infos in get_plugin_manager().hook.guard_rules():
+        for info in infos or ():
+            out[info.id] = info
+    return out
+
+
+def formats() -> dict:
+    """Every report format, by name."""
+    out: dict = {}
+    for found in get_plugin_manager().hook.guard_formats():
+        out.update(found or {})
+    return out

@@ -1,0 +1,1 @@
+"""Report formats: how a ``Decision`` is said. One module per format."""

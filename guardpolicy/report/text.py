@@ -1,0 +1,47 @@
+"""``--format text``: for people. Grouped by file, each finding with its fix hint."""
+
+from __future__ import annotations
+
+from ..model import Decision, Finding
+from .interface import Format
+
+_COLORS = {"deny": "\x1b[31m", "warn": "\x1b[33m", "allow": "\x1b[32m", "dim": "\x1b[2m", "reset": "\x1b[0m"}
+
+
+class TextFormat(Format):
+    """Readable text; ANSI colors when writing to a terminal."""
+
+    machine = False
+
+    def _c(self, key: str, text: str) -> str:
+        return f"{_COLORS[key]}{text}{_COLORS['reset']}" if self.color else text
+
+    def _line(self, f: Finding) -> list[str]:
+        where = f"line {f.location.line}: " if f.location and f.location.line else ""
+        out = [f"  {where}{self._c(f.action or 'warn', f.action or 'warn')} [{f.rule}] {f.message}"]
+        if f.suggestion:
+            out.append(f"      {self._c('dim', 'fix:')} {f.suggestion}")
+        return out
+
+    def format(self, decision: Decision) -> str:
+        """Findings grouped by file, then waived ones, then a one-line verdict."""
+        groups: dict[str, list[Finding]] = {}
+        for f in decision.findings:
+            groups.setdefault(f.location.file if f.location else f.subject if f.subject.startswith(("pypi:", "hf:")) else "(command line)", []).append(f)
+        lines: list[str] = []
+        for file, items in groups.items():
+            lines.append(file)
+            for f in sorted(items, key=lambda f: (f.location.line or 0) if f.location else 0):
+                lines.extend(self._line(f))
+        if decision.waived:
+            lines.append(self._c("dim", f"waived ({len(decision.waived)}):"))
+            for f in decision.waived:
+                lines.append(self._c("dim", f"  [{f.rule}] {f.subject}: {f.message} (waiver {f.waived_by})"))
+        denied = sum(f.action == "deny" for f in decision.findings)
+        warned = sum(f.action == "warn" for f in decision.findings)
+        summary = f"{len(decision.checked)} checked, {denied} denied, {warned} warnings"
+        if decision.waived:
+            summary += f", {len(decision.waived)} waived"
+        mode = "" if decision.mode == "enforce" else f" (mode: {decision.mode})"
+        lines.append(f"{self._c(decision.decision, decision.decision.upper())}: {summary}{mode}")
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,35 @@
+"""Built-in rules. One module per rule id: ``guardpolicy.rules.<id>`` (dashes become underscores).
+
+Each module is an ordinary pluggy plugin (see ``guardpolicy.hookspecs``), registered
+through the ``guardpolicy`` entry-point group like any third-party plugin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Tuple
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option a rule accepts under ``[rules.<id>]``: its TOML type(s), default and help."""
+
+    type: Any
+    default: Any
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """What a rule is: stable id, summary, help text, default action, options, example.
+
+    ``subjects`` names the kinds it judges (``package``, ``index``, ``model``, ``file``).
+    """
+
+    id: str
+    summary: str
+    help: str = ""
+    default_action: str = "deny"
+    options: Mapping[str, Option] = field(default_factory=dict)
+    example: str = ""
+    subjects: Tuple[str, ...] = ("package",)

@@ -1,0 +1,79 @@
+"""Rule ``denylist``: the package matches the policy's ``deny`` list.
+
+Entries are requirement strings: ``evilpkg`` denies every version, ``urllib3<1.26.5``
+denies the versions the specifier admits (and an unpinned requirement that could resolve
+to one of them).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from ..hookspecs import hookimpl
+from ..model import Finding
+from ..names import canonicalize_name
+from . import RuleInfo
+
+RULE = RuleInfo(
+    id="denylist",
+    summary="The package is on the policy's deny list.",
+    help="Policies list requirement strings under `deny`: a bare name denies every version, a "
+         "specifier (`urllib3<1.26.5`) denies the versions it admits.",
+    default_action="deny",
+    example="denylist: urllib3==1.26.4 matches deny entry 'urllib3<1.26.5'",
+)
+
+
+@lru_cache(maxsize=64)
+def _parse(entries: tuple) -> dict:
+    out: dict = {}
+    for entry in entries:
+        try:
+            req = Requirement(entry)
+        except InvalidRequirement:
+            continue  # validated by the loader's tests of shipped policies; stay permissive here
+        out.setdefault(canonicalize_name(req.name), []).append((entry, req.specifier))
+    return out
+
+
+def _may_match(deny: SpecifierSet, version: str | None, specifier: str) -> bool:
+    if not str(deny):
+        return True
+    if version:
+        try:
+            return deny.contains(Version(version), prereleases=True)
+        except InvalidVersion:
+            return True
+    try:
+        spec = SpecifierSet(specifier)
+    except InvalidSpecifier:
+        return True
+    pins = [s.version for s in spec if s.operator in ("==", "===") and "*" not in s.version]
+    if pins:
+        try:
+            return deny.contains(Version(pins[0]), prereleases=True)
+        except InvalidVersion:
+            return True
+    return True  # a range may resolve into the denied versions
+
+
+@hookimpl
+def guard_check_package(package, policy, context):
+    if not package.name or not policy.deny:
+        return None
+    table = _parse(tuple(policy.deny))
+    for entry, spec in table.get(canonicalize_name(package.name), ()):
+        if _may_match(spec, package.version, package.specifier):
+            return [Finding(rule="denylist", subject=package.subject, location=package.location,
+                            message=f"{package.subject} matches the policy's deny entry {entry!r}",
+                            suggestion="remove it, or pick a version outside the denied range")]
+    return None
+
+
+@hookimpl
+def guard_rules():
+    return [RULE]

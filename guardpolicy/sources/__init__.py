@@ -1,0 +1,1 @@
+"""Sources: what to check. Each module turns one kind of input into subjects."""

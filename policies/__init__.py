@@ -1,0 +1,1 @@
+"""Shipped policies (packaged as ``guardpolicy._policies``)."""
