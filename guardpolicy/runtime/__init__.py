@@ -1,0 +1,1 @@
+"""Runtime enforcement: the patches the startup hook applies, and the gate they all call."""

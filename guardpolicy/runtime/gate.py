@@ -1,0 +1,74 @@
+"""The one gate every runtime patch calls: evaluate subjects, warn or raise.
+
+Loads the policy once per process, lazily (the startup hook itself loads nothing). A policy
+that cannot be loaded makes gated operations fail closed with a clear message; it never
+breaks unrelated code because nothing here runs until a gated library is used.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Iterable, Optional
+
+from ..errors import GuardError, PolicyViolation
+
+_lock = threading.Lock()
+_policy = None
+_policy_error: Optional[str] = None
+
+
+def get_policy():
+    """The process's effective policy; raises ``PolicyViolation`` when it cannot be loaded (fail closed)."""
+    global _policy, _policy_error
+    with _lock:
+        if _policy is None and _policy_error is None:
+            try:
+                from ..policy import load_policy
+
+                _policy = load_policy()
+            except GuardError as exc:
+                _policy_error = str(exc)
+        if _policy_error is not None:
+            raise PolicyViolation(f"guard: policy error, refusing gated operations: {_policy_error}")
+        return _policy
+
+
+def reset() -> None:
+    """Forget the loaded policy (tests; ``guard`` after changing config)."""
+    global _policy, _policy_error
+    with _lock:
+        _policy, _policy_error = None, None
+
+
+def format_violation(decision, operation: str) -> str:
+    """The exception message: each finding, its fix, and how to waive it."""
+    lines = [f"guard: {operation} blocked by policy"]
+    for f in decision.findings:
+        if f.action != "deny":
+            continue
+        lines.append(f"  [{f.rule}] {f.subject}: {f.message}")
+        if f.suggestion:
+            lines.append(f"      fix: {f.suggestion}")
+    lines.append("  to accept the risk, add a waiver to your policy: [[waivers]] rule = \"<rule>\" "
+                 "subject = \"<subject>\" reason = \"...\" expires = <date>")
+    return "\n".join(lines)
+
+
+def enforce(subjects: Iterable, operation: str, policy=None):
+    """Evaluate ``subjects``; print warnings; raise ``PolicyViolation`` on deny. Returns the ``Decision``.
+
+    Also prints one ``guard: BLOCKED ...`` line on stderr, because some callers swallow exceptions.
+    """
+    from ..engine import CheckOptions, Engine
+
+    policy = policy or get_policy()
+    decision = Engine(policy, CheckOptions(origin="runtime")).decide(list(subjects))
+    for f in decision.findings:
+        if f.action == "warn":
+            print(f"guard: WARNING [{f.rule}] {f.subject}: {f.message}", file=sys.stderr)
+    if decision.denied:
+        first = next(f for f in decision.findings if f.action == "deny")
+        print(f"guard: BLOCKED {operation}: [{first.rule}] {first.subject}: {first.message}", file=sys.stderr)
+        raise PolicyViolation(format_violation(decision, operation), decision=decision)
+    return decision
