@@ -137,7 +137,7 @@ def parse_lock(text: str, file: Optional[str] = None) -> Lock:
     version = data.get("version", LOCK_VERSION)
     if version != LOCK_VERSION:
         raise LockError(f"unsupported lock version {version!r} (this guard reads version {LOCK_VERSION})", file,
-                        _line_of(text, r"^\s*version\s*="))
+                        _line_of(text, r"^[ \t]*version[ \t]*="))
     unknown = set(data) - {"version", "repo"}
     if unknown:
         raise LockError(f"unknown top-level key(s): {', '.join(sorted(unknown))}", file)
@@ -145,7 +145,7 @@ def parse_lock(text: str, file: Optional[str] = None) -> Lock:
     if not isinstance(repos, list) or not all(isinstance(r, dict) for r in repos):
         raise LockError("'repo' must be an array of tables ([[repo]])", file)
     # line of each [[repo]] header, in order, so messages can point at the entry
-    headers = [text.count("\n", 0, m.start()) + 1 for m in re.finditer(r"^\s*\[\[\s*repo\s*\]\]", text, re.M)]
+    headers = [text.count("\n", 0, m.start()) + 1 for m in re.finditer(r"^[ \t]*\[\[[ \t]*repo[ \t]*\]\]", text, re.M)]
     out = []
     for i, r in enumerate(repos):
         line = headers[i] if i < len(headers) else None
