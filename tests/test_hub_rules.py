@@ -262,3 +262,13 @@ def test_cli_check_ref_list_with_hub_url_and_default_policy(guard, tmp_path, hub
     r = guard("check", refs, "--policy", "default", env=cli_env(hub, tmp_path))
     assert r.returncode == 1  # the fake endpoint (from HF_ENDPOINT and the URL) is not allowed by default
     assert "line 1" in r.stdout and "line 2" in r.stdout and "[source]" in r.stdout
+
+
+def test_online_rules_never_contact_a_disallowed_endpoint(tmp_path, hub):
+    """A hostile URL / lock entry must not make guard send requests (or the HF token) to its host."""
+    hub.add_repo("acme/lora9", adapter_files("acme/tiny"))
+    policy = load_policy("default", env={})  # allows only https://huggingface.co
+    found = findings(policy, ModelRef("acme/lora9", revision="main", endpoint=hub.url),
+                     ModelRef("acme/tiny", revision="main", endpoint=hub.url))
+    assert hub.requests == []
+    assert {f.rule for f in found} == {"source", "unpinned"}

@@ -62,10 +62,10 @@ def guard_check_model(model, policy, context):
         return None
     from ..hubinfo import known_files, read_small_file
 
-    files, origin = known_files(model, context)
+    files, origin = known_files(model, context, policy)
     if origin != "none" and ADAPTER_CONFIG not in files:
         return None
-    data = read_small_file(model, ADAPTER_CONFIG, context)
+    data = read_small_file(model, ADAPTER_CONFIG, context, policy)
     if not data:
         return None
     base, revision = base_model_of(data)

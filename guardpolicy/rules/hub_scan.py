@@ -57,7 +57,7 @@ def guard_check_model(model, policy, context):
     pending = min(pending, settings.action, key=_WEAKER.get)
     subject, loc = model.subject, model.location
     try:
-        facts = repo_facts(model, context)
+        facts = repo_facts(model, context, policy)
     except HubLookupError as exc:
         return [Finding(rule="hub-scan", subject=subject, location=loc, action=pending,
                         message=f"could not read the Hub's scan status: {exc}",

@@ -66,12 +66,12 @@ def guard_check_model(model, policy, context):
         return None
     from ..hubinfo import known_files, read_small_file
 
-    files, origin = known_files(model, context)
+    files, origin = known_files(model, context, policy)
     py = python_files(files)
     auto_map = {}
     for name in CONFIG_FILES:
         if origin in ("none",) or name in files:
-            data = read_small_file(model, name, context)
+            data = read_small_file(model, name, context, policy)
             if data:
                 for k, v in auto_map_of(data).items():
                     auto_map.setdefault(f"{name}:{k}" if name != "config.json" else k, v)
