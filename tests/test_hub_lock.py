@@ -28,6 +28,9 @@ def hub(fakehub):
 
 @pytest.fixture
 def env(hub, tmp_path):
+    """HF_ENDPOINT at the fake Hub, and a guard.toml in tmp_path (the cwd of the CLI) allowing it."""
+    (tmp_path / "guard.toml").write_text(
+        f'extends = ["default"]\n[sources]\nhub_endpoints = ["{hub.url}"]\nallow_http = true\n')
     e = dict(os.environ, HF_ENDPOINT=hub.url, HF_HOME=str(tmp_path / "hfhome"), HF_HUB_DISABLE_TELEMETRY="1")
     e.pop("GUARD_POLICY", None)
     return e
@@ -77,6 +80,11 @@ def test_lock_errors_are_one_line(guard, hub, env, tmp_path):
     r = guard("lock", "requirements.txt", cwd=tmp_path, env=env)
     assert r.returncode == 2 and "not a Hub reference" in r.stderr
     assert not (tmp_path / "guard.lock").exists()
+
+
+def test_lock_refuses_disallowed_endpoint_without_requests(guard, hub, env, tmp_path):
+    r = guard("lock", "hf:acme/tiny@v1", "--policy", "default", cwd=tmp_path, env=env)
+    assert r.returncode == 2 and "not allowed by the policy" in r.stderr and hub.requests == []
 
 
 def test_lock_include(guard, hub, env, tmp_path):

@@ -22,6 +22,9 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", default="guard.lock", metavar="FILE", help="lock file to write (default: guard.lock)")
     p.add_argument("--include", action="append", default=[], metavar="GLOB",
                    help="lock only files matching GLOB (repeatable; default: every file)")
+    from . import add_policy_args
+
+    add_policy_args(p)
 
 
 def collect_refs(targets):
@@ -56,6 +59,20 @@ def collect_refs(targets):
         except SourceError as exc:
             raise UsageError(str(exc)) from None
     return refs
+
+
+def check_endpoints(refs, policy) -> None:
+    """Refuse (``UsageError``) before any request when a ref's endpoint is not in ``[sources] hub_endpoints``."""
+    from ..errors import UsageError
+    from ..rules.source import endpoint_allowed
+    from ..sources.hub import effective_endpoint
+
+    allowed = policy.sources.get("hub_endpoints", ())
+    for m in refs:
+        endpoint = effective_endpoint(m)
+        if not endpoint_allowed(endpoint, allowed):
+            raise UsageError(f"{m.subject}: Hub endpoint {endpoint} is not allowed by the policy "
+                             f"(allowed: {', '.join(allowed) or 'none'}); nothing was requested")
 
 
 def lock_repo(model, include=(), tmpdir=None, log=None):
@@ -103,9 +120,10 @@ def run(args: argparse.Namespace) -> int:
 
     from ..errors import UsageError
     from ..lockfile import Lock, LockError, read_lock, write_lock
-    from . import EXIT_OK
+    from . import EXIT_OK, load_policy_from_args
 
     refs = collect_refs(args.targets)
+    check_endpoints(refs, load_policy_from_args(args))
     out = Path(args.output)
     try:
         existing = read_lock(out) if out.exists() else Lock(path=str(out))
