@@ -22,6 +22,11 @@ BUILTIN_PLUGINS = {
     "source": "guardpolicy.rules.source",
     "denylist": "guardpolicy.rules.denylist",
     "invalid": "guardpolicy.rules.invalid",
+    "hub-scan": "guardpolicy.rules.hub_scan",
+    "remote-code": "guardpolicy.rules.remote_code",
+    "adapter": "guardpolicy.rules.adapter",
+    "digest": "guardpolicy.rules.digest",
+    "hub-sources": "guardpolicy.sources.hub_plugin",
     "python-sources": "guardpolicy.sources.plugin",
     "formats": "guardpolicy.report.plugin",
 }

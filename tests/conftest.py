@@ -21,3 +21,23 @@ def run_guard(*args, cwd=None, env=None, input=None):
 def guard():
     """The ``run_guard`` helper as a fixture."""
     return run_guard
+
+
+@pytest.fixture
+def fakehub():
+    """A started ``tests.support.fakehub.FakeHub`` on 127.0.0.1 (stopped after the test).
+
+    Pass ``endpoint=fakehub.url`` to huggingface_hub calls (its ``HF_ENDPOINT`` constant is
+    read at import) and a temporary ``cache_dir``; subprocesses get ``HF_ENDPOINT``.
+    """
+    try:  # tests/ on sys.path (pytest's rootdir conftest insertion) or the repo root
+        from support.fakehub import FakeHub
+    except ImportError:
+        from tests.support.fakehub import FakeHub
+
+    hub = FakeHub()
+    hub.start()
+    try:
+        yield hub
+    finally:
+        hub.stop()

@@ -14,6 +14,8 @@ import sys
 #: subcommand -> module; add a line here to add a command
 COMMANDS = {
     "check": "guardpolicy.cli.check",
+    "lock": "guardpolicy.cli.lock",
+    "verify": "guardpolicy.cli.verify",
 }
 
 EXIT_OK, EXIT_DENIED, EXIT_ERROR = 0, 1, 2
