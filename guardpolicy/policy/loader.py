@@ -249,7 +249,7 @@ def _resolve_ref(ref: str, referrer: Optional[Layer], base_dir: Optional[Path], 
         return read_layer(shipped_dir() / f"{ref}.toml", name=ref)
     path = Path(ref).expanduser()
     if not path.is_absolute() and base_dir is not None:
-        path = base_dir / path
+        path = Path(os.path.normpath(base_dir / path))
     if not path.exists():
         if "/" not in ref and "\\" not in ref and not ref.endswith(".toml"):
             msg = f"no shipped policy named {ref!r} (shipped: {', '.join(shipped_policy_names())})"
@@ -308,7 +308,7 @@ def merge_layers(layers: Iterable[Layer]) -> tuple[dict, dict]:
         for key, value in src.items():
             here = path + (key,)
             dotted = ".".join(here)
-            if here == ("extends",):
+            if len(here) == 1 and key in schema.PER_LAYER:
                 continue
             if isinstance(value, dict) and isinstance(dst.get(key), dict):
                 merge(dst[key], value, here, origin)

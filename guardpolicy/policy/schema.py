@@ -74,6 +74,9 @@ SECTIONS = {
 
 WAIVER_KEYS = {"rule": STR, "subject": STR, "reason": STR, "expires": DATE, "id": STR, "owner": STR, "allowed_by": STR}
 
+#: Keys that describe one file, not the effective policy: never merged across layers.
+PER_LAYER = {"extends", "schema_version", "revision", "expires", "max_age"}
+
 #: Lists that accumulate across layers (union) instead of being replaced.
 ACCUMULATING = {("allow",), ("deny",), ("sources", "protected"), ("waivers",), ("locked",), ("allowed_waivers",),
                 ("bundle", "trusted_keys")}
