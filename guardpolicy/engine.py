@@ -11,7 +11,7 @@ import datetime as _dt
 import fnmatch
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Iterator, Optional, Sequence, Tuple, Union
+from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Tuple, Union
 
 from .model import Decision, FileRef, Finding, IndexRef, ModelRef, PackageRef, Subject
 from .names import canonicalize_name
@@ -82,7 +82,15 @@ class Engine:
             if subject is not None:
                 checked.append(subject)
             raw.extend(found)
-        return decide(raw, self.policy, checked, today=today)
+        return decide(raw, self.policy, checked, today=today, rules=self.rule_infos())
+
+    def rule_infos(self) -> dict:
+        """Every rule this engine's plugin manager knows, by id."""
+        out = {}
+        for infos in self.pm.hook.guard_rules():
+            for info in infos or ():
+                out[info.id] = info
+        return out
 
 
 def _names_for(subject: str) -> set[str]:
@@ -116,13 +124,18 @@ def subject_matches(pattern: str, names: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(n.lower(), lowered) or fnmatch.fnmatchcase(n.lower(), canonical) for n in names)
 
 
-def allowlisted(finding: Finding, policy: Policy) -> bool:
-    """True when the finding's rule judges names and its subject is on the policy's ``allow`` list."""
+def allowlisted(finding: Finding, policy: Policy, rules: Optional[Mapping[str, Any]] = None) -> bool:
+    """True when the finding's rule judges names and its subject is on the policy's ``allow`` list.
+
+    ``rules`` maps rule id to ``RuleInfo`` (default: every rule the plugin manager knows).
+    """
     if not policy.allow:
         return False
-    from .plugins import rule_infos
+    if rules is None:
+        from .plugins import rule_infos
 
-    info = rule_infos().get(finding.rule)
+        rules = rule_infos()
+    info = rules.get(finding.rule)
     if info is None or not getattr(info, "allowlist", False):
         return False
     return any(subject_matches(a, _names_for(finding.subject)) for a in policy.allow)
@@ -140,7 +153,8 @@ def effective_action(finding: Finding, policy: Policy) -> str:
     return configured
 
 
-def apply_policy(findings: Iterable[Finding], policy: Policy, today: Optional[_dt.date] = None) -> tuple[list[Finding], list[Finding]]:
+def apply_policy(findings: Iterable[Finding], policy: Policy, today: Optional[_dt.date] = None,
+                 rules: Optional[Mapping[str, Any]] = None) -> tuple[list[Finding], list[Finding]]:
     """Give each raw finding its policy action; split into (counted, waived).
 
     ``off`` findings and allow-listed names (for name-based rules) vanish; ``warn`` mode turns
@@ -150,7 +164,7 @@ def apply_policy(findings: Iterable[Finding], policy: Policy, today: Optional[_d
     counted, waived = [], []
     for f in findings:
         action = effective_action(f, policy)
-        if action == "off" or allowlisted(f, policy):
+        if action == "off" or allowlisted(f, policy, rules):
             continue
         if policy.mode == "warn" and action == "deny":
             action = "warn"
@@ -166,11 +180,12 @@ def apply_policy(findings: Iterable[Finding], policy: Policy, today: Optional[_d
     return counted, waived
 
 
-def decide(findings: Iterable[Finding], policy: Policy, checked: Sequence[Subject] = (), today: Optional[_dt.date] = None) -> Decision:
+def decide(findings: Iterable[Finding], policy: Policy, checked: Sequence[Subject] = (), today: Optional[_dt.date] = None,
+           rules: Optional[Mapping[str, Any]] = None) -> Decision:
     """Fold raw findings into a ``Decision`` under the policy (actions, waivers, mode)."""
     if policy.mode == "off":
         return Decision("allow", checked=tuple(checked), mode="off", policy_digest=policy.digest)
-    counted, waived = apply_policy(findings, policy, today)
+    counted, waived = apply_policy(findings, policy, today, rules)
     if any(f.action == "deny" for f in counted):
         verdict = "deny"
     elif counted:

@@ -135,7 +135,8 @@ def validate_layer(layer: Layer, rules: Mapping[str, Any]) -> None:
 
             Requirement(entry)
         except InvalidRequirement as exc:
-            fail(f"not a requirement string ({exc}): {entry!r}", ("deny", i))
+            why = str(exc).splitlines()[0].rstrip(": ")
+            fail(f"not a requirement string ({why}): {entry!r}", ("deny", i))
     for i, entry in enumerate(data.get("allow", [])):
         if not entry.strip() or any(c in entry for c in "<>=!~;@ "):
             fail(f"expected a project name or name glob, got {entry!r}", ("allow", i))
