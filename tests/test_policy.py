@@ -633,3 +633,18 @@ def test_docs_mention_every_schema_key():
             assert f"`{key}`" in doc, f"{section}.{key}"
     for key in schema.WAIVER_KEYS:
         assert f"`{key}`" in doc, f"waivers.{key}"
+
+
+def test_wheel_ships_the_policies(tmp_path):
+    """An installed (non-editable) guard must carry its shipped policies as guardpolicy._policies."""
+    import subprocess
+    import sys
+    import zipfile
+
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(ROOT)],
+                       capture_output=True, text=True, timeout=300, env={**__import__("os").environ, "PIP_CONFIG_FILE": "/dev/null"})
+    assert r.returncode == 0, r.stderr[-2000:]
+    wheel = next(tmp_path.glob("guardpolicy-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for rel in SHIPPED:
+        assert f"guardpolicy/_policies/{rel.as_posix()}" in names
