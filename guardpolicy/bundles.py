@@ -45,6 +45,8 @@ from urllib.parse import urlsplit
 
 from .errors import PolicyError
 
+#: a policy is a few KiB; anything far larger is an attack or a mistake, not a policy
+MAX_BUNDLE_BYTES = 4 * 1024 * 1024
 DEFAULT_REFRESH = "1h"
 DEFAULT_MAX_AGE = "7d"
 _PIN = re.compile(r"^sha256=([0-9a-fA-F]{64})$")
@@ -357,14 +359,35 @@ def warn(message: str) -> None:
 # ---------------------------------------------------------------- fetching
 
 
-def _get(url: str, headers: Mapping[str, str], env: Mapping[str, str]):
+class _Response:
+    """What guard keeps of an HTTP answer: status, ETag, body (bounded), final URL."""
+
+    def __init__(self, status_code: int, etag: Optional[str], content: bytes, url: str):
+        self.status_code, self.etag, self.content, self.url = status_code, etag, content, url
+
+
+def _get(url: str, headers: Mapping[str, str], env: Mapping[str, str]) -> _Response:
+    """GET with a bounded body; refuses a redirect to plain http off loopback.
+
+    ``Rejected`` for an oversized body or a downgrade; ``requests`` errors pass through.
+    """
     import requests
 
-    verify: Any = env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE") or True
     from . import __version__
 
-    return requests.get(url, headers={"User-Agent": f"guardpolicy/{__version__}", **headers},
-                        timeout=(5, 30), verify=verify, allow_redirects=True)
+    verify: Any = env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE") or True
+    with requests.get(url, headers={"User-Agent": f"guardpolicy/{__version__}", **headers},
+                      timeout=(5, 30), verify=verify, allow_redirects=True, stream=True) as resp:
+        final = urlsplit(resp.url)
+        if final.scheme != "https" and (final.hostname or "") not in _LOOPBACK:
+            raise Rejected(f"redirected to {resp.url}: only https is accepted")
+        body = bytearray()
+        if resp.status_code == 200:
+            for chunk in resp.iter_content(65536):
+                body += chunk
+                if len(body) > MAX_BUNDLE_BYTES:
+                    raise Rejected(f"larger than {MAX_BUNDLE_BYTES // (1024 * 1024)} MiB: not a policy")
+        return _Response(resp.status_code, resp.headers.get("ETag"), bytes(body), resp.url)
 
 
 def fetch_bundle(url: str, *, trusted_keys: Iterable[str] = (), refresh: str = "auto",
@@ -441,6 +464,8 @@ def _revalidate(ref: BundleRef, cache: BundleCache, meta: Optional[dict], keys, 
     headers = {"If-None-Match": meta["etag"]} if meta and meta.get("etag") else {}
     try:
         resp = _get(ref.url, headers, env)
+    except Rejected as exc:
+        return _fallback(ref, meta, f"REJECTED the new bundle: {exc}", rejected=True), "rejected"
     except requests.RequestException as exc:
         meta = _fallback(ref, meta, f"cannot reach the server ({type(exc).__name__}: {exc})", quiet=True)
         # do not retry on every load while offline: once per refresh interval is enough
@@ -454,19 +479,21 @@ def _revalidate(ref: BundleRef, cache: BundleCache, meta: Optional[dict], keys, 
     if keys:
         try:
             sresp = _get(ref.sig_url, {}, env)
+        except Rejected as exc:
+            return _fallback(ref, meta, f"REJECTED the signature: {exc}", rejected=True), "rejected"
         except requests.RequestException as exc:
             return _fallback(ref, meta, f"cannot fetch the signature ({type(exc).__name__})", quiet=True), "offline"
         signature = sresp.content if sresp.status_code == 200 else None
     if meta is not None and hashlib.sha256(data).hexdigest() == meta.get("sha256"):
         # same bytes again (server without ETag support): just confirmed
-        return cache.touch(meta, confirmed_at=now, etag=resp.headers.get("ETag") or meta.get("etag")), "revalidated"
+        return cache.touch(meta, confirmed_at=now, etag=resp.etag or meta.get("etag")), "revalidated"
     try:
         info, signer = check_candidate(ref, data, signature, keys, meta, today)
     except Rejected as exc:
         return _fallback(ref, meta, f"REJECTED the new bundle: {exc}", rejected=True), "rejected"
     new = cache.store(data, signature, {
         "sha256": hashlib.sha256(data).hexdigest(),
-        "etag": resp.headers.get("ETag"),
+        "etag": resp.etag,
         "revision": info.revision,
         "expires": info.expires.isoformat() if info.expires else None,
         "max_age": info.max_age,

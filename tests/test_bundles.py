@@ -566,3 +566,23 @@ def test_a_later_extends_entry_cannot_loosen_a_lock(tmp_path):
     with pytest.raises(PolicyError) as exc:
         load(tmp_path, proj)
     assert "research.toml" in exc.value.file and "lowers 'deny' to 'warn'" in exc.value.message
+
+
+def test_oversized_bundle_is_rejected(server, tmp_path, capsys):
+    server.files["/b.toml"] = bundle(1)
+    proj = project(tmp_path, server.url("/b.toml"))
+    load(tmp_path, proj)
+    server.files["/b.toml"] = bundle(2) + b"#" * (5 * 1024 * 1024)
+    assert bundle_layer(load(tmp_path, proj, refresh="force")).bundle["revision"] == 1
+    assert "larger than 4 MiB" in capsys.readouterr().err
+
+
+def test_pull_reports_rejection_with_exit_2(server, tmp_path):
+    server.files["/b.toml"] = bundle(3)
+    proj = project(tmp_path, server.url("/b.toml"))
+    env = cli_env(tmp_path)
+    assert run_guard("policy", "pull", "--policy", proj, cwd=tmp_path, env=env).returncode == 0
+    server.files["/b.toml"] = bundle(2)
+    r = run_guard("policy", "pull", "--policy", proj, cwd=tmp_path, env=env)
+    assert r.returncode == 2 and "rejected (revision 3" in r.stdout
+    assert "guard: WARNING" in r.stderr and "rollback" in r.stderr

@@ -648,3 +648,49 @@ def test_wheel_ships_the_policies(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for rel in SHIPPED:
         assert f"guardpolicy/_policies/{rel.as_posix()}" in names
+
+
+def test_cli_says_when_mode_flag_is_ignored(tmp_path):
+    r = run_guard("check", "--policy", "strict", "--mode", "off", "pypi:requests==2.0", cwd=tmp_path, env=cli_env(tmp_path))
+    assert r.returncode == 1
+    assert "guard: note: --mode off ignored: the policy sets allow_mode_override = false" in r.stderr
+
+
+# ---------------------------------------------------------------- key_line properties
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_keys = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x24F, blacklist_characters="\x7f"),
+                min_size=1, max_size=8)
+_scalars = st.one_of(st.integers(), st.booleans(), st.text(max_size=20), st.lists(st.text(max_size=5), max_size=3),
+                     st.dates())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(_keys, st.one_of(_scalars, st.dictionaries(_keys, _scalars, max_size=4)), max_size=6))
+def test_key_line_agrees_with_tomli_w_output(doc):
+    """For any document tomli-w writes, every key path maps to the line that defines it."""
+    import tomli_w
+    import tomllib
+
+    text = tomli_w.dumps(doc)
+    assert tomllib.loads(text) == doc
+    lines = text.split("\n")  # TOML lines end at \n only (str.splitlines would also split at \x85)
+
+    def written(key):  # how tomli-w spells a key
+        return tomli_w.dumps({key: 0}).split(" = ")[0]
+
+    for key, value in doc.items():
+        if isinstance(value, dict):
+            assert lines[key_line(text, (key,)) - 1] == f"[{written(key)}]"
+            for sub in value:
+                assert lines[key_line(text, (key, sub)) - 1].startswith(written(sub) + " = ")
+        else:
+            assert lines[key_line(text, (key,)) - 1].startswith(written(key) + " = ")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=200))
+def test_key_line_never_raises(text):
+    key_line(text, ("a", 0, "b"))
+    key_line(text + "\n[x]\ny = 1\n", ("x", "y"))
