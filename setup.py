@@ -1,9 +1,9 @@
-"""Package list only (everything else is in pyproject.toml).
+"""Package list for setuptools (everything else is in pyproject.toml).
 
-``packages.find`` in pyproject.toml cannot map the top-level ``policies/`` folder to the
-``guardpolicy._policies`` package, so a wheel would ship without the shipped policies
-(``guard check`` with no config would then fail). Every ``guardpolicy*`` package is still
-found automatically.
+Why a setup.py: the shipped policies live in ``policies/`` at the top of the repository but
+install as ``guardpolicy._policies``. ``[tool.setuptools.packages.find]`` cannot add a package
+whose folder is mapped elsewhere by ``package-dir``, so a plain ``pip install .`` left the
+shipped policies out (``guard check`` then failed: "no shipped policy named 'default'").
 """
 
 from setuptools import find_packages, setup
