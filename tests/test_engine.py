@@ -1,0 +1,81 @@
+"""The engine folds findings under actions, waivers and mode."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from guardpolicy.engine import Engine, decide
+from guardpolicy.model import Finding, Location, PackageRef
+from guardpolicy.policy import load_policy
+
+
+def _policy(tmp_path, body: str):
+    p = tmp_path / "guard.toml"
+    p.write_text(body)
+    return load_policy(str(p))
+
+
+def test_unpinned_is_warning_by_default(tmp_path):
+    policy = load_policy("default")
+    d = Engine(policy).decide([PackageRef("requests", ">=2")])
+    assert d.decision == "warn"
+    assert [f.rule for f in d.findings] == ["unpinned"]
+
+
+def test_strict_denies_unpinned_and_unhashed():
+    d = Engine(load_policy("strict")).decide([PackageRef("requests", ">=2")])
+    assert d.decision == "deny"
+    assert {f.rule for f in d.findings} == {"unpinned", "unhashed"}
+
+
+def test_warn_mode_downgrades_denials(tmp_path):
+    policy = _policy(tmp_path, 'mode = "warn"\n')
+    d = decide([Finding("source", "x", "bad", action="deny")], policy)
+    assert d.decision == "warn" and d.findings[0].action == "warn"
+
+
+def test_off_mode_allows_everything(tmp_path):
+    policy = _policy(tmp_path, 'mode = "off"\n')
+    d = Engine(policy).decide([PackageRef("requests", ">=2")])
+    assert d.decision == "allow" and not d.findings
+
+
+def test_waiver_and_its_expiry(tmp_path):
+    policy = _policy(tmp_path, '[[waivers]]\nrule = "unpinned"\nsubject = "req*"\nreason = "SEC-1"\nexpires = 2027-01-31\n')
+    f = Finding("unpinned", "requests", "not pinned", location=Location("r.txt", 1))
+    d = decide([f], policy, today=dt.date(2026, 12, 1))
+    assert d.decision == "allow" and d.waived and d.waived[0].waived_by
+    d = decide([f], policy, today=dt.date(2027, 2, 1))
+    assert d.decision == "warn" and "expired" in d.findings[0].message
+
+
+def test_denylist_matches_specifier(tmp_path):
+    policy = _policy(tmp_path, 'deny = ["urllib3<1.26.5", "evilpkg"]\n')
+    e = Engine(policy)
+    assert e.decide([PackageRef("urllib3", "==1.26.4", version="1.26.4")]).decision == "deny"
+    assert e.decide([PackageRef("urllib3", "==1.26.5", version="1.26.5")]).decision == "allow"
+    assert e.decide([PackageRef("EvilPkg", "==1.0", version="1.0")]).decision == "deny"
+
+
+def test_cli_json_shape_and_exit_codes(tmp_path, guard):
+    req = tmp_path / "requirements.txt"
+    req.write_text("numpy==1.26.4\n--extra-index-url https://mirror.example/simple\n")
+    r = guard("check", req, "--format", "json")
+    assert r.returncode == 1, r.stderr
+    out = json.loads(r.stdout)
+    assert out["decision"] == "deny"
+    f = out["findings"][0]
+    assert set(f) >= {"rule", "action", "subject", "message", "location", "suggestion"}
+    assert f["location"] == {"file": str(req), "line": 2}
+    r = guard("check", "pypi:numpy==1.26.4")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_cli_policy_error_is_one_line(tmp_path, guard):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('mode = "enforce"\n[rules.unpinned]\nactoin = "deny"\n')
+    r = guard("check", "pypi:numpy==1.0", "--policy", bad)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert f"{bad}:3: rules.unpinned.actoin" in r.stderr
