@@ -79,25 +79,6 @@ def read_layer(path: Path, name: Optional[str] = None, bundle: Optional[Mapping[
 
 # ---------------------------------------------------------------- validation
 
-_KEY_RE = re.compile(r"^ed25519:([A-Za-z0-9+/]{43}=)$")
-
-
-def _check_trusted_key(value: str) -> Optional[str]:
-    """Why ``value`` is not an ``ed25519:<base64 of 32 bytes>`` public key, or ``None``."""
-    import base64
-    import binascii
-
-    m = _KEY_RE.match(value.strip())
-    if not m:
-        return f"expected 'ed25519:<base64 of the 32-byte public key>', got {value!r}"
-    try:
-        if len(base64.b64decode(m.group(1), validate=True)) != 32:
-            return "an Ed25519 public key is 32 bytes"
-    except binascii.Error:
-        return "bad base64 in key"
-    return None
-
-
 def validate_layer(layer: Layer, rules: Mapping[str, Any]) -> None:
     """Check every key and type of one layer; raise ``PolicyError`` on the first problem.
 
@@ -162,9 +143,12 @@ def validate_layer(layer: Layer, rules: Mapping[str, Any]) -> None:
         except ValueError as exc:
             fail(str(exc), ("bundle", "refresh"))
     for i, k in enumerate(bundle.get("trusted_keys", [])):
-        why = _check_trusted_key(k)
-        if why:
-            fail(why, ("bundle", "trusted_keys", i))
+        from ..bundles import parse_public_key  # stdlib-only at import time
+
+        try:
+            parse_public_key(k)
+        except ValueError as exc:
+            fail(f"{exc}, got {k!r}", ("bundle", "trusted_keys", i))
     for rule_id, table in data.get("rules", {}).items():
         if rule_id not in rules:
             fail(f"unknown rule (known: {', '.join(sorted(rules))})", ("rules", rule_id))
