@@ -586,3 +586,57 @@ def test_pull_reports_rejection_with_exit_2(server, tmp_path):
     r = run_guard("policy", "pull", "--policy", proj, cwd=tmp_path, env=env)
     assert r.returncode == 2 and "rejected (revision 3" in r.stdout
     assert "guard: WARNING" in r.stderr and "rollback" in r.stderr
+
+
+def test_runtime_gate_fails_closed_past_max_age(server, tmp_path, monkeypatch):
+    """Gated operations (the runtime hooks) refuse to run once the cached bundle is too old."""
+    import json
+
+    from guardpolicy.errors import PolicyViolation
+    from guardpolicy.model import PackageRef
+    from guardpolicy.runtime import gate
+
+    url = server.url("/b.toml")
+    server.files["/b.toml"] = bundle(1, max_age="1d")
+    proj = project(tmp_path, url)
+    load(tmp_path, proj)
+    server.stop()
+    for key, value in env_for(tmp_path, GUARD_POLICY=str(proj), GUARD_OFFLINE="1").items():
+        monkeypatch.setenv(key, value)
+    gate.reset()
+    try:
+        with pytest.raises(PolicyViolation, match="unpinned|blocked"):
+            gate.enforce([PackageRef("numpy")], "install numpy")  # the bundle's deny applies
+        meta_path = next((tmp_path / "cache" / "bundles").glob("*/meta.json"))
+        meta = json.loads(meta_path.read_text())
+        meta["confirmed_at"] -= 2 * 86400  # two days without the server confirming it
+        meta_path.write_text(json.dumps(meta))
+        gate.reset()
+        with pytest.raises(PolicyViolation, match="policy error, refusing gated operations: .*max_age of 1d"):
+            gate.enforce([PackageRef("numpy", "==1.0", version="1.0")], "install numpy")
+    finally:
+        gate.reset()
+
+
+@pytest.mark.parametrize("direction,old,new,ok", [
+    (None, 1, 1, True), (None, 1, 2, False), (None, ["a"], ["a", "b"], False),
+    ("true", False, True, True), ("true", True, False, False),
+    ("false", True, False, True), ("false", False, True, False),
+    ("subset", ["a", "b"], ["a"], True), ("subset", ["a"], ["a", "b"], False), ("subset", ["a"], [], True),
+    ("superset", ["a"], ["a", "b"], True), ("superset", ["a", "b"], ["b"], False),
+    ("empty-is-any", [], ["x"], True), ("empty-is-any", ["a", "b"], ["a"], True),
+    ("empty-is-any", ["a"], [], False), ("empty-is-any", ["a"], ["a", "z"], False),
+    ("min", 5, 3, True), ("min", 3, 5, False), ("max", 3, 5, True), ("max", 5, 3, False),
+])
+def test_tightens(direction, old, new, ok):
+    from guardpolicy.policy.locking import tightens
+
+    assert tightens(direction, old, new) is ok
+
+
+def test_tightens_from_unset():
+    from guardpolicy.policy.locking import _MISSING, tightens
+
+    assert tightens("subset", _MISSING, []) and not tightens("subset", _MISSING, ["x"])
+    assert tightens("false", _MISSING, False) and not tightens("false", _MISSING, True)
+    assert not tightens("min", _MISSING, 1) and not tightens(None, _MISSING, 1)
