@@ -428,7 +428,7 @@ def fetch_bundle(url: str, *, trusted_keys: Iterable[str] = (), refresh: str = "
 
     if meta is None:
         raise PolicyError(f"policy bundle {ref.url} is not cached and cannot be fetched"
-                          + (" (offline: GUARD_OFFLINE or --offline)" if refresh == "never" else ""))
+                          + (" (offline: cache only, e.g. GUARD_OFFLINE=1)" if refresh == "never" else ""))
     why = usable_cached(ref, cache, meta, keys, now, today)
     if why is not None:
         raise PolicyError(f"policy bundle {ref.url} cannot be used, refusing to fall back to nothing: {why}; "
