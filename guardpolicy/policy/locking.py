@@ -179,7 +179,7 @@ def _check_rule(layer: Layer, locker: Layer, upto_locker: Sequence[Layer], entry
         opt = info.options.get(key) if info else None
         if old is _MISSING and opt is not None:
             old = opt.default
-        direction = getattr(opt, "tighten", None)
+        direction = getattr(opt, "tighten", None) or schema.RULE_OPTION_TIGHTEN.get((rule_id, key))
         if not tightens(direction, old, new):
             _fail(layer, locker, entry, path, f"rule {rule_id} option {key} {_describe(direction, old, new)}")
 

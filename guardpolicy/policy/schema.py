@@ -101,6 +101,17 @@ TIGHTEN = {
     ("build", "require_pins"): "true",
 }
 
+#: Tightening directions for built-in rule options whose ``Option`` does not declare
+#: ``tighten`` itself (kept here so the rule modules need no change; a rule's own
+#: ``Option.tighten`` wins).
+RULE_OPTION_TIGHTEN = {
+    ("unhashed", "require_hashes"): "true",
+    ("source", "allow_direct_urls"): "false",
+    ("typosquat", "one_edit_rank"): "max",
+    ("typosquat", "two_edit_rank"): "max",
+    ("typosquat", "combosquats"): "true",
+}
+
 #: Non-section names a ``locked`` entry may use besides section names and rule ids.
 LOCKABLE_KEYS = ("mode", "allow", "deny", "waivers", "rules")
 

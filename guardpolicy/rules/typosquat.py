@@ -16,7 +16,6 @@ RULE = RuleInfo(
     default_action="deny",
     example="requirements.txt:2: typosquat: 'reqeusts' looks like 'requests'",
     subjects=("package", "model"),
-    allowlist=True,
 )
 
 

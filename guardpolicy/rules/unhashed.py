@@ -13,7 +13,7 @@ RULE = RuleInfo(
     help="With `require_hashes = true` every requirement needs `--hash=sha256:...` (pip's hash-checking "
          "mode), so a re-uploaded or swapped artifact cannot be installed.",
     default_action="deny",
-    options={"require_hashes": Option(bool, False, "require a --hash on every requirement", tighten="true")},
+    options={"require_hashes": Option(bool, False, "require a --hash on every requirement")},
     example="requirements.txt:3: unhashed: requests==2.32.3 has no --hash",
 )
 
