@@ -76,7 +76,7 @@ def test_strict_is_production_grade(tmp_path):
     assert p.rule("unpinned").action == "deny"
     assert p.rule("unhashed").get("require_hashes") is True
     assert p.sources["allow_local"] is False
-    assert p.section("hub")["allowed_formats"] == ["safetensors", "gguf", "onnx"]
+    assert set(p.section("hub")["allowed_formats"]) == {"safetensors", "gguf", "onnx", "numpy"}
     assert p.data["allow_mode_override"] is False
 
 
