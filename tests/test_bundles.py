@@ -100,7 +100,8 @@ def server():
 
 @pytest.fixture(scope="module")
 def ca():
-    trustme = pytest.importorskip("trustme")
+    import trustme  # test extra: a throw-away CA for real HTTPS on 127.0.0.1
+
     return trustme.CA()
 
 
