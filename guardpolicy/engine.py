@@ -11,7 +11,7 @@ import datetime as _dt
 import fnmatch
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Iterator, Optional, Sequence, Tuple, Union
+from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Tuple, Union
 
 from .model import Decision, FileRef, Finding, IndexRef, ModelRef, PackageRef, Subject
 from .names import canonicalize_name
@@ -82,7 +82,15 @@ class Engine:
             if subject is not None:
                 checked.append(subject)
             raw.extend(found)
-        return decide(raw, self.policy, checked, today=today)
+        return decide(raw, self.policy, checked, today=today, rules=self.rule_infos())
+
+    def rule_infos(self) -> dict:
+        """Every rule this engine's plugin manager knows, by id."""
+        out = {}
+        for infos in self.pm.hook.guard_rules():
+            for info in infos or ():
+                out[info.id] = info
+        return out
 
 
 def _names_for(subject: str) -> set[str]:
@@ -91,24 +99,72 @@ def _names_for(subject: str) -> set[str]:
 
 
 def waiver_for(finding: Finding, policy: Policy, today: Optional[_dt.date] = None):
-    """The first waiver matching ``finding`` (expired ones included), or ``None``."""
+    """The waiver matching ``finding``: the first one still in force, else the first expired one, else ``None``.
+
+    A waiver matches when its ``rule`` is the finding's rule (or ``*``) and its ``subject``
+    glob matches the subject as written, its bare name, or its PEP 503 canonical name.
+    """
     names = _names_for(finding.subject)
+    expired = None
     for waiver in policy.waivers:
         if waiver.rule not in ("*", finding.rule):
             continue
-        pattern = waiver.subject.lower()
-        if any(fnmatch.fnmatchcase(n.lower(), pattern) for n in names) or \
-                any(fnmatch.fnmatchcase(n, canonicalize_name(waiver.subject)) for n in names):
+        if not subject_matches(waiver.subject, names):
+            continue
+        if not waiver.expired(today):
             return waiver
-    return None
+        expired = expired or waiver
+    return expired
 
 
-def apply_policy(findings: Iterable[Finding], policy: Policy, today: Optional[_dt.date] = None) -> tuple[list[Finding], list[Finding]]:
-    """Give each raw finding its policy action; split into (counted, waived). ``off`` findings vanish."""
+def subject_matches(pattern: str, names: Iterable[str]) -> bool:
+    """True when the glob ``pattern`` matches one of ``names`` (case-insensitive; canonical names too)."""
+    lowered = pattern.lower()
+    canonical = canonicalize_name(pattern) if not any(c in pattern for c in "/:@") else lowered
+    return any(fnmatch.fnmatchcase(n.lower(), lowered) or fnmatch.fnmatchcase(n.lower(), canonical) for n in names)
+
+
+def allowlisted(finding: Finding, policy: Policy, rules: Optional[Mapping[str, Any]] = None) -> bool:
+    """True when the finding's rule judges names and its subject is on the policy's ``allow`` list.
+
+    ``rules`` maps rule id to ``RuleInfo`` (default: every rule the plugin manager knows).
+    """
+    if not policy.allow:
+        return False
+    if rules is None:
+        from .plugins import rule_infos
+
+        rules = rule_infos()
+    info = rules.get(finding.rule)
+    if info is None or not getattr(info, "allowlist", False):
+        return False
+    return any(subject_matches(a, _names_for(finding.subject)) for a in policy.allow)
+
+
+_RANK = {"off": 0, "warn": 1, "deny": 2}
+
+
+def effective_action(finding: Finding, policy: Policy) -> str:
+    """The policy's action for the finding's rule; a rule may grade a finding *down* (set
+    ``action="warn"`` on a weak match) but never above what the policy says."""
+    configured = policy.rule(finding.rule).action
+    if finding.action in _RANK and _RANK[finding.action] < _RANK[configured]:
+        return finding.action
+    return configured
+
+
+def apply_policy(findings: Iterable[Finding], policy: Policy, today: Optional[_dt.date] = None,
+                 rules: Optional[Mapping[str, Any]] = None) -> tuple[list[Finding], list[Finding]]:
+    """Give each raw finding its policy action; split into (counted, waived).
+
+    ``off`` findings and allow-listed names (for name-based rules) vanish; ``warn`` mode turns
+    deny into warn; a waiver in force moves the finding to ``waived``; an expired waiver leaves
+    it counted and says so in the message.
+    """
     counted, waived = [], []
     for f in findings:
-        action = f.action or policy.rule(f.rule).action
-        if action == "off":
+        action = effective_action(f, policy)
+        if action == "off" or allowlisted(f, policy, rules):
             continue
         if policy.mode == "warn" and action == "deny":
             action = "warn"
@@ -117,17 +173,19 @@ def apply_policy(findings: Iterable[Finding], policy: Policy, today: Optional[_d
         if waiver is not None and not waiver.expired(today):
             waived.append(replace(f, waived_by=waiver.label))
         elif waiver is not None:
-            counted.append(replace(f, message=f"{f.message} (waiver {waiver.label} expired on {waiver.expires}: {waiver.reason})"))
+            counted.append(replace(f, message=f"{f.message} (waiver {waiver.label} expired on {waiver.expires}: {waiver.reason})",
+                                   details={**f.details, "expired_waiver": waiver.label}))
         else:
             counted.append(f)
     return counted, waived
 
 
-def decide(findings: Iterable[Finding], policy: Policy, checked: Sequence[Subject] = (), today: Optional[_dt.date] = None) -> Decision:
+def decide(findings: Iterable[Finding], policy: Policy, checked: Sequence[Subject] = (), today: Optional[_dt.date] = None,
+           rules: Optional[Mapping[str, Any]] = None) -> Decision:
     """Fold raw findings into a ``Decision`` under the policy (actions, waivers, mode)."""
     if policy.mode == "off":
         return Decision("allow", checked=tuple(checked), mode="off", policy_digest=policy.digest)
-    counted, waived = apply_policy(findings, policy, today)
+    counted, waived = apply_policy(findings, policy, today, rules)
     if any(f.action == "deny" for f in counted):
         verdict = "deny"
     elif counted:

@@ -16,6 +16,7 @@ COMMANDS = {
     "check": "guardpolicy.cli.check",
     "lock": "guardpolicy.cli.lock",
     "verify": "guardpolicy.cli.verify",
+    "policy": "guardpolicy.cli.policy",
 }
 
 EXIT_OK, EXIT_DENIED, EXIT_ERROR = 0, 1, 2
@@ -72,7 +73,11 @@ def load_policy_from_args(args):
     env = dict(os.environ)
     if getattr(args, "mode", None):
         env["GUARD_MODE"] = args.mode
-    return load_policy(args.policy, env=env)
+    policy = load_policy(args.policy, env=env)
+    if getattr(args, "mode", None) and policy.mode != args.mode:
+        # the policy forbids relaxing the mode: say so rather than silently enforcing
+        print(f"guard: note: --mode {args.mode} ignored: {policy.mode_source.split('ignored: ', 1)[-1]}", file=sys.stderr)
+    return policy
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,6 +21,7 @@ from typing import Any, Iterable, Mapping, Optional
 from ..errors import PolicyError
 from . import schema
 from .model import Layer, Policy, RuleSettings, Waiver
+from .positions import key_line
 
 DEFAULT_POLICY = "default"
 _PKG_DIR = Path(__file__).resolve().parent.parent
@@ -54,68 +55,29 @@ def parse_toml(text: str, file: str) -> dict:
         raise PolicyError(f"invalid TOML: {msg}", file=file, line=int(m.group(1)) if m else None) from None
 
 
-def read_layer(path: Path, name: Optional[str] = None) -> Layer:
+def read_layer(path: Path, name: Optional[str] = None, bundle: Optional[Mapping[str, Any]] = None) -> Layer:
     """Read one policy file (``*.toml`` or a ``pyproject.toml``'s ``[tool.guard]``)."""
     file = str(path)
+    where = (bundle or {}).get("url") or file
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise PolicyError("policy file not found", file=file) from None
+        raise PolicyError("policy file not found", file=where) from None
+    except IsADirectoryError:
+        raise PolicyError("is a directory, not a policy file", file=where) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError(f"cannot read policy: {exc}", file=file) from None
-    data = parse_toml(text, file)
+        raise PolicyError(f"cannot read policy: {exc}", file=where) from None
+    data = parse_toml(text, where)
     if path.name == "pyproject.toml":
-        data = data.get("tool", {}).get("guard", {})
+        tool = data.get("tool", {})
+        data = tool.get("guard", {}) if isinstance(tool, dict) else {}
         if not isinstance(data, dict):
-            raise PolicyError("[tool.guard] must be a table", file=file, line=key_line(text, ("tool", "guard")))
-    return Layer(name=name or file, path=file, data=data, text=text)
-
-
-def key_line(text: Optional[str], keypath: Iterable[Any]) -> Optional[int]:
-    """Best-effort 1-based line of a dotted key in TOML source (tomllib keeps no positions).
-
-    ``keypath`` items are keys, or integers indexing an array of tables (``("waivers", 1, "reason")``).
-    Falls back to the line of the closest enclosing table header.
-    """
-    if not text:
-        return None
-    path = list(keypath)
-    if path[:2] == ["tool", "guard"]:
-        pass
-    lines = text.splitlines()
-    header_re = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-    key_re = re.compile(r'^\s*("?)([A-Za-z0-9_.\-" ]+?)\1\s*=')
-    current: list[Any] = []
-    counts: dict[str, int] = {}
-    best: Optional[int] = None
-    for no, raw in enumerate(lines, 1):
-        hm = header_re.match(raw)
-        if hm:
-            parts = [p.strip().strip('"') for p in hm.group(2).split(".")]
-            if hm.group(1) == "[[":
-                k = ".".join(parts)
-                counts[k] = counts.get(k, -1) + 1
-                current = parts + [counts[k]]
-            else:
-                current = parts
-            if current == path[: len(current)] and (best is None or True):
-                best = no
-                if current == path:
-                    return no
-            continue
-        km = key_re.match(raw)
-        if km:
-            keyparts = [p.strip().strip('"') for p in km.group(2).split(".")]
-            full = current + keyparts
-            if full == path:
-                return no
-            if full == path[: len(full)]:
-                best = no
-    return best
+            raise PolicyError("[tool.guard] must be a table", file=where, line=key_line(text, ("tool", "guard")),
+                              key="tool.guard")
+    return Layer(name=name or file, path=file, data=data, text=text, bundle=bundle)
 
 
 # ---------------------------------------------------------------- validation
-
 
 def validate_layer(layer: Layer, rules: Mapping[str, Any]) -> None:
     """Check every key and type of one layer; raise ``PolicyError`` on the first problem.
@@ -124,9 +86,8 @@ def validate_layer(layer: Layer, rules: Mapping[str, Any]) -> None:
     """
 
     def fail(msg: str, keypath: tuple) -> None:
-        base = ("tool", "guard") if layer.path and layer.path.endswith("pyproject.toml") else ()
-        raise PolicyError(msg, file=layer.path or layer.name, line=key_line(layer.text, base + keypath),
-                          key=".".join(str(k) for k in keypath))
+        raise PolicyError(msg, file=layer.where, line=key_line(layer.text, layer.keybase + keypath),
+                          key=".".join(str(k) for k in keypath if not isinstance(k, int)) or None)
 
     data = layer.data
     for key, value in data.items():
@@ -134,20 +95,65 @@ def validate_layer(layer: Layer, rules: Mapping[str, Any]) -> None:
             fail(f"unknown key (known: {', '.join(sorted(schema.TOP_LEVEL))})", (key,))
         expected = schema.TOP_LEVEL[key]
         if not schema.type_ok(value, expected):
-            fail(f"expected {schema.type_name(expected)}, got {type(value).__name__}", (key,))
+            fail(f"expected {schema.type_name(expected)}, got {_tname(value)}", (key,))
     if "mode" in data and data["mode"] not in schema.MODES:
         fail(f"must be one of {', '.join(schema.MODES)}, got {data['mode']!r}", ("mode",))
+    if "schema_version" in data and data["schema_version"] != 1:
+        fail(f"unsupported schema_version {data['schema_version']} (this guard reads 1)", ("schema_version",))
+    if "revision" in data and data["revision"] < 0:
+        fail("must be 0 or more", ("revision",))
+    if "max_age" in data:
+        try:
+            schema.parse_duration(data["max_age"])
+        except ValueError as exc:
+            fail(str(exc), ("max_age",))
+    for i, ref in enumerate(data.get("extends", [])):
+        if not ref.strip():
+            fail("empty entry", ("extends", i))
+    for i, entry in enumerate(data.get("deny", [])):
+        try:
+            from packaging.requirements import InvalidRequirement, Requirement
+
+            Requirement(entry)
+        except InvalidRequirement as exc:
+            why = str(exc).splitlines()[0].rstrip(": ")
+            fail(f"not a requirement string ({why}): {entry!r}", ("deny", i))
+    for i, entry in enumerate(data.get("allow", [])):
+        if not entry.strip() or any(c in entry for c in "<>=!~;@ "):
+            fail(f"expected a project name or name glob, got {entry!r}", ("allow", i))
+    known_locks = set(schema.SECTIONS) | set(schema.LOCKABLE_KEYS) | set(rules)
+    for i, entry in enumerate(data.get("locked", [])):
+        if entry not in known_locks:
+            fail(f"cannot lock {entry!r}: not a section, rule id or one of {', '.join(schema.LOCKABLE_KEYS)}",
+                 ("locked", i))
+    for i, entry in enumerate(data.get("allowed_waivers", [])):
+        rule, sep, subject = entry.partition(":")
+        if not sep or not subject.strip() or (rule != "*" and rule not in rules):
+            fail(f"expected 'RULE:SUBJECT-GLOB' with a known rule, got {entry!r}", ("allowed_waivers", i))
     for section, keys in schema.SECTIONS.items():
         for key, value in data.get(section, {}).items():
             if key not in keys:
                 fail(f"unknown key in [{section}] (known: {', '.join(sorted(keys))})", (section, key))
             if not schema.type_ok(value, keys[key]):
-                fail(f"expected {schema.type_name(keys[key])}, got {type(value).__name__}", (section, key))
+                fail(f"expected {schema.type_name(keys[key])}, got {_tname(value)}", (section, key))
+    bundle = data.get("bundle", {})
+    if "refresh" in bundle:
+        try:
+            schema.parse_duration(bundle["refresh"])
+        except ValueError as exc:
+            fail(str(exc), ("bundle", "refresh"))
+    for i, k in enumerate(bundle.get("trusted_keys", [])):
+        from ..bundles import parse_public_key  # stdlib-only at import time
+
+        try:
+            parse_public_key(k)
+        except ValueError as exc:
+            fail(f"{exc}, got {k!r}", ("bundle", "trusted_keys", i))
     for rule_id, table in data.get("rules", {}).items():
         if rule_id not in rules:
             fail(f"unknown rule (known: {', '.join(sorted(rules))})", ("rules", rule_id))
         if not isinstance(table, dict):
-            fail("expected table", ("rules", rule_id))
+            fail(f"expected table, got {_tname(table)}", ("rules", rule_id))
         info = rules[rule_id]
         for key, value in table.items():
             if key == "action":
@@ -159,70 +165,135 @@ def validate_layer(layer: Layer, rules: Mapping[str, Any]) -> None:
                 known = ", ".join(sorted(["action", *info.options]))
                 fail(f"unknown option for rule {rule_id!r} (known: {known})", ("rules", rule_id, key))
             if not schema.type_ok(value, opt.type):
-                fail(f"expected {schema.type_name(opt.type)}, got {type(value).__name__}", ("rules", rule_id, key))
+                fail(f"expected {schema.type_name(opt.type)}, got {_tname(value)}", ("rules", rule_id, key))
     for i, waiver in enumerate(data.get("waivers", [])):
         for key, value in waiver.items():
             if key not in schema.WAIVER_KEYS:
                 fail(f"unknown waiver key (known: {', '.join(sorted(schema.WAIVER_KEYS))})", ("waivers", i, key))
             if not schema.type_ok(value, schema.WAIVER_KEYS[key]):
-                fail(f"expected {schema.type_name(schema.WAIVER_KEYS[key])}", ("waivers", i, key))
+                fail(f"expected {schema.type_name(schema.WAIVER_KEYS[key])}, got {_tname(value)}", ("waivers", i, key))
         for required in ("rule", "subject", "reason"):
             if not str(waiver.get(required, "")).strip():
-                fail(f"waiver needs a non-empty {required!r}", ("waivers", i))
+                fail(f"waiver needs a non-empty {required!r}", ("waivers", i, required) if required in waiver else ("waivers", i))
         if waiver["rule"] != "*" and waiver["rule"] not in rules:
-            fail(f"waiver names unknown rule {waiver['rule']!r}", ("waivers", i, "rule"))
+            fail(f"waiver names unknown rule {waiver['rule']!r} (known: {', '.join(sorted(rules))})", ("waivers", i, "rule"))
+
+
+def _tname(value: Any) -> str:
+    """The TOML name of a parsed value's type, for error messages."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, _dt.datetime):
+        return "datetime"
+    if isinstance(value, _dt.date):
+        return "date"
+    return {str: "string", int: "integer", float: "float", list: "array", dict: "table"}.get(type(value), type(value).__name__)
 
 
 # ---------------------------------------------------------------- layering
 
+_URL_SCHEMES = ("https://", "http://")
 
-def _resolve_ref(ref: str, base_dir: Optional[Path], referrer: str) -> tuple[str, Optional[Path]]:
-    """Map an ``extends`` entry or ``--policy`` value to (layer name, path)."""
-    if ref.startswith(("https://", "http://")):
+
+def is_url(ref: str) -> bool:
+    """True for an ``extends`` entry naming a remote bundle."""
+    return ref.startswith(_URL_SCHEMES)
+
+
+class _Ctx:
+    """What every step of one ``load_policy`` call shares."""
+
+    def __init__(self, rules: Mapping[str, Any], env: Mapping[str, str], refresh: str):
+        self.rules, self.env, self.refresh = rules, env, refresh
+
+
+def _resolve_ref(ref: str, referrer: Optional[Layer], base_dir: Optional[Path], ctx: _Ctx) -> Layer:
+    """Read the layer an ``extends`` entry (or ``--policy`` value) names."""
+    where = referrer.where if referrer else None
+    line = None
+    if referrer is not None:
+        idx = list(referrer.data.get("extends", [])).index(ref) if ref in referrer.data.get("extends", []) else None
+        line = key_line(referrer.text, referrer.keybase + (("extends", idx) if idx is not None else ("extends",)))
+    if referrer is not None and referrer.bundle and not is_url(ref) and not _is_shipped_name(ref):
+        # a bundle's relative extends are relative to its URL, never to the cache folder
+        from urllib.parse import urljoin
+
+        ref = urljoin(referrer.bundle["url"], ref)
+    if is_url(ref):
         from ..bundles import fetch_bundle  # issue 5: remote bundles
 
-        return ref, fetch_bundle(ref)
-    shipped = shipped_dir() / f"{ref}.toml"
-    if "/" not in ref and "\\" not in ref and not ref.endswith(".toml") and shipped.is_file():
-        return ref, shipped
+        keys = tuple((referrer.data.get("bundle", {}) if referrer else {}).get("trusted_keys", ()))
+        try:
+            path, meta = fetch_bundle(ref, trusted_keys=keys, refresh=ctx.refresh, env=ctx.env, with_meta=True)
+        except PolicyError as exc:
+            if exc.file or where is None:
+                raise
+            raise PolicyError(exc.message, file=where, line=line, key="extends") from None
+        return read_layer(path, name=meta["url"], bundle=meta)
+    if _is_shipped_name(ref):
+        return read_layer(shipped_dir() / f"{ref}.toml", name=ref)
     path = Path(ref).expanduser()
     if not path.is_absolute() and base_dir is not None:
-        path = base_dir / path
-    if not path.exists() and "/" not in ref and not ref.endswith(".toml"):
-        raise PolicyError(f"no shipped policy named {ref!r} (shipped: {', '.join(shipped_policy_names())})", file=referrer)
-    return str(path), path
+        path = Path(os.path.normpath(base_dir / path))
+    if not path.exists():
+        if "/" not in ref and "\\" not in ref and not ref.endswith(".toml"):
+            msg = f"no shipped policy named {ref!r} (shipped: {', '.join(shipped_policy_names())})"
+        else:
+            msg = f"policy file not found: {path}"
+        raise PolicyError(msg, file=where, line=line, key="extends" if referrer else None)
+    return read_layer(path)
 
 
-def _stack(ref: str, base_dir: Optional[Path], referrer: str, seen: tuple, rules: Mapping[str, Any]) -> list[Layer]:
-    name, path = _resolve_ref(ref, base_dir, referrer)
-    key = str(path.resolve()) if path else name
-    if key in seen:
-        chain = " -> ".join([*seen, key])
-        raise PolicyError(f"extends cycle: {chain}", file=referrer)
-    layer = read_layer(path, name=name)
-    validate_layer(layer, rules)
+def _is_shipped_name(ref: str) -> bool:
+    return "/" not in ref and "\\" not in ref and not ref.endswith(".toml") and (shipped_dir() / f"{ref}.toml").is_file()
+
+
+def _identity(layer: Layer) -> str:
+    """What makes two layers the same file (for cycles and de-duplication)."""
+    if layer.bundle:
+        return layer.bundle["url"]
+    return str(Path(layer.path).resolve()) if layer.path else layer.name
+
+
+def _stack(layer: Layer, seen: tuple, ctx: _Ctx) -> list[Layer]:
+    """``layer`` preceded by everything it extends (depth first, lowest first, each file once)."""
+    ident = _identity(layer)
+    validate_layer(layer, ctx.rules)
     if "extends" in layer.data:
         parents = layer.data["extends"]
     else:
-        parents = [] if name == DEFAULT_POLICY else [DEFAULT_POLICY]
+        parents = [] if layer.name == DEFAULT_POLICY else [DEFAULT_POLICY]
+    base_dir = Path(layer.path).parent if layer.path and not layer.bundle else None
     out: list[Layer] = []
-    for parent in parents:
-        for sub in _stack(parent, path.parent if path else None, layer.path or name, seen + (key,), rules):
-            if all(sub.path != o.path for o in out):
+    for ref in parents:
+        parent = _resolve_ref(ref, layer, base_dir, ctx)
+        pid = _identity(parent)
+        if pid in seen + (ident,):
+            chain = " -> ".join([*seen, ident, pid])
+            idx = list(layer.data["extends"]).index(ref)
+            raise PolicyError(f"extends cycle: {chain}", file=layer.where,
+                              line=key_line(layer.text, layer.keybase + ("extends", idx)), key="extends")
+        for sub in _stack(parent, seen + (ident,), ctx):
+            if all(_identity(sub) != _identity(o) for o in out):
                 out.append(sub)
     out.append(layer)
     return out
 
 
 def merge_layers(layers: Iterable[Layer]) -> tuple[dict, dict]:
-    """Merge layers lowest first; return (merged data, provenance of each dotted key)."""
+    """Merge layers lowest first; return (merged data, provenance of each dotted key).
+
+    Tables merge key by key, values replace, lists in ``schema.ACCUMULATING`` union (their
+    provenance lists every contributing layer, joined by `` + ``).
+    """
     merged: dict = {}
     prov: dict[str, str] = {}
 
     def merge(dst: dict, src: Mapping, path: tuple, origin: str) -> None:
         for key, value in src.items():
             here = path + (key,)
-            if here == ("extends",):
+            dotted = ".".join(here)
+            if len(here) == 1 and key in schema.PER_LAYER:
                 continue
             if isinstance(value, dict) and isinstance(dst.get(key), dict):
                 merge(dst[key], value, here, origin)
@@ -230,11 +301,13 @@ def merge_layers(layers: Iterable[Layer]) -> tuple[dict, dict]:
                 dst[key] = {}
                 merge(dst[key], value, here, origin)
             elif here in schema.ACCUMULATING and isinstance(dst.get(key), list):
-                dst[key] = dst[key] + [v for v in value if v not in dst[key]]
-                prov[".".join(here)] = f"{prov.get('.'.join(here), '')} + {origin}".lstrip(" +")
+                added = [v for v in value if v not in dst[key]]
+                dst[key] = dst[key] + added
+                if added or dotted not in prov:
+                    prov[dotted] = f"{prov[dotted]} + {origin}" if prov.get(dotted) else origin
             else:
-                dst[key] = value
-                prov[".".join(here)] = origin
+                dst[key] = list(value) if isinstance(value, list) else value
+                prov[dotted] = origin
 
     for layer in layers:
         merge(merged, layer.data, (), layer.name)
@@ -244,14 +317,13 @@ def merge_layers(layers: Iterable[Layer]) -> tuple[dict, dict]:
 def _waivers(layers: Iterable[Layer]) -> tuple[Waiver, ...]:
     out = []
     for layer in layers:
-        base = ("tool", "guard") if layer.path and layer.path.endswith("pyproject.toml") else ()
         for i, w in enumerate(layer.data.get("waivers", [])):
             expires = w.get("expires")
             if isinstance(expires, str):
                 expires = _dt.date.fromisoformat(expires)
             out.append(Waiver(rule=w["rule"], subject=w["subject"], reason=w["reason"], expires=expires,
                               id=w.get("id"), owner=w.get("owner"), allowed_by=w.get("allowed_by"),
-                              origin=layer.path or layer.name, line=key_line(layer.text, base + ("waivers", i))))
+                              origin=layer.where, line=key_line(layer.text, layer.keybase + ("waivers", i))))
     return tuple(out)
 
 
@@ -261,10 +333,14 @@ def _digest(data: Mapping) -> str:
 
 
 def build_policy(layers: list[Layer], rules: Mapping[str, Any], env: Mapping[str, str]) -> Policy:
-    """Fold validated layers into the effective ``Policy`` (with the ``GUARD_MODE`` override)."""
-    from .locking import check_locks
+    """Fold validated layers into the effective ``Policy`` (with the ``GUARD_MODE`` override).
 
-    check_locks(layers)
+    ``GUARD_MODE`` may always make the mode stricter; it may loosen it only when no layer set
+    ``allow_mode_override = false`` and no layer locked ``mode``.
+    """
+    from .locking import check_locks, locked_by
+
+    check_locks(layers, rules)
     merged, prov = merge_layers(layers)
     defaults = {rid: RuleSettings(action=info.default_action,
                                   options={k: o.default for k, o in info.options.items()})
@@ -274,10 +350,14 @@ def build_policy(layers: list[Layer], rules: Mapping[str, Any], env: Mapping[str
     if wanted:
         if wanted not in schema.MODES:
             raise PolicyError(f"GUARD_MODE must be one of {', '.join(schema.MODES)}, got {wanted!r}")
-        if merged.get("allow_mode_override", True) or schema.MODES.index(wanted) <= schema.MODES.index(merged.get("mode", "enforce")):
+        current = merged.get("mode", "enforce")
+        loosening = schema.MODES.index(wanted) > schema.MODES.index(current)
+        locker = locked_by(layers, "mode")
+        if not loosening or (merged.get("allow_mode_override", True) and locker is None):
             override, source = wanted, "GUARD_MODE environment variable"
         else:
-            source += "; GUARD_MODE ignored: the policy forbids overriding the mode"
+            why = f"{locker.name} locks the mode" if locker else "the policy sets allow_mode_override = false"
+            source += f"; GUARD_MODE={wanted} ignored: {why}"
     return Policy(data=merged, layers=tuple(layers), provenance=prov, digest=_digest(merged),
                   rule_defaults=defaults, waivers=_waivers(layers), mode_override=override, mode_source=source)
 
@@ -285,12 +365,29 @@ def build_policy(layers: list[Layer], rules: Mapping[str, Any], env: Mapping[str
 # ---------------------------------------------------------------- discovery
 
 
+def _has_tool_guard(pyproject: Path) -> bool:
+    """True when a ``pyproject.toml`` has a ``[tool.guard]`` table (however it is spelled)."""
+    try:
+        text = pyproject.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    if "guard" not in text:
+        return False
+    try:
+        tool = tomllib.loads(text).get("tool", {})
+        return isinstance(tool, dict) and "guard" in tool
+    except tomllib.TOMLDecodeError:
+        # broken TOML that clearly meant to configure guard: pick it so the error is shown
+        return bool(re.search(r"^\s*\[\s*tool\s*\.\s*guard\b", text, re.M))
+
+
 def discover_policy_ref(cwd: Optional[Path] = None, env: Optional[Mapping[str, str]] = None) -> tuple[str, str]:
     """Where the effective policy comes from when ``--policy`` is not given.
 
     Returns (reference, how it was found): ``GUARD_POLICY``, then ``guard.toml`` or a
-    ``pyproject.toml`` with ``[tool.guard]`` upward from ``cwd``, then the user config
-    dir's ``guard.toml``, then the shipped ``default``.
+    ``pyproject.toml`` with ``[tool.guard]`` upward from ``cwd`` (the nearest folder wins;
+    in one folder ``guard.toml`` beats ``pyproject.toml``), then the user config dir's
+    ``guard.toml``, then the shipped ``default``.
     """
     env = os.environ if env is None else env
     if env.get("GUARD_POLICY"):
@@ -301,23 +398,19 @@ def discover_policy_ref(cwd: Optional[Path] = None, env: Optional[Mapping[str, s
         if candidate.is_file():
             return str(candidate), "guard.toml found upward from the working directory"
         pyproject = folder / "pyproject.toml"
-        if pyproject.is_file():
-            try:
-                text = pyproject.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                text = ""
-            if re.search(r"^\s*\[tool\.guard[\].]", text, re.M):
-                return str(pyproject), "[tool.guard] in pyproject.toml found upward from the working directory"
-    user = user_config_dir() / "guard.toml"
+        if pyproject.is_file() and _has_tool_guard(pyproject):
+            return str(pyproject), "[tool.guard] in pyproject.toml found upward from the working directory"
+    user = user_config_dir(env) / "guard.toml"
     if user.is_file():
         return str(user), "user config directory"
     return DEFAULT_POLICY, "shipped default (no policy configured)"
 
 
-def user_config_dir() -> Path:
+def user_config_dir(env: Optional[Mapping[str, str]] = None) -> Path:
     """``GUARD_CONFIG_DIR`` or the platform's user config dir for ``guard``."""
-    if os.environ.get("GUARD_CONFIG_DIR"):
-        return Path(os.environ["GUARD_CONFIG_DIR"])
+    env = os.environ if env is None else env
+    if env.get("GUARD_CONFIG_DIR"):
+        return Path(env["GUARD_CONFIG_DIR"])
     try:
         from platformdirs import user_config_dir as _ucd
     except ImportError:  # platformdirs is a dependency; stay usable without it
@@ -326,19 +419,25 @@ def user_config_dir() -> Path:
 
 
 def load_policy(ref: Optional[str] = None, *, cwd: Optional[Path] = None, env: Optional[Mapping[str, str]] = None,
-                rules: Optional[Mapping[str, Any]] = None) -> Policy:
+                rules: Optional[Mapping[str, Any]] = None, refresh: str = "auto") -> Policy:
     """Load the effective policy.
 
-    :param ref: a shipped name, a path, or ``None`` to discover it.
+    :param ref: a shipped name, a path, a bundle URL, or ``None`` to discover it.
     :param rules: rule id -> ``RuleInfo``; defaults to every rule the plugin manager knows.
+    :param refresh: for remote bundles: ``auto`` (revalidate when the cached copy is older
+        than the bundle's ``[bundle] refresh``), ``force`` (``guard policy pull``) or
+        ``never`` (cache only; also what ``GUARD_OFFLINE=1`` selects).
     """
     env = os.environ if env is None else env
-    origin = "--policy"
     if ref is None:
-        ref, origin = discover_policy_ref(cwd, env)
+        ref, _origin = discover_policy_ref(cwd, env)
     if rules is None:
         from ..plugins import rule_infos
 
         rules = rule_infos()
-    layers = _stack(ref, cwd or Path.cwd(), origin, (), rules)
+    if env.get("GUARD_OFFLINE", "").strip().lower() in ("1", "true", "yes") and refresh == "auto":
+        refresh = "never"
+    ctx = _Ctx(rules, env, refresh)
+    top = _resolve_ref(ref, None, cwd or Path.cwd(), ctx)
+    layers = _stack(top, (), ctx)
     return build_policy(layers, rules, env)

@@ -1,16 +1,192 @@
-"""``locked`` keys: a layer may lock rules or sections so the layers above can only tighten them.
+"""``locked``: a layer may lock rules and sections so the layers above it can only tighten them.
 
-Filled in by the organization-bundle work (issue 5); until then locks are accepted and checked
-for the simplest case.
+An organization bundle says ``locked = ["sources", "typosquat", "mode"]``; a project that
+extends it may then make those stricter but never looser. Layers are ordered lowest first
+(``default``, the org bundle, the project file): every layer *after* a locking layer is
+checked against the effective policy just below it.
+
+What a lock entry protects:
+
+- a section name (``sources``, ``hub``, ``build``, ``cache``, ``log``, ``bundle``): each key
+  may move only in its ``schema.TIGHTEN`` direction (no new index, endpoint or org, no
+  ``allow_http = true``, ...); keys without a direction may not change at all;
+- a rule id: its ``action`` may only go up (``off`` < ``warn`` < ``deny``); its options
+  move only in their ``Option.tighten`` direction (else not at all); waivers against it
+  from higher layers need an ``allowed_waivers`` entry of the locking layer;
+- ``rules``: every rule, as above; ``mode``: the mode may only go up (``off`` < ``warn`` <
+  ``enforce``), ``allow_mode_override`` may not turn true, and ``GUARD_MODE`` may not
+  loosen it; ``allow``: no new allow-list entries; ``deny``: (lists only grow anyway);
+  ``waivers``: no waiver at all from higher layers unless ``allowed_waivers`` permits it.
+
+A violation is a ``PolicyError`` naming the offending layer (file, line, key) and the
+locking layer.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+import fnmatch
+from typing import Any, Mapping, Optional, Sequence
 
+from ..errors import PolicyError
+from . import schema
 from .model import Layer
+from .positions import key_line
+
+_MISSING = object()
+_ACTION_RANK = {"off": 0, "warn": 1, "deny": 2}
+_MODE_RANK = {"off": 0, "warn": 1, "enforce": 2}
 
 
-def check_locks(layers: Sequence[Layer]) -> None:
-    """Raise ``PolicyError`` when a layer loosens something a lower layer locked."""
+def locked_by(layers: Sequence[Layer], entry: str) -> Optional[Layer]:
+    """The lowest layer that locks ``entry``, or ``None``."""
+    for layer in layers:
+        if entry in layer.data.get("locked", ()):
+            return layer
     return None
+
+
+def tightens(direction: Optional[str], old: Any, new: Any) -> bool:
+    """True when moving a locked value from ``old`` to ``new`` keeps it at least as strict.
+
+    ``direction`` is one of ``schema.TIGHTEN``'s words or ``None`` (no change allowed).
+    ``old`` may be ``_MISSING`` (nothing set below): then only the strict value or, for
+    lists, what the direction permits from an empty start is accepted.
+    """
+    if new == old:
+        return True
+    if direction == "true":
+        return new is True
+    if direction == "false":
+        return new is False
+    if direction in ("subset", "superset", "empty-is-any"):
+        before = set() if old is _MISSING or old is None else set(old)
+        after = set(new)
+        if direction == "subset":
+            return after <= before
+        if direction == "superset":
+            return after >= before
+        return not before or (bool(after) and after <= before)
+    if direction == "min":
+        return old is not _MISSING and new <= old
+    if direction == "max":
+        return old is not _MISSING and new >= old
+    return False
+
+
+def _describe(direction: Optional[str], old: Any, new: Any) -> str:
+    """Why a change loosens, in words."""
+    shown = "unset" if old is _MISSING else repr(old)
+    if direction in ("subset", "empty-is-any") and isinstance(new, list):
+        before = set() if old is _MISSING else set(old or ())
+        added = sorted(set(new) - before)
+        if added:
+            return f"adds {', '.join(map(repr, added))} (was {shown})"
+        return f"widens {shown} to {new!r} (empty means any)"
+    if direction is None:
+        return f"changes {shown} to {new!r} (a locked value may not change)"
+    return f"loosens {shown} to {new!r}"
+
+
+def _fail(layer: Layer, locker: Layer, entry: str, keypath: tuple, what: str) -> None:
+    raise PolicyError(f"{what}, but {locker.where} locks {entry!r}",
+                      file=layer.where, line=key_line(layer.text, layer.keybase + keypath),
+                      key=".".join(str(k) for k in keypath if not isinstance(k, int)))
+
+
+def _get(data: Mapping, path: tuple) -> Any:
+    for key in path:
+        if not isinstance(data, Mapping) or key not in data:
+            return _MISSING
+        data = data[key]
+    return data
+
+
+def waiver_allowed(waiver: Mapping[str, Any], layers_upto_locker: Sequence[Layer]) -> bool:
+    """True when an ``allowed_waivers`` entry (``RULE:SUBJECT-GLOB``) of the locking layer or
+    below covers ``waiver``: same rule (or ``*``) and the waiver's subject matches the glob."""
+    for layer in layers_upto_locker:
+        for entry in layer.data.get("allowed_waivers", ()):
+            rule, _, glob = entry.partition(":")
+            if rule not in ("*", waiver.get("rule")):
+                continue
+            if fnmatch.fnmatchcase(str(waiver.get("subject", "")).lower(), glob.lower()):
+                return True
+    return False
+
+
+def check_locks(layers: Sequence[Layer], rules: Optional[Mapping[str, Any]] = None) -> None:
+    """Raise ``PolicyError`` when a layer loosens something a lower layer locked."""
+    from .loader import merge_layers
+
+    rules = rules or {}
+    for j in range(1, len(layers)):
+        lockers = [(entry, i) for i in range(j) for entry in layers[i].data.get("locked", ())]
+        if not lockers:
+            continue
+        layer = layers[j]
+        before, _ = merge_layers(layers[:j])
+        after, _ = merge_layers(layers[: j + 1])
+        for entry, i in lockers:
+            _check_entry(layer, layers[i], layers[: i + 1], entry, before, after, rules)
+
+
+def _check_entry(layer: Layer, locker: Layer, upto_locker: Sequence[Layer], entry: str,
+                 before: Mapping, after: Mapping, rules: Mapping[str, Any]) -> None:
+    data = layer.data
+    if entry in schema.SECTIONS:
+        for key in data.get(entry, {}):
+            path = (entry, key)
+            old, new = _get(before, path), _get(after, path)
+            direction = schema.TIGHTEN.get(path)
+            if not tightens(direction, old, new):
+                _fail(layer, locker, entry, path, f"[{entry}] {key} {_describe(direction, old, new)}")
+    elif entry == "mode":
+        if "mode" in data:
+            old = before.get("mode", "enforce")
+            if _MODE_RANK[data["mode"]] < _MODE_RANK[old]:
+                _fail(layer, locker, entry, ("mode",), f"mode lowers {old!r} to {data['mode']!r}")
+        if data.get("allow_mode_override") is True and before.get("allow_mode_override", True) is False:
+            _fail(layer, locker, entry, ("allow_mode_override",), "allow_mode_override turns the override back on")
+    elif entry == "allow":
+        added = [a for a in data.get("allow", ()) if a not in before.get("allow", ())]
+        if added:
+            idx = list(data["allow"]).index(added[0])
+            _fail(layer, locker, entry, ("allow", idx), f"allow adds {', '.join(map(repr, added))}")
+    elif entry == "waivers":
+        _check_waivers(layer, locker, upto_locker, entry, lambda w: True)
+    elif entry == "rules":
+        for rule_id in data.get("rules", {}):
+            _check_rule(layer, locker, upto_locker, entry, rule_id, before, rules)
+        _check_waivers(layer, locker, upto_locker, entry, lambda w: True)
+    elif entry in data.get("rules", {}) or any(w.get("rule") in (entry, "*") for w in data.get("waivers", ())):
+        if entry in data.get("rules", {}):
+            _check_rule(layer, locker, upto_locker, entry, entry, before, rules)
+        _check_waivers(layer, locker, upto_locker, entry, lambda w: w.get("rule") in (entry, "*"))
+
+
+def _check_rule(layer: Layer, locker: Layer, upto_locker: Sequence[Layer], entry: str, rule_id: str,
+                before: Mapping, rules: Mapping[str, Any]) -> None:
+    table = layer.data["rules"][rule_id]
+    info = rules.get(rule_id)
+    for key, new in table.items():
+        path = ("rules", rule_id, key)
+        old = _get(before, path)
+        if key == "action":
+            old_action = old if old is not _MISSING else (info.default_action if info else "deny")
+            if _ACTION_RANK[new] < _ACTION_RANK[old_action]:
+                _fail(layer, locker, entry, path, f"rule {rule_id} action lowers {old_action!r} to {new!r}")
+            continue
+        opt = info.options.get(key) if info else None
+        if old is _MISSING and opt is not None:
+            old = opt.default
+        direction = getattr(opt, "tighten", None) or schema.RULE_OPTION_TIGHTEN.get((rule_id, key))
+        if not tightens(direction, old, new):
+            _fail(layer, locker, entry, path, f"rule {rule_id} option {key} {_describe(direction, old, new)}")
+
+
+def _check_waivers(layer: Layer, locker: Layer, upto_locker: Sequence[Layer], entry: str, applies) -> None:
+    for idx, waiver in enumerate(layer.data.get("waivers", ())):
+        if applies(waiver) and not waiver_allowed(waiver, upto_locker):
+            _fail(layer, locker, entry, ("waivers", idx),
+                  f"waiver for rule {waiver.get('rule')!r} on {waiver.get('subject')!r} is not in the locking "
+                  f"layer's allowed_waivers")

@@ -60,6 +60,20 @@ class Layer:
     path: Optional[str]
     data: Mapping[str, Any]
     text: Optional[str] = None
+    #: for a remote bundle: what ``fetch_bundle`` knows (url, revision, fetched_at, status)
+    bundle: Optional[Mapping[str, Any]] = None
+
+    @property
+    def keybase(self) -> Tuple[str, ...]:
+        """The key path prefix of this layer's data in its file (``tool.guard`` in a pyproject)."""
+        return ("tool", "guard") if self.path and self.path.endswith("pyproject.toml") else ()
+
+    @property
+    def where(self) -> str:
+        """The file (or URL) errors should name."""
+        if self.bundle and self.bundle.get("url"):
+            return self.bundle["url"]
+        return self.path or self.name
 
 
 @dataclass(frozen=True)

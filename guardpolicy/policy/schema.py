@@ -21,6 +21,7 @@ TOP_LEVEL = {
     "mode": STR,
     "allow_mode_override": BOOL,
     "locked": STRLIST,
+    "allowed_waivers": STRLIST,
     "revision": INT,
     "expires": DATE,
     "max_age": STR,
@@ -67,14 +68,65 @@ SECTIONS = {
     },
     "bundle": {
         "trusted_keys": STRLIST,
-        "max_age": STR,
+        "refresh": STR,
     },
 }
 
 WAIVER_KEYS = {"rule": STR, "subject": STR, "reason": STR, "expires": DATE, "id": STR, "owner": STR, "allowed_by": STR}
 
+#: Keys that describe one file, not the effective policy: never merged across layers.
+PER_LAYER = {"extends", "schema_version", "revision", "expires", "max_age"}
+
 #: Lists that accumulate across layers (union) instead of being replaced.
-ACCUMULATING = {("allow",), ("deny",), ("sources", "protected"), ("waivers",), ("locked",)}
+ACCUMULATING = {("allow",), ("deny",), ("sources", "protected"), ("waivers",), ("locked",), ("allowed_waivers",),
+                ("bundle", "trusted_keys")}
+
+#: Which way is *tighter* for keys a ``locked`` entry protects (see ``policy/locking.py``):
+#: ``true``/``false`` (that boolean value is the strict one), ``subset`` (a list may only
+#: shrink), ``superset`` (a list may only grow), ``min``/``max`` (a number may only go
+#: down/up), ``empty-is-any`` (a list that means "anything" when empty: may only shrink and
+#: may not become empty). Keys not listed here may not change at all under a lock.
+TIGHTEN = {
+    ("allow_mode_override",): "false",
+    ("sources", "indexes"): "subset",
+    ("sources", "hub_endpoints"): "subset",
+    ("sources", "hub_orgs"): "empty-is-any",
+    ("sources", "protected"): "superset",
+    ("sources", "allow_http"): "false",
+    ("sources", "allow_trusted_host"): "false",
+    ("sources", "allow_local"): "false",
+    ("hub", "allowed_formats"): "subset",
+    ("hub", "scan_pickles"): "true",
+    ("hub", "protected_repos"): "superset",
+    ("build", "require_pins"): "true",
+}
+
+#: Tightening directions for built-in rule options whose ``Option`` does not declare
+#: ``tighten`` itself (kept here so the rule modules need no change; a rule's own
+#: ``Option.tighten`` wins).
+RULE_OPTION_TIGHTEN = {
+    ("unhashed", "require_hashes"): "true",
+    ("source", "allow_direct_urls"): "false",
+    ("typosquat", "one_edit_rank"): "max",
+    ("typosquat", "two_edit_rank"): "max",
+    ("typosquat", "combosquats"): "true",
+}
+
+#: Non-section names a ``locked`` entry may use besides section names and rule ids.
+LOCKABLE_KEYS = ("mode", "allow", "deny", "waivers", "rules")
+
+#: ``max_age`` / ``refresh`` durations: ``90s``, ``30m``, ``12h``, ``7d``, ``2w``.
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in a duration such as ``7d`` or ``12h`` (``ValueError`` when malformed)."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+)\s*([smhdw])\s*", str(text))
+    if not m:
+        raise ValueError(f"expected a duration like 90s, 30m, 12h, 7d or 2w, got {text!r}")
+    return int(m.group(1)) * DURATION_UNITS[m.group(2)]
 
 
 def type_ok(value, expected: str) -> bool:
