@@ -225,7 +225,7 @@ class PypiIndex:
                 found.append((self.rank[target], target, how))
         if found:
             rank, target, how = min(found)
-            return Match(target, "affix", f"affix {how}", rank)
+            return Match(target, "affix", f"{how!r} added or swapped", rank)
         # 3. one edit (two for long names, or a reordering) of a popular name
         fz = self.fuzzy(c.replace("-", ""))
         if fz is not None:
@@ -246,7 +246,7 @@ class PypiIndex:
                     found.append((self.rank[fz[0]], fz[0], how))
         if found:
             rank, target, how = min(found)
-            return Match(target, "affix", f"affix {how} and a typo", rank)
+            return Match(target, "affix", f"{how!r} added, and a typo", rank)
         return None
 
     def is_brand(self, token: str) -> bool:

@@ -229,14 +229,15 @@ _DIGITS_AT_END = re.compile(r"\d+$")
 _DIGITS_AT_START = re.compile(r"^\d+")
 
 
-def org_cores(folded_org: str) -> dict:
-    """Folded org name with impersonation affixes and digit runs stripped: ``{core: affix}``.
+def org_cores(plain_org: str) -> dict:
+    """An org name (lower case, separators removed) without impersonation affixes: ``{core: affix}``.
 
-    ``facebookresearch`` -> ``{"facebook": "research"}``; ``mistraiai2`` -> ``{"mistraiai": "2", ...}``.
-    Cores shorter than ``MIN_CORE`` are dropped.
+    ``facebookresearch`` -> ``{"facebook": "research"}``; ``openai2`` -> ``{"openai": "2", "open": "ai", ...}``.
+    Up to two affixes are stripped; cores shorter than ``MIN_CORE`` are dropped. Callers fold
+    the cores before looking them up.
     """
     found: dict = {}
-    frontier = [(folded_org, "")]
+    frontier = [(plain_org, "")]
     for _ in range(2):
         nxt = []
         for name, how in frontier:
@@ -254,7 +255,7 @@ def org_cores(folded_org: str) -> dict:
             if m:
                 options.append((name[m.end():], m.group()))
             for core, what in options:
-                if len(core) >= MIN_CORE and core not in found and core != folded_org:
+                if len(core) >= MIN_CORE and core not in found and core != plain_org:
                     label = f"{how}+{what}" if how else what
                     found[core] = label
                     nxt.append((core, label))
