@@ -115,19 +115,22 @@ def check_name(name: str, policy) -> Optional[Finding]:
     globs = tuple(canonicalize_name(p) for p in protected if _is_glob(p))
     if canonical in literal or any(fnmatch.fnmatchcase(canonical, g) for g in globs):
         return None  # the org's own internal name
+    index = _pypi_index(int(settings.get("one_edit_rank", 15000)), int(settings.get("two_edit_rank", 1000)),
+                        bool(settings.get("combosquats", True)))
     if settings.get("known_malicious", True):
         from ..similarity import data
 
         hit = data.pypi_malicious().get(canonical)
         if hit is not None and hit[0] != "compromised_lib":
             category, target = hit
+            if not target:
+                m = index.match(canonical)  # name the imitated project when the list does not
+                target = m.target if m is not None else ""
             extra = f", imitating {target!r}" if target else ""
             return Finding(rule="typosquat", subject=name, action="deny",
                            message=f"{name!r} is a known malicious package name ({category}{extra})",
                            suggestion=f"remove it; did you mean {target!r}?" if target else "remove it",
                            details={"known_malicious": True, "category": category, "target": target or None})
-    index = _pypi_index(int(settings.get("one_edit_rank", 15000)), int(settings.get("two_edit_rank", 1000)),
-                        bool(settings.get("combosquats", True)))
     if canonical in index.rank:
         return None  # popular names are never flagged
     match = None

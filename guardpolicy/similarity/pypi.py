@@ -145,7 +145,7 @@ class PypiIndex:
         """Sorted letters of the most popular names -> name (``matlibplot`` reorders ``matplotlib``)."""
         out: Dict[str, str] = {}
         for plain, name in self.by_plain.items():
-            if len(plain) >= 6 and self.rank[name] < self.options.two_edit_rank:
+            if len(plain) >= self.options.long_name and self.rank[name] < self.options.two_edit_rank:
                 out.setdefault("".join(sorted(plain)), name)
         return out
 
@@ -200,7 +200,7 @@ class PypiIndex:
                                                               score_cutoff=2, limit=None))
             if hits:
                 return self._best(self.by_plain[h] for h in hits), "typo"
-        if n >= 6:
+        if n >= opts.long_name:
             name = self._anagrams.get("".join(sorted(plain)))
             if name is not None and name[0] == plain[0]:
                 return name, "reordering"
@@ -219,6 +219,9 @@ class PypiIndex:
         # 2. a popular name with an affix added, removed or swapped (python3-dateutil, requests-py)
         cores = affix_cores(c)
         found = []
+        swapped = self.by_core.get(c)
+        if swapped is not None:  # dateutil -> python-dateutil
+            found.append((self.rank[swapped], swapped, swapped.replace(c, "").strip("-") or "affix"))
         for core, how in cores.items():
             target = core if core in self.rank else self.by_fold.get(fold(core)) or self.by_core.get(core)
             if target is not None and target != c:
