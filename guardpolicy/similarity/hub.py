@@ -73,6 +73,11 @@ class HubIndex:
         return out
 
     @cached_property
+    def _plain_orgs(self) -> Dict[str, str]:
+        """Known orgs without separators -> lower-cased org (edit distance runs on these)."""
+        return {strip_separators(k): k for k in self.orgs}
+
+    @cached_property
     def _names(self) -> Dict[str, Dict[str, List[str]]]:
         """Per repo type: lower-cased repo name -> full display ids having that name."""
         out: Dict[str, Dict[str, List[str]]] = {}
@@ -101,9 +106,11 @@ class HubIndex:
 
         low = org.lower()
         extra = [e.lower() for e in extra_orgs if not any(ch in e for ch in "*?[")]
-        by_fold = dict(self.org_by_fold)
-        for e in extra:
-            by_fold.setdefault(fold(e), e)
+        by_fold = self.org_by_fold
+        if extra:
+            by_fold = dict(by_fold)
+            for e in extra:
+                by_fold.setdefault(fold(e), e)
         f = fold(low)
         hit = by_fold.get(f)
         if hit is not None:
@@ -114,9 +121,12 @@ class HubIndex:
                 return hit, "org-affix", f"{hit} + {affix!r}"
         if len(f) <= 4:
             return None  # short names: exact folding only
-        plain_known = {k.replace("-", "").replace("_", "").replace(".", ""): k
-                       for k in list(self.orgs) + extra}
-        plain = low.replace("-", "").replace("_", "").replace(".", "")
+        plain_known = self._plain_orgs
+        if extra:
+            plain_known = dict(plain_known)
+            for e in extra:
+                plain_known.setdefault(strip_separators(e), e)
+        plain = strip_separators(low)
         hits = process.extract(plain, list(plain_known), scorer=OSA.distance, score_cutoff=2, limit=None)
         best = None
         for cand, dist, _ in hits:
