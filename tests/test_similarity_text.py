@@ -238,3 +238,24 @@ def test_split_repo_id():
     assert split_repo_id("meta-llama/Llama-3.1-8B") == ("meta-llama", "Llama-3.1-8B")
     assert split_repo_id("gpt2") == (None, "gpt2")
     assert split_repo_id("a/b/c") == ("a", "b/c")
+
+
+def test_fold_many_equals_fold_one_by_one():
+    from guardpolicy.similarity import data
+    from guardpolicy.similarity.text import fold_many
+
+    names = list(data.pypi_top())
+    assert fold_many(names) == [fold(n) for n in names]
+    assert fold_many([]) == []
+    assert fold_many(["c-l-ick", "r-n"]) == [fold("c-l-ick"), fold("r-n")]  # digraphs across separators
+
+
+def test_popular_cores():
+    from guardpolicy.similarity.pypi import popular_cores
+
+    cores = popular_cores(["python-dateutil", "pyyaml", "foo-cu12", "yaml-utils", "requests", "py"])
+    assert cores["dateutil"] == "python-dateutil"
+    assert cores["yaml"] == "pyyaml"
+    assert "foo-cu" not in cores          # version-stripped siblings are not cores
+    assert "requests" not in cores
+    assert all(len(c) >= 4 for c in cores)

@@ -75,6 +75,7 @@ BEYOND_ONE_EDIT = [
     ("requests-v2", "requests"),
     ("py-numpy", "numpy"),
     ("numpy-python", "numpy"),
+    ("stripepy", "stripe"),
     ("pandas-sdk", "pandas"),
     ("pandas-numpy", "numpy"),         # two popular names glued
     ("django-pyyaml", "pyyaml"),

@@ -61,7 +61,7 @@ def fold_many(canonical_names) -> list:
 PREFIXES = ("python3-", "python2-", "python-", "install-", "py3-", "py2-", "py-", "python", "py")
 #: Suffixes squatters put after a popular name (canonical form, longest first).
 SUFFIXES = ("-python3", "-python2", "-python", "-client", "-py3", "-py2", "-sdk", "-api", "-cli",
-            "-lib", "-py", "python")
+            "-lib", "-py", "python", "py")
 #: A trailing version: ``-2``, ``2``, ``-v2``, ``-1-0`` (``1.0`` after canonicalisation), ``3k``.
 _TRAILING_VERSION = re.compile(r"-?v?\d+(?:-\d+)*k?$")
 #: A leading digit run (``2requests``) or version (``v2-requests``).
