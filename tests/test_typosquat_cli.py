@@ -54,3 +54,15 @@ def test_policy_allow_in_file(tmp_path):
     (tmp_path / "guard.toml").write_text('extends = ["default"]\nallow = ["reqeusts"]\n', encoding="utf-8")
     proc = run_guard("check", "pypi:reqeusts==1.0", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_requirements_file_findings_carry_lines(tmp_path):
+    req = tmp_path / "requirements.txt"
+    req.write_text("requests==2.32.3\nreqeusts==1.0\n# comment\njeIlyfish==0.1\nflask-cors==4.0.0\n", encoding="utf-8")
+    proc = run_guard("check", "--format", "json", str(req))
+    assert proc.returncode == 1, proc.stderr
+    found = {f["subject"].split("==")[0]: f for f in json.loads(proc.stdout)["findings"] if f["rule"] == "typosquat"}
+    assert set(found) == {"reqeusts", "jeIlyfish"}
+    assert found["reqeusts"]["location"]["line"] == 2
+    assert found["jeIlyfish"]["location"]["line"] == 4
+    assert found["jeIlyfish"]["details"]["target"] == "jellyfish"

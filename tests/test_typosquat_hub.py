@@ -140,3 +140,14 @@ def test_small_index_rules():
     assert idx.match("solo-modle").suggestion == "solo-model"
     assert idx.match("solo-model") is None
     assert idx.match("qvven/x").target == "qwen"
+
+
+def test_whole_id_look_alike_across_the_slash(default_policy):
+    found = squats(default_policy, "metal/lama-Llama-3.1-8B")
+    assert found and found[0].details["kind"] == "id-look-alike"
+    assert found[0].details["target"] == "meta-llama/Llama-3.1-8B"
+
+
+def test_spaces_are_judged_by_org_only(default_policy):
+    assert squats(default_policy, "someone/bert-base-uncasedd", "space") == []
+    assert squats(default_policy, "meta-Ilama/chat-demo", "space")

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import fnmatch
 from functools import lru_cache
-from typing import Optional, Tuple
+from dataclasses import dataclass
+from typing import Any, Optional, Tuple
 
 from ..hookspecs import hookimpl
 from ..model import Finding
@@ -104,20 +105,50 @@ def _protected_glob_match(canonical: str, globs: Tuple[str, ...]) -> Optional[st
     return None
 
 
+@dataclass(frozen=True)
+class PypiSettings:
+    """What the rule needs from one policy, digested once per policy (not once per name)."""
+
+    allow: Tuple[str, ...]
+    literal: Tuple[str, ...]
+    globs: Tuple[str, ...]
+    known_malicious: bool
+    index: Any
+
+
+_SETTINGS: dict = {}
+
+
+def pypi_settings(policy) -> PypiSettings:
+    """The ``PypiSettings`` of ``policy`` (cached by the policy's digest)."""
+    key = policy.digest
+    got = _SETTINGS.get(key) if key else None
+    if got is None:
+        settings = policy.rule("typosquat")
+        protected = tuple(policy.sources.get("protected", ()))
+        got = PypiSettings(
+            allow=tuple(policy.allow),
+            literal=tuple(sorted({canonicalize_name(p) for p in protected if not _is_glob(p)})),
+            globs=tuple(canonicalize_name(p) for p in protected if _is_glob(p)),
+            known_malicious=bool(settings.get("known_malicious", True)),
+            index=_pypi_index(int(settings.get("one_edit_rank", 15000)), int(settings.get("two_edit_rank", 1000)),
+                              bool(settings.get("combosquats", True))),
+        )
+        if key:
+            _SETTINGS[key] = got
+    return got
+
+
 def check_name(name: str, policy) -> Optional[Finding]:
     """The typosquat finding for one PyPI name under ``policy``, or ``None``."""
     canonical = canonicalize_name(name)
-    if not canonical or allowed((name, canonical), policy.allow):
+    ps = pypi_settings(policy)
+    if not canonical or (ps.allow and allowed((name, canonical), ps.allow)):
         return None
-    settings = policy.rule("typosquat")
-    protected = tuple(policy.sources.get("protected", ()))
-    literal = tuple(sorted({canonicalize_name(p) for p in protected if not _is_glob(p)}))
-    globs = tuple(canonicalize_name(p) for p in protected if _is_glob(p))
-    if canonical in literal or any(fnmatch.fnmatchcase(canonical, g) for g in globs):
+    literal, globs, index = ps.literal, ps.globs, ps.index
+    if canonical in literal or (globs and any(fnmatch.fnmatchcase(canonical, g) for g in globs)):
         return None  # the org's own internal name
-    index = _pypi_index(int(settings.get("one_edit_rank", 15000)), int(settings.get("two_edit_rank", 1000)),
-                        bool(settings.get("combosquats", True)))
-    if settings.get("known_malicious", True):
+    if ps.known_malicious:
         from ..similarity import data
 
         hit = data.pypi_malicious().get(canonical)
@@ -184,7 +215,7 @@ def check_repo(repo_id: str, repo_type: str, policy) -> Optional[Finding]:
     protected_repos = tuple(policy.section("hub").get("protected_repos", ()))
     extra_orgs = tuple(sources.get("hub_orgs", ())) + org_globs(protected_repos) + \
         tuple(sources.get("protected", ()))
-    m = data.hf_index().match(repo_id, repo_type if repo_type in ("model", "dataset") else "model",
+    m = data.hf_index().match(repo_id, repo_type,
                               extra_orgs=extra_orgs, protected_repos=protected_repos)
     if m is None:
         return None

@@ -30,7 +30,8 @@ from .text import are_variants, describe_edit, fold, org_cores, split_repo_id, s
 class HubMatch:
     """What a repo id imitates: ``target`` (an org, or a full repo id) and ``kind``.
 
-    ``kind`` is ``org-look-alike`` (fold-equal org), ``org-typo`` (edits to a known org),
+    ``kind`` is ``id-look-alike`` (the whole id folds like a popular one, e.g. the slash moved),
+    ``org-look-alike`` (fold-equal org), ``org-typo`` (edits to a known org),
     ``org-affix`` (known org plus an impersonation affix), ``name-typo`` (a typo of a popular
     repo name), ``protected`` (a protected repo name under another org). ``suggestion`` is
     the repo id the user most likely meant.
@@ -71,6 +72,12 @@ class HubIndex:
         for low, (_, wellknown) in sorted(self.orgs.items(), key=lambda kv: not kv[1][1]):
             out.setdefault(fold(low), low)
         return out
+
+    @cached_property
+    def _by_id_fold(self) -> Dict[str, Dict[str, str]]:
+        """Per repo type: folded whole id (org and name run together) -> display id."""
+        return {kind: {fold(low.replace("/", "")): rid for low, rid in table.items() if "/" in low}
+                for kind, table in self.repos.items()}
 
     @cached_property
     def _plain_orgs(self) -> Dict[str, str]:
@@ -147,8 +154,8 @@ class HubIndex:
         from rapidfuzz.distance import OSA
 
         low = name.lower()
-        names = self._names.get(repo_type, self._names["model"])
-        if low in names:
+        names = self._names.get(repo_type)
+        if not names or low in names:
             return None  # exact reuse of a popular name: a mirror, not a typo
         f = fold(low)
         cutoff = 0 if len(f) <= 4 else (1 if len(f) < 10 else 2)
@@ -175,6 +182,11 @@ class HubIndex:
         if low in table:
             return None
         org, name = split_repo_id(repo_id)
+        if org is not None and table:
+            # separator games across the slash: meta-llama/Llama-3.1-8B as metal/lama-Llama-3.1-8B
+            same = self._by_id_fold.get(repo_type, {}).get(fold(low.replace("/", "")))
+            if same is not None and same.split("/", 1)[0].lower() != org.lower():
+                return HubMatch(same, "id-look-alike", describe_edit(low, same.lower()), same)
         protected = [p for p in protected_repos]
         if protected:
             hit = self._protected(org, name, protected)
