@@ -182,11 +182,6 @@ class HubIndex:
         if low in table:
             return None
         org, name = split_repo_id(repo_id)
-        if org is not None and table:
-            # separator games across the slash: meta-llama/Llama-3.1-8B as metal/lama-Llama-3.1-8B
-            same = self._by_id_fold.get(repo_type, {}).get(fold(low.replace("/", "")))
-            if same is not None and same.split("/", 1)[0].lower() != org.lower():
-                return HubMatch(same, "id-look-alike", describe_edit(low, same.lower()), same)
         protected = [p for p in protected_repos]
         if protected:
             hit = self._protected(org, name, protected)
@@ -205,6 +200,10 @@ class HubIndex:
                     same_org = [r for r in named if r.lower().startswith(known + "/")]
                     real = same_org[0] if same_org else real
                 return HubMatch(display, kind, how, real)
+            # separator games across the slash: meta-llama/Llama-3.1-8B as metal/lama-Llama-3.1-8B
+            same = self._by_id_fold.get(repo_type, {}).get(fold(low.replace("/", "")))
+            if same is not None:
+                return HubMatch(same, "id-look-alike", describe_edit(low, same.lower()), same)
         typo = self.name_typo(name, repo_type)
         if typo is not None:
             rid, how = typo
