@@ -45,6 +45,7 @@ HISTORICAL = [
     ("djanga", "django"),
     ("diango", "django"),
     ("setup-tools", "setuptools"),
+    ("python-sqlite", "pysqlite3"),
     ("acqusition", "acquisition"),
     ("requesxts", "requests"),
     ("requ-sts", "requests"),
@@ -273,6 +274,13 @@ def test_small_index_basics():
     assert idx.match("sixx") is None                                # short: no edits
     assert idx.match("pytest-numpy").kind == "combosquat"
     assert idx.match("") is None
+
+
+def test_versioned_popular_names_need_an_affix_on_the_candidate():
+    idx = PypiIndex(["pysqlite3", "ldap3", "web3"])
+    assert idx.match("python-sqlite").target == "pysqlite3"
+    assert idx.match("py-ldap").target == "ldap3"
+    assert idx.match("sqlite") is None   # a bare word is not taken for a numbered project
 
 
 def test_combo_needs_both_halves_popular():

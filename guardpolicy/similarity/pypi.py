@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .text import PREFIXES, SUFFIXES, affix_cores, canonicalize, combo_splits, describe_edit, fold, fold_many
+from .text import (PREFIXES, SUFFIXES, affix_cores, canonicalize, combo_splits, describe_edit, fold, fold_many,
+                   strip_trailing_version)
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,25 @@ class PypiIndex:
     def by_core(self) -> Dict[str, str]:
         """A popular name with one affix stripped -> that popular name (``dateutil`` -> ``python-dateutil``)."""
         return popular_cores(self.names)
+
+    @cached_property
+    def by_versioned_core(self) -> Dict[str, str]:
+        """Cores of popular names that end in a version (``pysqlite3`` -> ``pysqlite``, ``sqlite``).
+
+        Only consulted for candidates that carry an affix themselves, so a bare ``ldap`` is
+        not taken for ``ldap3`` while ``python-sqlite`` is taken for ``pysqlite3``.
+        """
+        out: Dict[str, str] = {}
+        for name in self.names:
+            if not name[-1].isdigit():
+                continue
+            base = strip_trailing_version(name)
+            if base == name or len(base) < 4:
+                continue
+            for core in (base, *affix_cores(base, max_steps=1)):
+                if len(core) >= 4 and core not in self.rank:
+                    out.setdefault(core, name)
+        return out
 
     @cached_property
     def by_plain(self) -> Dict[str, str]:
@@ -231,6 +251,9 @@ class PypiIndex:
             found.append((self.rank[swapped], swapped, swapped.replace(c, "").strip("-") or "affix"))
         for core, how in cores.items():
             target = core if core in self.rank else self.by_fold.get(fold(core)) or self.by_core.get(core)
+            if target is None and not any(ch.isdigit() for ch in how):
+                # python-sqlite -> pysqlite3: an affixed name against a numbered popular name's core
+                target = self.by_versioned_core.get(core)
             if target is not None and target != c:
                 found.append((self.rank[target], target, how))
         if found:
