@@ -259,3 +259,21 @@ def test_popular_cores():
     assert "foo-cu" not in cores          # version-stripped siblings are not cores
     assert "requests" not in cores
     assert all(len(c) >= 4 for c in cores)
+
+
+def test_fold_glob_keeps_wildcards():
+    from guardpolicy.similarity.text import fold_glob
+
+    assert fold_glob("Acrne-*") == "acme*"
+    assert fold_glob("acme-?x") == "acme?x"
+    assert fold_glob("[l1]ib-*") == "[ii]ib*"
+    assert fold_glob("") == ""
+
+
+def test_glob_lookalike():
+    from guardpolicy.similarity.text import glob_lookalike
+
+    assert glob_lookalike("acrne-billing", ["acme-*"]) == "acme-*"
+    assert glob_lookalike("acmebilling", ["zeta-*", "acme-*"]) == "acme-*"
+    assert glob_lookalike("zebra", ["acme-*"]) is None
+    assert glob_lookalike("acme", ["acme"]) is None  # literal names are not globs

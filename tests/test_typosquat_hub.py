@@ -151,3 +151,12 @@ def test_whole_id_look_alike_across_the_slash(default_policy):
 def test_spaces_are_judged_by_org_only(default_policy):
     assert squats(default_policy, "someone/bert-base-uncasedd", "space") == []
     assert squats(default_policy, "meta-Ilama/chat-demo", "space")
+
+
+def test_protected_org_glob_look_alike(tmp_path):
+    path = tmp_path / "guard.toml"
+    path.write_text('extends = ["default"]\n[sources]\nprotected = ["acme-*"]\n', encoding="utf-8")
+    policy = load_policy(str(path))
+    assert squats(policy, "acme-research/model") == []              # inside the org's namespace
+    found = squats(policy, "acrne-research/model")
+    assert found and found[0].details["imitated"] == "acme-*"

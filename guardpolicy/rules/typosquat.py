@@ -84,27 +84,6 @@ def _protected_index(names: Tuple[str, ...]):
     return PypiIndex(names, MatchOptions(two_edit_rank=len(names) + 1), combos=False)
 
 
-def _protected_glob_match(canonical: str, globs: Tuple[str, ...]) -> Optional[str]:
-    """A protected glob the name imitates: same fold as a name the glob admits (``acrne-*`` for ``acme-*``)."""
-    from ..similarity.text import fold
-
-    folded = fold(canonical)
-    for pattern in globs:
-        # fold the literal parts of the glob; wildcards keep their meaning
-        parts, buf = [], ""
-        for ch in pattern:
-            if ch in _GLOB_CHARS or ch == "]":
-                parts.append(fold(buf) if buf else "")
-                parts.append(ch)
-                buf = ""
-            else:
-                buf += ch
-        parts.append(fold(buf) if buf else "")
-        if fnmatch.fnmatchcase(folded, "".join(parts)):
-            return pattern
-    return None
-
-
 @dataclass(frozen=True)
 class PypiSettings:
     """What the rule needs from one policy, digested once per policy (not once per name)."""
@@ -171,7 +150,9 @@ def check_name(name: str, policy) -> Optional[Finding]:
             kind = f"protected {match.kind}"
             match = (match.target, kind, match.how)
     if match is None and globs:
-        pattern = _protected_glob_match(canonical, globs)
+        from ..similarity.text import glob_lookalike
+
+        pattern = glob_lookalike(canonical, globs)
         if pattern is not None:
             match = (pattern, "protected look-alike", "look-alike of a protected name pattern")
     if match is None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
-from .text import are_variants, describe_edit, fold, org_cores, split_repo_id, strip_separators
+from .text import are_variants, describe_edit, fold, glob_lookalike, org_cores, split_repo_id, strip_separators
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,9 @@ class HubIndex:
         hit = by_fold.get(f)
         if hit is not None:
             return hit, "org-look-alike", describe_edit(low, hit)
+        pattern = glob_lookalike(low, extra_orgs)
+        if pattern is not None:
+            return pattern, "org-look-alike", "look-alike of a protected org pattern"
         for core, affix in org_cores(strip_separators(low)).items():
             hit = by_fold.get(fold(core))
             if hit is not None:

@@ -7,6 +7,7 @@ small tuples) so each can be tested exhaustively on its own. The matchers in
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from typing import Iterator, Optional, Tuple
 
@@ -55,6 +56,32 @@ def fold_many(canonical_names) -> list:
         s = s.replace(pair, single)
     s = s.translate(_HOMOGLYPHS)
     return s.split("\n") if canonical_names else []
+
+
+_GLOB_SPECIAL = "*?[]"
+
+
+def fold_glob(pattern: str) -> str:
+    """Fold the literal parts of an ``fnmatch`` glob, keeping its wildcards: ``Acrne-*`` -> ``acme*``."""
+    parts, buf = [], ""
+    for ch in pattern:
+        if ch in _GLOB_SPECIAL:
+            parts.append(fold(buf) if buf else "")
+            parts.append(ch)
+            buf = ""
+        else:
+            buf += ch
+    parts.append(fold(buf) if buf else "")
+    return "".join(parts)
+
+
+def glob_lookalike(name: str, patterns) -> Optional[str]:
+    """The first glob that ``name`` matches once both are folded (``acrne-billing`` vs ``acme-*``), or ``None``."""
+    folded = fold(name)
+    for pattern in patterns:
+        if any(ch in pattern for ch in "*?[") and fnmatch.fnmatchcase(folded, fold_glob(pattern)):
+            return pattern
+    return None
 
 
 #: Prefixes squatters put before a popular name (canonical form, longest first).
