@@ -41,6 +41,8 @@ def squats(policy, repo_id, repo_type="model"):
     ("bert-base-uncasedd", "bert-base-uncased", "name-typo"),
     ("gpt2-mediun", "gpt2-medium", "name-typo"),
     ("someone/Llama-3.1-8B-Instrcut", "meta-llama/Llama-3.1-8B-Instruct", "name-typo"),
+    ("someone/Qwen2.5-7B-lnstruct", "Qwen/Qwen2.5-7B-Instruct", "name-typo"),   # l for I
+    ("someone/all-MiniLM-L6-v2x", "sentence-transformers/all-MiniLM-L6-v2", "name-typo"),
 ])
 def test_hub_squats_are_caught(default_policy, repo_id, suggestion, kind):
     found = squats(default_policy, repo_id)
@@ -86,6 +88,7 @@ def test_case_is_ignored(default_policy):
     "someone/opt-13.3b",                   # an unknown size is a variant, not a typo
     "someone/bert-base-multilingual-uncased",
     "someone/Llama-3.1-70B-Instruct",
+    "someone/all-MiniLM-L8-v2",            # a size the list does not have: a variant
     "google-deepmind/gemma-2b",            # an unknown org that resembles nothing closely
     "my-org/my-model",
 ])

@@ -96,8 +96,20 @@ class HubIndex:
         return out
 
     @cached_property
-    def _name_lists(self) -> Dict[str, List[str]]:
-        return {kind: list(names) for kind, names in self._names.items()}
+    def _names_by_length(self) -> Dict[str, Dict[int, List[str]]]:
+        """Per repo type: lower-cased popular names grouped by length (edit-distance buckets)."""
+        out: Dict[str, Dict[int, List[str]]] = {}
+        for kind, names in self._names.items():
+            by_len: Dict[int, List[str]] = {}
+            for n in names:
+                by_len.setdefault(len(n), []).append(n)
+            out[kind] = by_len
+        return out
+
+    @cached_property
+    def _names_by_fold(self) -> Dict[str, Dict[str, str]]:
+        """Per repo type: folded popular name -> lower-cased name."""
+        return {kind: {fold(n): n for n in sorted(names, reverse=True)} for kind, names in self._names.items()}
 
     # ---- matching -------------------------------------------------------------------------
 
@@ -161,16 +173,24 @@ class HubIndex:
         if not names or low in names:
             return None  # exact reuse of a popular name: a mirror, not a typo
         f = fold(low)
-        cutoff = 0 if len(f) <= 4 else (1 if len(f) < 10 else 2)
+        same = self._names_by_fold[repo_type].get(f)
+        if same is not None:
+            return names[same][0], describe_edit(low, same)
+        if len(f) <= 4:
+            return None  # short names: exact folding only
+        cutoff = 1 if len(f) < 10 else 2
+        by_len = self._names_by_length[repo_type]
         best = None
-        for cand, dist, _ in process.extract(low, self._name_lists.get(repo_type, []), scorer=OSA.distance,
-                                             score_cutoff=max(cutoff, 1), limit=None):
-            same_fold = fold(cand) == f
-            if not same_fold and (dist > cutoff or are_variants(low, cand)):
+        for length in range(len(low) - cutoff, len(low) + cutoff + 1):
+            bucket = by_len.get(length)
+            if not bucket:
                 continue
-            key = (0 if same_fold else dist, len(cand))
-            if best is None or key < best[0]:
-                best = (key, cand)
+            for cand, dist, _ in process.extract(low, bucket, scorer=OSA.distance, score_cutoff=cutoff, limit=None):
+                if are_variants(low, cand):
+                    continue
+                key = (dist, len(cand), cand)
+                if best is None or key < best[0]:
+                    best = (key, cand)
         if best is None:
             return None
         cand = best[1]
