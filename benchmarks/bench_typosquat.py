@@ -52,7 +52,9 @@ SQUATS = [
 ]
 
 
-# ---- the naive peer: guarddog's approach (linear scan, one edit or one swap) --------------
+# ---- the naive peer, as the issue describes guarddog: a linear scan, one edit or one swap ----
+# (guarddog's full detector also permutes dash-separated parts and swaps py/python; this models
+# the core check the issue measures against, in the same process, on the same list.)
 
 def naive_one_edit(a: str, b: str) -> bool:
     """Levenshtein distance exactly one, pure Python (as guarddog's ``_is_distance_one_Levenshtein``)."""
