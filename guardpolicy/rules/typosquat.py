@@ -49,6 +49,7 @@ _GLOB_CHARS = "*?["
 
 
 def _is_glob(pattern: str) -> bool:
+    """True when ``pattern`` has fnmatch wildcards."""
     return any(ch in pattern for ch in _GLOB_CHARS)
 
 
@@ -66,6 +67,7 @@ def allowed(names, patterns) -> bool:
 
 @lru_cache(maxsize=8)
 def _pypi_index(one_edit_rank: int, two_edit_rank: int, combos: bool):
+    """The shipped-list index under these options (the shared default one when they are defaults)."""
     from ..similarity import data
     from ..similarity.pypi import MatchOptions, PypiIndex
 
@@ -73,7 +75,7 @@ def _pypi_index(one_edit_rank: int, two_edit_rank: int, combos: bool):
     if (one_edit_rank, two_edit_rank, combos) == (default.one_edit_rank, default.two_edit_rank, True):
         return data.pypi_index()
     opts = MatchOptions(one_edit_rank=one_edit_rank, two_edit_rank=two_edit_rank)
-    return PypiIndex(data.pypi_top(), opts, combos=combos)
+    return PypiIndex(data.pypi_top(), opts, combos=combos, canonical=True, cores=data.pypi_cores())
 
 
 @lru_cache(maxsize=32)
@@ -220,4 +222,5 @@ def guard_check_model(model, policy, context):
 
 @hookimpl
 def guard_rules():
+    """Describe the rule."""
     return [RULE]

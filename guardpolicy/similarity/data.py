@@ -18,6 +18,7 @@ def read_text(name: str) -> str:
 
 
 def _lines(name: str) -> Tuple[str, ...]:
+    """Non-empty, non-comment lines of a shipped data file."""
     return tuple(line for line in read_text(name).splitlines() if line and not line.startswith("#"))
 
 

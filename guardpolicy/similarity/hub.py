@@ -48,6 +48,7 @@ class HubIndex:
 
     def __init__(self, models: Iterable[str] = (), datasets: Iterable[str] = (),
                  orgs: Mapping[str, bool] | Iterable[str] = ()):
+        """Index popular ``models`` and ``datasets`` ids and known ``orgs`` (``{org: widely known}`` or names)."""
         self.repos: Dict[str, Dict[str, str]] = {"model": {}, "dataset": {}}
         for kind, ids in (("model", models), ("dataset", datasets)):
             for rid in ids:

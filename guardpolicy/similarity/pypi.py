@@ -86,9 +86,11 @@ class PypiIndex:
             self.by_core = cores
 
     def __contains__(self, name: str) -> bool:
+        """True when ``name`` (any spelling) is in the list."""
         return canonicalize(name) in self.rank
 
     def __len__(self) -> int:
+        """How many distinct names the index holds."""
         return len(self.names)
 
     # ---- lazily built look-up tables -------------------------------------------------------
@@ -189,6 +191,7 @@ class PypiIndex:
     # ---- matching -------------------------------------------------------------------------
 
     def _best(self, names: Iterable[str]) -> Optional[str]:
+        """The most popular of ``names`` (``None`` when empty)."""
         best = None
         for n in names:
             if best is None or self.rank[n] < self.rank[best]:

@@ -166,6 +166,7 @@ _KEYBOARD_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
 
 
 def _neighbours() -> dict:
+    """Key -> set of touching keys on a QWERTY layout (rows treated as aligned)."""
     pos = {c: (r, i) for r, row in enumerate(_KEYBOARD_ROWS) for i, c in enumerate(row)}
     out: dict = {c: set() for c in pos}
     for a, (ra, ia) in pos.items():
