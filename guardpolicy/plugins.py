@@ -17,6 +17,7 @@ from . import hookspecs
 #: entry-point name -> module; must match ``[project.entry-points.guardpolicy]`` in pyproject.toml
 BUILTIN_PLUGINS = {
     "typosquat": "guardpolicy.rules.typosquat",
+    "malicious": "guardpolicy.rules.malicious",
     "unpinned": "guardpolicy.rules.unpinned",
     "unhashed": "guardpolicy.rules.unhashed",
     "source": "guardpolicy.rules.source",

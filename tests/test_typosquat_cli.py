@@ -34,7 +34,9 @@ def test_json_shape_and_known_malicious():
     assert out["decision"] == "deny"
     by_subject = {f["subject"]: f for f in out["findings"] if f["rule"] == "typosquat"}
     assert set(by_subject) == {"crypt==1.0", "python3-dateutil==2.9"}
-    assert by_subject["crypt==1.0"]["details"]["known_malicious"] is True
+    malicious = [f for f in out["findings"] if f["rule"] == "malicious"]
+    assert [f["subject"] for f in malicious] == ["crypt==1.0"]
+    assert malicious[0]["details"]["known_malicious"] is True
     assert by_subject["python3-dateutil==2.9"]["suggestion"].startswith("did you mean 'python-dateutil'")
     assert by_subject["python3-dateutil==2.9"]["details"]["target"] == "python-dateutil"
 

@@ -140,29 +140,39 @@ def test_no_popular_name_is_flagged_through_the_rule(default_policy):
 
 @pytest.mark.parametrize("name", ["crypt", "bzip", "telnet", "pwd", "apidev-coop", "django-server", "0wneg"])
 def test_known_malicious_exact_hit_is_denied_outright(default_policy, name):
-    found = squat_findings(default_policy, name)
+    from guardpolicy.engine import Engine
+
+    found = [f for f in Engine(default_policy).decide([PackageRef(name)]).findings if f.rule == "malicious"]
     assert len(found) == 1
     assert found[0].action == "deny"
     assert found[0].details["known_malicious"] is True
 
 
-def test_known_malicious_is_denied_even_when_the_rule_only_warns(tmp_path):
+def test_known_malicious_is_its_own_rule_and_denied_when_typosquat_only_warns(tmp_path):
+    from guardpolicy.engine import Engine
+
     policy = write_policy(tmp_path, '[rules.typosquat]\naction = "warn"\n')
-    found = squat_findings(policy, "crypt")
-    assert found[0].action == "deny"
+    d = Engine(policy).decide([PackageRef("crypt"), PackageRef("reqeusts")])
+    by_rule = {(f.rule, f.subject): f.action for f in d.findings}
+    assert by_rule[("malicious", "crypt")] == "deny"
     # an ordinary squat follows the policy's action
-    assert squat_findings(policy, "reqeusts")[0].action == "warn"
+    assert by_rule[("typosquat", "reqeusts")] == "warn"
 
 
 def test_compromised_lib_rows_are_not_malicious_names(default_policy):
+    from guardpolicy.rules.malicious import check_name as malicious_name
+
     cat, _ = data.pypi_malicious()["num2words"]
     assert cat == "compromised_lib"
     assert squat_findings(default_policy, "num2words") == []
+    assert malicious_name("num2words") is None
 
 
 def test_known_malicious_can_be_turned_off(tmp_path):
-    policy = write_policy(tmp_path, "[rules.typosquat]\nknown_malicious = false\n")
-    assert squat_findings(policy, "0wneg") == []
+    from guardpolicy.engine import Engine
+
+    policy = write_policy(tmp_path, '[rules.malicious]\naction = "off"\n')
+    assert [f for f in Engine(policy).decide([PackageRef("0wneg")]).findings if f.rule == "malicious"] == []
 
 
 def write_policy(tmp_path: Path, body: str, name: str = "guard.toml"):
@@ -179,8 +189,11 @@ def test_allowlisted_names_are_never_flagged(tmp_path):
 
 
 def test_allow_glob_covers_known_malicious(tmp_path):
+    from guardpolicy.engine import Engine
+
     policy = write_policy(tmp_path, 'allow = ["crypt*"]\n')
     assert squat_findings(policy, "crypt") == []
+    assert Engine(policy).decide([PackageRef("crypt", "==1.0", version="1.0")]).findings == ()
 
 
 def test_names_close_to_protected_names_are_squats(tmp_path):
