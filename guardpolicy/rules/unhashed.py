@@ -62,7 +62,7 @@ def guard_check_package(package, policy, context):
         return None
     name = package.name or package.subject
     return [Finding(rule="unhashed", subject=package.subject, location=package.location,
-                    message=f"{package.subject} has no --hash",
+                    message=f"{package.subject} has no hash (--hash, #sha256= or a lock-file hash)",
                     suggestion=f"add --hash=sha256:<digest> (pip-compile --generate-hashes / uv pip compile --generate-hashes) for {name}")]
 
 

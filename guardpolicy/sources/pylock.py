@@ -3,7 +3,8 @@
 Each ``[[packages]]`` entry becomes a resolved ``PackageRef``: ``version``, every wheel/sdist/
 archive hash, ``url`` for direct sources (VCS pinned to its ``commit-id``, archive URL, local
 directory) and ``indexes=(IndexRef(index, "registry"),)``. Each distinct registry is yielded
-once as an ``IndexRef`` so the ``source`` rule judges it.
+once as an ``IndexRef`` so the ``source`` rule judges it. Editable directories (the project
+itself, workspace members) are the user's own code and are not judged by name.
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ class PylockSource(Source):
                 continue
             ver = entry.get("version")
             url, editable = direct_url(entry)
+            if editable:
+                continue  # an editable directory is the user's own project (the lock's root), not a dependency
             artifacts = _artifacts(entry)
             hashes = unique(h for a in artifacts for h in hash_strings(a.get("hashes")))
             index = entry.get("index")
