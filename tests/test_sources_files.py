@@ -351,3 +351,31 @@ def test_lock_fixtures_through_the_cli(guard):
             continue
         r = guard("check", "--format", "json", path)
         assert r.returncode in (0, 1) and "Traceback" not in r.stderr, (path, r.stderr)
+
+
+# ---------------------------------------------------------------- pypi: targets
+
+
+@pytest.mark.parametrize("target,name,spec,version", [
+    ("pypi:requests", "requests", "", None),
+    ("pypi:requests==2.32.3", "requests", "==2.32.3", "2.32.3"),
+    ("pypi:Requests == 2.0", "Requests", "==2.0", "2.0"),
+    ("pypi:requests===2.0", "requests", "===2.0", "2.0"),
+    ("pypi:requests==2.*", "requests", "==2.*", None),
+    ("pypi:requests>=2", "requests", ">=2", None),
+    ("pypi:requests[socks]==2.0", "requests", "==2.0", "2.0"),
+])
+def test_pypi_targets(target, name, spec, version):
+    from guardpolicy.sources.pypi import PypiTargetSource
+
+    (ref,) = PypiTargetSource(target).collect()
+    assert (ref.name, ref.specifier, ref.version) == (name, spec, version)
+    assert [i.url for i in ref.indexes] == ["https://pypi.org/simple"]
+
+
+@pytest.mark.parametrize("target", ["pypi:bad>>1", "pypi:x==1.0_bad", "pypi:"])
+def test_pypi_target_invalid(target):
+    from guardpolicy.sources.pypi import PypiTargetSource
+
+    (f,) = PypiTargetSource(target).collect()
+    assert f.rule == "invalid" and "\n" not in f.message

@@ -27,7 +27,6 @@ import os
 import re
 import shlex
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Optional, Tuple
@@ -577,6 +576,8 @@ class _TreeReader:
             target, nested_constraint = opts.get("constraints")[0], True
         scheme = url_scheme(target)
         if scheme == "file":
+            import urllib.request  # only here: it pulls in http.client and email (slow to import)
+
             target = urllib.request.url2pathname(urllib.parse.urlsplit(target).path)
         elif scheme in ("http", "https"):
             self.items.append(_finding(f"remote include {target} is not fetched (guard check works offline)",
