@@ -331,8 +331,9 @@ def test_file_no_index_drops_indexes_keeps_find_links(tmp_path):
 
 
 def test_file_env_vars(tmp_path):
-    items = read(tmp_path, "-i https://${USER_NAME}:${PASS}@idx.example/simple\n", env={"USER_NAME": "me", "PASS": "pw"})
-    assert items[0].url == "https://me:pw@idx.example/simple"
+    items = read(tmp_path, "-i https://${USER_NAME}:${PASS}@${HOST}/simple\n",
+                 env={"USER_NAME": "me", "PASS": "pw", "HOST": "idx.example"})
+    assert items[0].url == "https://me:****@idx.example/simple"  # expanded, then the secret redacted
 
 
 def test_file_includes_relative_to_including_file(tmp_path):
@@ -450,3 +451,29 @@ def test_undecodable_bytes_are_reported(tmp_path):
     p.write_bytes(b"six==1.16.0\ncaf\xff==1\n")
     items = read_requirements(str(p), ReadOptions(env={}))
     assert any("not valid utf-8" in f.message for f in findings(items))
+
+
+# ---------------------------------------------------------------- secrets
+
+
+@pytest.mark.parametrize("url,expected", [
+    ("https://user:s3cret@idx.example/simple", "https://user:****@idx.example/simple"),
+    ("https://tok3n@idx.example/simple", "https://****@idx.example/simple"),
+    ("git+https://oauth:tok@github.com/o/r.git@main#egg=r", "git+https://oauth:****@github.com/o/r.git@main#egg=r"),
+    ("git+ssh://git@github.com/o/r.git", "git+ssh://git@github.com/o/r.git"),
+    ("https://pypi.org/simple", "https://pypi.org/simple"),
+    ("./wheels", "./wheels"),
+])
+def test_redact_url(url, expected):
+    from guardpolicy.sources.requirements import redact_url
+
+    assert redact_url(url) == expected
+
+
+def test_credentials_from_env_never_reach_subjects(tmp_path):
+    text = "-i https://me:${PASS}@idx.example/simple\n--bogus https://me:${PASS}@idx.example/simple\n" \
+           "pkg @ https://${TOKEN}@files.example/pkg-1.0.tar.gz\n"
+    items = read(tmp_path, text, env={"PASS": "hunter2", "TOKEN": "ghp_abc"})
+    dump = repr(items)
+    assert "hunter2" not in dump and "ghp_abc" not in dump
+    assert items[0].url == "https://me:****@idx.example/simple"

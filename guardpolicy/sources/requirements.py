@@ -315,6 +315,46 @@ def url_hashes(url: str) -> Tuple[str, ...]:
     return tuple(f"{a.lower()}:{d.lower()}" for a, d in HASH_FRAGMENT_RE.findall(url))
 
 
+def redact_url(url: str) -> str:
+    """Hide credentials in a URL like pip's ``redact_auth_from_url``: ``user:****@``, or ``****@``
+    for a bare token. Reports and logs must not carry secrets (often expanded from ``${VAR}``)."""
+    scheme_sep = url.find("://")
+    if scheme_sep < 0:
+        return url
+    start = scheme_sep + 3
+    end = len(url)
+    for stop in "/?#":
+        pos = url.find(stop, start)
+        if pos >= 0:
+            end = min(end, pos)
+    netloc = url[start:end]
+    if "@" not in netloc:
+        return url
+    auth, host = netloc.rsplit("@", 1)
+    if ":" in auth:
+        user = auth.split(":", 1)[0]
+        # "git@github.com" style (ssh user, no password) stays as written
+        auth = f"{user}:****"
+    elif url[:scheme_sep].lower() in ("http", "https") or url[:scheme_sep].lower().endswith(("+http", "+https")):
+        auth = "****"  # a bare token over http(s) is a secret; an ssh user name is not
+    return url[:start] + auth + "@" + host + url[end:]
+
+
+_AUTH_IN_TEXT = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/@\s:]+)(:[^/@\s]*)?@")
+
+
+def redact_text(text: str) -> str:
+    """``redact_url`` for every URL inside free text (a line quoted in a finding)."""
+    def sub(match: re.Match) -> str:
+        scheme, user, password = match.groups()
+        if password:
+            return f"{scheme}{user}:****@"
+        plain_http = scheme.lower().rstrip(":/").split("+")[-1] in ("http", "https")
+        return f"{scheme}****@" if plain_http else match.group(0)
+
+    return _AUTH_IN_TEXT.sub(sub, text)
+
+
 def pinned_version(specifier) -> Optional[str]:
     """The version of a single ``==X`` (no wildcard) or ``===X`` specifier, else ``None``."""
     items = list(specifier)
@@ -470,7 +510,9 @@ class _IndexState:
 
 
 def _finding(message: str, subject: str, location: Location, suggestion: Optional[str] = None) -> Finding:
-    return Finding(rule="invalid", subject=subject, message=message, location=location, suggestion=suggestion)
+    # the quoted line may hold credentials expanded from ${VAR}: never put them in a report
+    return Finding(rule="invalid", subject=redact_text(subject), message=redact_text(message), location=location,
+                   suggestion=suggestion)
 
 
 class _TreeReader:
@@ -564,7 +606,7 @@ class _TreeReader:
         hashes = tuple(dict.fromkeys(hashes + url_hashes(parsed.url or "")))
         self.items.append(PackageRef(
             name=parsed.name, specifier=parsed.specifier, version=parsed.version, extras=parsed.extras,
-            marker=parsed.marker, url=parsed.url, editable=parsed.editable, hashes=hashes,
+            marker=parsed.marker, url=redact_url(parsed.url) if parsed.url else None, editable=parsed.editable, hashes=hashes,
             constraint=constraint, location=loc))
 
     def read_include(self, filename: str, opts: LineOptions, loc: Location, line: str) -> None:
@@ -597,9 +639,9 @@ class _TreeReader:
         if opts.get("no_index"):
             refs.append(IndexRef("", "no-index", loc))
         if opts.get("index_url"):
-            refs.append(IndexRef(opts.get("index_url"), "index-url", loc))
-        refs += [IndexRef(u, "extra-index-url", loc) for u in opts.get("extra_index_urls", ())]
-        refs += [IndexRef(u, "find-links", loc) for u in opts.get("find_links", ())]
+            refs.append(IndexRef(redact_url(opts.get("index_url")), "index-url", loc))
+        refs += [IndexRef(redact_url(u), "extra-index-url", loc) for u in opts.get("extra_index_urls", ())]
+        refs += [IndexRef(redact_url(u), "find-links", loc) for u in opts.get("find_links", ())]
         for ref in refs:
             self.state.apply(ref)
             if ref.kind != "no-index":
