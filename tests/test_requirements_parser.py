@@ -477,3 +477,18 @@ def test_credentials_from_env_never_reach_subjects(tmp_path):
     dump = repr(items)
     assert "hunter2" not in dump and "ghp_abc" not in dump
     assert items[0].url == "https://me:****@idx.example/simple"
+
+
+def test_include_depth_is_bounded(tmp_path):
+    for i in range(80):
+        (tmp_path / f"r{i}.txt").write_text(f"-r r{i + 1}.txt\npkg{i}==1\n")
+    (tmp_path / "r80.txt").write_text("last==1\n")
+    items = read_requirements(str(tmp_path / "r0.txt"), ReadOptions(env={}))
+    (f,) = findings(items)
+    assert "nested deeper" in f.message and len(packages(items)) == 64
+
+
+def test_include_of_a_directory_is_a_finding(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (f,) = findings(read(tmp_path, "-r sub\n"))
+    assert "cannot read included file" in f.message

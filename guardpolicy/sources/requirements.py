@@ -67,6 +67,8 @@ HASH_ALGORITHMS = ("sha256", "sha384", "sha512")
 #: options that act on the requirement of their own line (pip's SUPPORTED_OPTIONS_REQ)
 REQUIREMENT_OPTIONS = ("hashes", "global_options", "config_settings")
 INCLUDE_OPTIONS = ("requirements", "constraints")
+#: a bound on -r/-c nesting, far beyond real trees, so a generated chain cannot exhaust the stack
+MAX_INCLUDE_DEPTH = 64
 
 
 class LineError(ValueError):
@@ -536,6 +538,10 @@ class _TreeReader:
             return
         if (key, constraint) in self.done:
             return  # a diamond include: pip reads it again to the same effect
+        if len(self.stack) >= MAX_INCLUDE_DEPTH:
+            self.items.append(_finding(f"includes nested deeper than {MAX_INCLUDE_DEPTH} files: {filename} not read",
+                                       filename, included_at))
+            return
         try:
             data = Path(filename).read_bytes()
         except OSError as exc:
