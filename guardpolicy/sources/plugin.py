@@ -40,6 +40,7 @@ def sniff_kind(name: str, head: str) -> str:
 
 
 def _head(path: Path) -> str:
+    """The first few KB of a file as text, for sniffing (``""`` when unreadable)."""
     try:
         with open(path, "rb") as fh:
             return fh.read(_SNIFF_BYTES).decode("utf-8", errors="replace")

@@ -82,6 +82,7 @@ class PyprojectSource(Source):
         self.name = self.path
 
     def _strings(self, finder: LineFinder, values, start: int, extra: Mapping) -> Iterator:
+        """Refs (or findings) for one array of requirement strings whose key is at line ``start``."""
         if not isinstance(values, list):
             yield Finding(rule="invalid", subject=self.path, location=Location(self.path, start),
                           message=f"expected an array of requirement strings, got {type(values).__name__}")

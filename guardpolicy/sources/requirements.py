@@ -379,6 +379,7 @@ class ParsedRequirement:
 
 
 def _parse_marker(text: str) -> Optional[str]:
+    """A normalised PEP 508 marker, ``None`` for empty text; ``LineError`` when invalid."""
     from packaging.markers import InvalidMarker, Marker
 
     text = text.strip()
@@ -391,6 +392,7 @@ def _parse_marker(text: str) -> Optional[str]:
 
 
 def _parse_pep508(text: str) -> ParsedRequirement:
+    """``name[extras] spec ; marker`` / ``name @ url`` via ``packaging``; ``LineError`` with a hint."""
     from packaging.requirements import InvalidRequirement, Requirement
 
     try:
@@ -512,6 +514,7 @@ class _IndexState:
 
 
 def _finding(message: str, subject: str, location: Location, suggestion: Optional[str] = None) -> Finding:
+    """An ``invalid`` finding with credentials redacted."""
     # the quoted line may hold credentials expanded from ${VAR}: never put them in a report
     return Finding(rule="invalid", subject=redact_text(subject), message=redact_text(message), location=location,
                    suggestion=suggestion)
@@ -581,6 +584,7 @@ class _TreeReader:
             self.read_option_line(opts, loc, line)
 
     def _ignored(self, opts: LineOptions, used: Tuple[str, ...], loc: Location, line: str, why: str) -> None:
+        """Report options on this line that pip would ignore (anything outside ``used``)."""
         ignored = [_OPTION_FLAGS[d] for d in opts.given() if d not in used]
         if ignored:
             self.items.append(_finding(f"pip ignores {', '.join(ignored)} {why}", line, loc,
@@ -656,6 +660,7 @@ class _TreeReader:
             self._add_index(IndexRef(host, "trusted-host", loc))
 
     def _add_index(self, ref: IndexRef) -> None:
+        """Keep ``ref`` once (a diamond include must not report the same option twice)."""
         if (ref.url, ref.kind, ref.location) not in self.seen_indexes:
             self.seen_indexes.add((ref.url, ref.kind, ref.location))
             self.items.append(ref)

@@ -55,6 +55,7 @@ def load_json(path: str) -> Tuple[Any, str]:
 
 
 def _unescape(raw: str) -> str:
+    """Undo the common TOML/JSON escapes of a basic string (enough to compare values)."""
     return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(0)), raw)
 
 
