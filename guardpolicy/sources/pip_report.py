@@ -3,7 +3,8 @@
 The report is what pip *would* install after resolution, so every entry is resolved: name and
 version from ``metadata``, hashes from ``download_info.archive_info``, a direct URL (VCS pinned
 to its ``commit_id``, archive or local directory) when ``is_direct``, and the registry the file
-came from (PyPI for ``files.pythonhosted.org``, else the download host).
+came from (PyPI for ``files.pythonhosted.org``, else the download host). Editable local
+directories (``pip install -e .``) are the user's own project and are not judged by name.
 See https://pip.pypa.io/en/stable/reference/installation-report/.
 """
 
@@ -73,6 +74,8 @@ class PipReportSource(Source):
             version = meta.get("version")
             download = entry.get("download_info") if isinstance(entry.get("download_info"), dict) else {}
             url, editable = report_url(download)
+            if editable:
+                continue  # an editable local directory is the user's own project, not a dependency
             indexes = ()
             if url and not entry.get("is_direct"):
                 ref, new = registries.get(download_origin(url), loc)
