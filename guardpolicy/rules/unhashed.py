@@ -20,8 +20,7 @@ RULE = RuleInfo(
     id="unhashed",
     summary="The requirement carries no hash while the policy requires hashes.",
     help="With `require_hashes = true` every requirement needs `--hash=sha256:...` (pip's hash-checking "
-         "mode), so a re-uploaded or swapped artifact cannot be installed. VCS requirements pinned to a "
-         "full commit id pass.",
+         "mode), so a re-uploaded or swapped artifact cannot be installed.",
     default_action="deny",
     options={"require_hashes": Option(bool, False, "require a --hash on every requirement")},
     example="requirements.txt:3: unhashed: requests==2.32.3 has no --hash",

@@ -33,7 +33,9 @@ RULE = RuleInfo(
 )
 
 VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+", "git:", "svn:")
-_COMMIT = re.compile(r"^(?:[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$")
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+#: a VCS commit in a requirement: git/hg print lower case but accept any case; git's sha256 repos use 64 hex
+_VCS_COMMIT = re.compile(r"^(?:[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$")
 _SVN_REVISION = re.compile(r"^\d+$")
 _URL_HASH = re.compile(r"[#&](sha256|sha384|sha512|md5|sha1|sha224)=[0-9a-fA-F]+")
 
@@ -63,7 +65,7 @@ def is_commit_ref(url: str, ref: str | None) -> bool:
     """True when ``ref`` names one immutable revision: a full git/hg hash, an svn revision number."""
     if not ref:
         return False
-    if _COMMIT.match(ref):
+    if _VCS_COMMIT.match(ref):
         return True
     return url.startswith(("svn+", "svn:")) and bool(_SVN_REVISION.match(ref))
 
