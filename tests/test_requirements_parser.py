@@ -492,3 +492,39 @@ def test_include_of_a_directory_is_a_finding(tmp_path):
     (tmp_path / "sub").mkdir()
     (f,) = findings(read(tmp_path, "-r sub\n"))
     assert "cannot read included file" in f.message
+
+
+# ---------------------------------------------------------------- fast paths agree with the full parsers
+
+
+@pytest.mark.parametrize("text", [
+    "requests==2.32.3", "Requests == 2.32.3", "requests[socks, Security]==2.0", "torch==2.1.0+cpu",
+    "zope.interface==6.0", "pkg==1!2.0", "a==1.0.post1.dev3", "x==1.0rc1", "A_B-c==0.0.1",
+])
+def test_simple_pin_fast_path_matches_packaging(text):
+    from guardpolicy.sources.requirements import _parse_pep508
+
+    assert parse_requirement(text) == _parse_pep508(text)
+
+
+@pytest.mark.parametrize("text", ["x==1.0_bad", "x==1.*", "x==1.0 ; python_version>'3'", "x == 1.0,<2"])
+def test_simple_pin_fast_path_declines_other_shapes(text):
+    from guardpolicy.sources.requirements import _SIMPLE_PIN, _is_version
+
+    m = _SIMPLE_PIN.match(text)
+    assert not (m and _is_version(m.group(3)))
+
+
+@pytest.mark.parametrize("text", [
+    f"--hash=sha256:{H1} --hash=sha256:{H2}", f"--hash=sha256:{H1}",
+    '--hash="sha256:abc"', "--global-option=--quiet --hash=sha256:ab",
+])
+def test_option_fast_paths_match_optparse(text):
+    import optparse
+    import shlex
+
+    from guardpolicy.sources.requirements import _OPTION_PARSER
+
+    values, _ = _OPTION_PARSER.parse_args(shlex.split(text), optparse.Values())
+    expected = {k: v for k, v in vars(values).items() if v not in (None, False)}
+    assert dict(parse_options(text).values) == expected

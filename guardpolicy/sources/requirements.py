@@ -199,6 +199,7 @@ def _build_option_parser() -> _Parser:
 
 
 _OPTION_PARSER = _build_option_parser()
+_NEEDS_SHLEX = re.compile(r"[\"'\\]")
 _OPTION_FLAGS = {o.dest: (o.get_opt_string()) for o in _OPTION_PARSER.option_list}
 
 
@@ -222,10 +223,16 @@ def parse_options(text: str) -> LineOptions:
     """Parse the option part of a line; ``LineError`` for unknown options or bad quoting."""
     if not text:
         return LineOptions()
-    try:
-        words = shlex.split(text)
-    except ValueError as exc:
-        raise LineError(f"cannot split options ({exc}): {text}") from None
+    if _NEEDS_SHLEX.search(text):
+        try:
+            words = shlex.split(text)
+        except ValueError as exc:
+            raise LineError(f"cannot split options ({exc}): {text}") from None
+    else:
+        words = text.split()  # what shlex.split gives for text without quotes or escapes, much faster
+    if all(w.startswith("--hash=") for w in words):
+        # the hot shape of pip-compile output: only hashes (optparse would give the same)
+        return LineOptions({"hashes": [w[7:] for w in words]})
     # a fresh Values per line: appended options must not leak between lines (pip builds a
     # new parser per line for the same reason)
     values, leftover = _OPTION_PARSER.parse_args(words, optparse.Values())
@@ -420,6 +427,20 @@ def _from_link(url: str, extras: Tuple[str, ...], marker: Optional[str], editabl
                              url=url, editable=editable)
 
 
+_SIMPLE_PIN = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[[A-Za-z0-9._,\s-]*\])?\s*==\s*([0-9][0-9A-Za-z.+!]*)$")
+
+
+def _is_version(text: str) -> bool:
+    """True for a valid PEP 440 version (the fast path must not accept what packaging rejects)."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        Version(text)
+    except InvalidVersion:
+        return False
+    return True
+
+
 def parse_requirement(text: str) -> ParsedRequirement:
     """One requirement as pip's ``parse_req_from_line`` reads it (no file system look-ups).
 
@@ -428,6 +449,12 @@ def parse_requirement(text: str) -> ParsedRequirement:
     (``./pkg[extra]``, ``dist/pkg-1.0.tar.gz``).
     """
     text = text.strip()
+    simple = _SIMPLE_PIN.match(text)
+    if simple and _is_version(simple.group(3)):
+        # the hot shape (``name==1.2.3``, optional extras) without the full PEP 508 parser
+        name, extras, version = simple.groups()
+        extras_t = tuple(sorted({e.strip().lower() for e in extras[1:-1].split(",") if e.strip()})) if extras else ()
+        return ParsedRequirement(name=name, specifier=f"=={version}", version=version, extras=extras_t)
     scheme = url_scheme(text)
     url_like = is_url(text)
     sep = "; " if url_like else ";"
