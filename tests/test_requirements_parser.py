@@ -528,3 +528,25 @@ def test_option_fast_paths_match_optparse(text):
     values, _ = _OPTION_PARSER.parse_args(shlex.split(text), optparse.Values())
     expected = {k: v for k, v in vars(values).items() if v not in (None, False)}
     assert dict(parse_options(text).values) == expected
+
+
+# ---------------------------------------------------------------- never a traceback
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PIECES = st.sampled_from([
+    "requests", "==", "2.0", ">=", " ", "\t", "#", " #", "\\", "@", ";", "; ", "[", "]", ",", "'", '"', "-e ", "-r ",
+    "-c ", "--hash=", "sha256:", "ab", "--index-url ", "-i", "--extra-index-url=", "https://", "git+", "file:",
+    "./", "x.whl", ".tar.gz", "#egg=", "${HOME}", "${X}", "--pre", "--bogus", "python_version", "<", "\u00e9", "\x00",
+    "-f", "--trusted-host ", "--no-index", "..", "/",
+])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(_PIECES, max_size=8).map("".join), max_size=6))
+def test_any_text_reads_without_an_exception(tmp_path, lines):
+    p = tmp_path / "fuzz.txt"
+    p.write_text("\n".join(lines), encoding="utf-8")
+    for item in read_requirements(str(p), ReadOptions(env={"X": "y"})):
+        assert isinstance(item, (PackageRef, IndexRef, Finding))

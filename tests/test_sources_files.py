@@ -383,3 +383,60 @@ def test_pypi_target_invalid(target):
 
     (f,) = PypiTargetSource(target).collect()
     assert f.rule == "invalid" and "\n" not in f.message
+
+
+# ---------------------------------------------------------------- odd shapes never crash
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from(
+    ["", "x", "requests>=2", "https://pypi.org/simple", "sha256:ab", "git+https://h/r", ".", "1.0", "bad>>"]))
+_VALUES = st.recursive(_SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=3),
+    st.dictionaries(st.sampled_from(["name", "version", "url", "path", "hashes", "hash", "sha256", "registry", "git",
+                                     "editable", "virtual", "index", "vcs", "type", "commit-id", "directory", "archive",
+                                     "sdist", "wheels", "include-group", "metadata", "download_info", "is_direct",
+                                     "archive_info", "vcs_info", "dir_info", "requested_extras", "commit_id",
+                                     "dependencies", "optional-dependencies", "requires", "source", "marker",
+                                     "subdirectory", "dev"]),
+                    inner, max_size=4)), max_leaves=12)
+
+
+def _doc(top_keys):
+    return st.dictionaries(st.sampled_from(top_keys), _VALUES, max_size=4)
+
+
+def _no_nulls(value):
+    if isinstance(value, dict):
+        return {k: _no_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_no_nulls(v) for v in value if v is not None]
+    return value
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_doc(["project", "dependency-groups", "build-system", "version", "package", "lock-version", "packages"]),
+       st.sampled_from(["pyproject.toml", "uv.lock", "pylock.toml"]))
+def test_toml_sources_survive_any_structure(tmp_path, doc, name):
+    import tomli_w
+
+    p = tmp_path / name
+    p.write_text(tomli_w.dumps(_no_nulls(doc)))
+    try:
+        items = list(guard_make_source(str(p), None).collect())
+    except SourceError:
+        return
+    assert all(isinstance(i, (PackageRef, IndexRef, Finding)) for i in items)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(_VALUES, _doc(["install", "version"]), st.fixed_dictionaries({"install": st.lists(_VALUES, max_size=4)})))
+def test_pip_report_survives_any_structure(tmp_path, doc):
+    p = tmp_path / "report.json"
+    p.write_text(json.dumps(doc))
+    try:
+        items = list(PipReportSource(p).collect())
+    except SourceError:
+        return
+    assert all(isinstance(i, (PackageRef, IndexRef, Finding)) for i in items)

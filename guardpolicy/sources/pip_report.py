@@ -87,6 +87,7 @@ class PipReportSource(Source):
                 extra["yanked"] = True
             yield PackageRef(name=name, specifier=f"=={version}" if version else "",
                              version=str(version) if version else None,
-                             extras=tuple(sorted(entry.get("requested_extras") or ())),
+                             extras=tuple(sorted(str(e) for e in entry.get("requested_extras") or () if isinstance(e, str)))
+                             if isinstance(entry.get("requested_extras"), list) else (),
                              url=url if entry.get("is_direct") else None, editable=editable,
                              hashes=report_hashes(download), indexes=indexes, location=loc, extra=extra)

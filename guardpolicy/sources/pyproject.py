@@ -50,7 +50,7 @@ def _key_line(text: str, key: str, start: int) -> int:
 
 def resolve_groups(groups: Mapping[str, list]) -> List[str]:
     """Problems in PEP 735 ``include-group`` references: unknown groups and cycles (messages)."""
-    canon = {canonicalize_name(k): v for k, v in groups.items()}
+    canon = {canonicalize_name(k): (v if isinstance(v, list) else []) for k, v in groups.items()}
     problems: List[str] = []
 
     def visit(name: str, trail: tuple) -> None:

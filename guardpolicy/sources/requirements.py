@@ -560,7 +560,13 @@ class _TreeReader:
 
     def read_file(self, filename: str, constraint: bool, included_at: Optional[Location]) -> None:
         """Read ``filename``; problems with an included file become findings at the include line."""
-        key = os.path.realpath(filename)
+        try:
+            key = os.path.realpath(filename)
+        except ValueError as exc:  # e.g. a NUL byte in the path
+            if included_at is None:
+                raise SourceError(f"not a usable path: {exc}", file=repr(filename)) from None
+            self.items.append(_finding(f"included path {filename!r} is not usable: {exc}", filename, included_at))
+            return
         if key in self.stack:
             chain = " -> ".join([*self.stack[self.stack.index(key):], key])
             self.items.append(_finding(f"include cycle: {chain}", filename, included_at,
@@ -574,7 +580,7 @@ class _TreeReader:
             return
         try:
             data = Path(filename).read_bytes()
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             if included_at is None:
                 raise SourceError(f"cannot read: {exc.strerror or exc}", file=filename) from None
             self.items.append(_finding(f"cannot read included file {filename}: {exc.strerror or exc}", filename,
