@@ -217,14 +217,19 @@ def test_egg_fragment_and_extras():
     assert egg_fragment("git+https://h/r#egg=MyProject[security]") == ("MyProject", ("security",))
     assert egg_fragment("git+https://h/r#subdirectory=x&egg=pkg") == ("pkg", ())
     assert egg_fragment("svn+http://example.com#egg") == (None, ())
+    # old files put a version after the name (pip < 24 accepted it): the name is what counts
+    assert egg_fragment("https://h/p.tar.gz#egg=my-package==1.2") == ("my-package", ())
+    assert egg_fragment("git+https://h/r#egg=buildtimetrend[native]>=0.4.dev4") == ("buildtimetrend", ("native",))
     with pytest.raises(LineError, match="not a project name"):
-        egg_fragment("https://h/p.tar.gz#egg=my-package==1.2")
+        egg_fragment("https://h/p.tar.gz#egg===1.2")
+    with pytest.raises(LineError, match="not a project name"):
+        egg_fragment("https://h/p.tar.gz#egg=-x")
 
 
 @pytest.mark.parametrize("text", [
     "test>>1.2.0", "test=>1.2.0", "fabric==dev", "pytest >= 2.0.0 [tests]",
     "SomePackage1 SomePackage2", "novcs+http://example.com#egg=a", 'pkg; python_version <<< "3"',
-    "bad-wheel.whl",
+    "bad-wheel.whl", "git@github.com:org/formula.git==v1.0.0", "pkg @ ./local/dir",
 ])
 def test_parse_requirement_invalid(text):
     with pytest.raises(LineError):
@@ -256,6 +261,7 @@ def test_parse_editable(text, name, url):
 
 @pytest.mark.parametrize("text,needle", [
     ("git+https://h/r.git", "add #egg"),
+    ("git+git@github.com:pypa/pipenv.git#egg=pipenv", "scp-style"),
     ("https://h/p-1.0.tar.gz", "not a valid editable"),
 ])
 def test_parse_editable_invalid(text, needle):

@@ -45,6 +45,8 @@ SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 CODING_RE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-_.a-zA-Z0-9]+)")
 EGG_RE = re.compile(r"[#&]egg=([^&]*)")
 EGG_NAME_RE = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(\[[^\]]*\])?$")
+# a name (and extras) followed by a version part: ``pkg==1.2``, ``pkg[x]>=1``
+EGG_NAME_PREFIX_RE = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(\[[^\]]*\])?\s*(?:[<>=!~;]|$)")
 EXTRAS_SUFFIX_RE = re.compile(r"^(.+)(\[[^\]]+\])$")
 HASH_FRAGMENT_RE = re.compile(r"[#&](sha1|sha224|sha256|sha384|sha512|md5)=([0-9a-fA-F]+)")
 WHEEL_RE = re.compile(r"^(?P<name>[^\s-]+?)-(?P<ver>[^\s-]+?)(-(?P<build>\d[^-]*))?-(?P<pyver>[^\s-]+?)-(?P<abi>[^\s-]+?)-(?P<plat>[^\s-]+?)\.whl$", re.I)
@@ -296,14 +298,19 @@ def split_extras_suffix(text: str) -> Tuple[str, Tuple[str, ...]]:
 
 
 def egg_fragment(url: str) -> Tuple[Optional[str], Tuple[str, ...]]:
-    """The project name (and extras) in ``#egg=name[extra]``; ``(None, ())`` when absent or empty."""
+    """The project name (and extras) in ``#egg=name[extra]``; ``(None, ())`` when absent or empty.
+
+    Old files put a version after the name (``#egg=pkg==1.2``, ``#egg=pkg-1.2``... pip < 24
+    accepted ``#egg=pkg==1.2``); the project name is what matters for judging, so the leading
+    name is taken and the rest ignored. A fragment that does not start with a name is an error.
+    """
     match = EGG_RE.search(url)
     if not match or not match.group(1):
         return None, ()
-    name_match = EGG_NAME_RE.match(match.group(1))
+    value = match.group(1)
+    name_match = EGG_NAME_RE.match(value) or EGG_NAME_PREFIX_RE.match(value)
     if not name_match:
-        raise LineError(f"#egg={match.group(1)} is not a project name (pip wants only the name after "
-                        f"#egg=; put versions in a 'name==version @ url' requirement)")
+        raise LineError(f"#egg={value} is not a project name")
     extras = ()
     if name_match.group(2):
         extras = tuple(sorted({e.strip().lower() for e in name_match.group(2)[1:-1].split(",") if e.strip()}))
@@ -474,6 +481,10 @@ def parse_requirement(text: str) -> ParsedRequirement:
         if "@" not in text or looks_like_path(before_at):
             return _from_link(path, extras, marker)
     parsed = _parse_pep508(text)
+    if parsed.url is not None and not is_url(parsed.url):
+        # packaging >= 22 no longer checks; pip (and PEP 440 direct references) need a real URL
+        raise LineError(f"{parsed.name} @ {parsed.url}: a direct reference must be a URL "
+                        f"(https://..., git+https://..., file:///...)")
     if marker:
         parsed = replace(parsed, marker=marker if not parsed.marker else f"({parsed.marker}) and ({marker})")
     for spec in parsed.specifier.split(","):
@@ -487,6 +498,9 @@ def parse_editable(text: str) -> ParsedRequirement:
     text = text.strip()
     path, extras = split_extras_suffix(text)
     scheme = url_scheme(path)
+    if scheme is None and re.match(r"^(git|hg|svn|bzr)\+", path):
+        raise LineError(f"{text!r} is not a valid editable requirement: an scp-style VCS address "
+                        f"needs a URL (git+ssh://git@host/org/repo.git#egg=name)")
     if scheme == "file" or scheme is None:
         name, egg_extras = egg_fragment(path) if scheme == "file" else (None, ())
         return ParsedRequirement(name=name, extras=tuple(sorted(set(extras) | set(egg_extras))), url=path, editable=True)
