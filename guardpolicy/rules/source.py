@@ -1,15 +1,21 @@
 """Rule ``source``: packages (and models) must come from places the policy allows.
 
-Index options (``--index-url``, ``--extra-index-url``, ``--find-links``) and lock-file
-registries must be in ``[sources] indexes``; plain ``http``/``ftp`` is flagged; so is
-``--trusted-host`` (it turns TLS verification off). Local find-links directories are allowed
-unless ``allow_local = false``. For packages: a ``protected`` (internal) name is flagged when
-more than one remote source is in effect (dependency confusion: pip takes the highest version
-from any of them) or when its only source is a public index; direct URLs fetched over an
-unencrypted transport (``http``, ``git://``, ``svn://``, ``ftp``) are flagged, and with
-``allow_direct_urls = false`` any remote direct URL outside the allowed sources is too.
-Hub endpoints and orgs are judged by the model rules.
+Flags index / extra-index / find-links URLs not in ``[sources] indexes``, plain ``http``,
+``--trusted-host``, direct URLs from unknown hosts, and dependency confusion: a
+``protected`` (internal) name while an extra index is configured, so the public index may
+win. Hub endpoints and orgs are judged by the model rules.
 """
+
+# Python requirements (this module's package and index side):
+# Index options (``--index-url``, ``--extra-index-url``, ``--find-links``) and lock-file
+# registries must be in ``[sources] indexes``; plain ``http``/``ftp`` is flagged; so is
+# ``--trusted-host`` (it turns TLS verification off). Local find-links directories are allowed
+# unless ``allow_local = false``. For packages: a ``protected`` (internal) name is flagged when
+# more than one remote source is in effect (dependency confusion: pip takes the highest version
+# from any of them) or when its only source is a public index; direct URLs fetched over an
+# unencrypted transport (``http``, ``git://``, ``svn://``, ``ftp``) are flagged, and with
+# ``allow_direct_urls = false`` any remote direct URL outside the allowed sources is too.
+# Hub endpoints and orgs are judged by the model rules.
 
 from __future__ import annotations
 

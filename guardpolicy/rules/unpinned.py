@@ -1,13 +1,17 @@
 """Rule ``unpinned``: a requirement that can resolve to more than one artifact.
 
-Pinned means: exactly one ``==`` without a wildcard, or ``===``; a direct URL with a hash; a
-VCS URL whose ref is a full commit id (40 or 64 hex for git/hg, a revision number for svn);
-a local path (the user's own tree). Resolved packages (lock files, pip reports) carry a
-version and are pinned. Constraint entries (``-c`` files) are not judged themselves: they only
-narrow what is installed, and a requirement that a constraint in the same check pins to one
-version (as ``pip-compile`` output used with ``-c`` does) counts as pinned.
-Hub references are judged by the model rules.
+Pinned means: exactly ``==`` without a wildcard, or ``===``; a direct URL with a hash; a VCS
+URL whose ref is a full 40-hex commit id. Hub references are judged by the model rules.
 """
+
+# Python requirements (this module's package and index side):
+# Pinned means: exactly one ``==`` without a wildcard, or ``===``; a direct URL with a hash; a
+# VCS URL whose ref is a full commit id (40 or 64 hex for git/hg, a revision number for svn);
+# a local path (the user's own tree). Resolved packages (lock files, pip reports) carry a
+# version and are pinned. Constraint entries (``-c`` files) are not judged themselves: they only
+# narrow what is installed, and a requirement that a constraint in the same check pins to one
+# version (as ``pip-compile`` output used with ``-c`` does) counts as pinned.
+# Hub references are judged by the model rules.
 
 from __future__ import annotations
 
