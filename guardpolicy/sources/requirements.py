@@ -73,6 +73,10 @@ INCLUDE_OPTIONS = ("requirements", "constraints")
 MAX_INCLUDE_DEPTH = 64
 
 
+DEFAULT_INVALID_HINT = ("fix the line (see https://pip.pypa.io/en/stable/reference/requirements-file-format/); "
+                        "pip would refuse it or ignore part of it")
+
+
 class LineError(ValueError):
     """One logical line cannot be read; the message says why (file and line are added later)."""
 
@@ -558,7 +562,7 @@ def _finding(message: str, subject: str, location: Location, suggestion: Optiona
     """An ``invalid`` finding with credentials redacted."""
     # the quoted line may hold credentials expanded from ${VAR}: never put them in a report
     return Finding(rule="invalid", subject=redact_text(subject), message=redact_text(message), location=location,
-                   suggestion=suggestion)
+                   suggestion=suggestion or DEFAULT_INVALID_HINT)
 
 
 class _TreeReader:
