@@ -40,7 +40,31 @@ def _parse(entries: tuple) -> dict:
     return out
 
 
+def _candidates(*specs: SpecifierSet) -> list:
+    """Versions that probe where two specifier sets could meet: each bound, just above and below it."""
+    out = [Version("0"), Version("99999")]
+    for spec in specs:
+        for item in spec:
+            try:
+                v = Version(item.version.replace(".*", ""))
+            except InvalidVersion:
+                continue
+            release = list(v.release)
+            out += [v, Version(".".join(map(str, release + [1]))),
+                    Version(".".join(map(str, release[:-1] + [release[-1] + 1]))),
+                    Version(".".join(map(str, release[:-1] + [max(release[-1] - 1, 0)]) ) + ".9999")]
+            if v.is_prerelease or v.is_devrelease:
+                out.append(Version(v.base_version))
+    return out
+
+
+def ranges_overlap(a: SpecifierSet, b: SpecifierSet) -> bool:
+    """True when some version probed at the bounds of ``a`` and ``b`` satisfies both (conservative)."""
+    return any(a.contains(v, prereleases=True) and b.contains(v, prereleases=True) for v in _candidates(a, b))
+
+
 def _may_match(deny: SpecifierSet, version: str | None, specifier: str) -> bool:
+    """True when a package with this version (or range) may be one the deny entry names."""
     if not str(deny):
         return True
     if version:
@@ -58,7 +82,7 @@ def _may_match(deny: SpecifierSet, version: str | None, specifier: str) -> bool:
             return deny.contains(Version(pins[0]), prereleases=True)
         except InvalidVersion:
             return True
-    return True  # a range may resolve into the denied versions
+    return ranges_overlap(spec, deny)  # a range may resolve into the denied versions
 
 
 @hookimpl

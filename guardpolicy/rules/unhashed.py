@@ -1,11 +1,20 @@
-"""Rule ``unhashed``: no ``--hash`` while the policy requires hashes (``strict`` does)."""
+"""Rule ``unhashed``: no ``--hash`` while the policy requires hashes (``strict`` does).
+
+Satisfied by ``--hash`` options, a ``#sha256=`` URL fragment, the hashes a lock file or pip
+report records, a hashed constraint for the same name in the same check, or a VCS URL pinned
+to a full commit id (a commit id is a content hash; pip cannot hash VCS checkouts).
+Constraint entries are not judged themselves.
+"""
 
 from __future__ import annotations
 
+from typing import Set
+
 from ..hookspecs import hookimpl
-from ..model import Finding
+from ..model import Finding, PackageRef
+from ..names import canonicalize_name
 from . import Option, RuleInfo
-from .unpinned import url_has_hash
+from .unpinned import is_commit_ref, is_vcs, url_has_hash, vcs_ref
 
 RULE = RuleInfo(
     id="unhashed",
@@ -18,15 +27,41 @@ RULE = RuleInfo(
 )
 
 
+def hashed_constraints(context) -> Set[str]:
+    """Canonical names that a constraint with ``--hash`` covers, over every subject in the check."""
+    cache = getattr(context, "cache", None)
+    if cache is not None and "unhashed.constraints" in cache:
+        return cache["unhashed.constraints"]
+    names = {canonicalize_name(s.name) for s in getattr(context, "subjects", ()) or ()
+             if isinstance(s, PackageRef) and s.constraint and s.name and s.hashes}
+    if cache is not None:
+        cache["unhashed.constraints"] = names
+    return names
+
+
+def has_hash(package: PackageRef) -> bool:
+    """True when the package's artifact is fixed by a hash (or a full VCS commit id)."""
+    if package.hashes:
+        return True
+    if package.url:
+        if url_has_hash(package.url):
+            return True
+        if is_vcs(package.url) and is_commit_ref(package.url, vcs_ref(package.url)):
+            return True
+    return False
+
+
 @hookimpl
 def guard_check_package(package, policy, context):
     if package.constraint or not policy.rule("unhashed").get("require_hashes"):
         return None
-    if package.hashes or (package.url and url_has_hash(package.url)):
+    if has_hash(package):
+        return None
+    if package.name and canonicalize_name(package.name) in hashed_constraints(context):
         return None
     name = package.name or package.subject
     return [Finding(rule="unhashed", subject=package.subject, location=package.location,
-                    message=f"{package.subject} has no --hash",
+                    message=f"{package.subject} has no hash (--hash, #sha256= or a lock-file hash)",
                     suggestion=f"add --hash=sha256:<digest> (pip-compile --generate-hashes / uv pip compile --generate-hashes) for {name}")]
 
 

@@ -1,0 +1,89 @@
+"""PEP 751 ``pylock.toml`` (and ``pylock.<name>.toml``): resolved packages with their sources.
+
+Each ``[[packages]]`` entry becomes a resolved ``PackageRef``: ``version``, every wheel/sdist/
+archive hash, ``url`` for direct sources (VCS pinned to its ``commit-id``, archive URL, local
+directory) and ``indexes=(IndexRef(index, "registry"),)``. Each distinct registry is yielded
+once as an ``IndexRef`` so the ``source`` rule judges it. Editable directories (the project
+itself, workspace members) are the user's own code and are not judged by name.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..model import Finding, Location, PackageRef
+from .interface import Source, SourceError
+from .locks import RegistryRefs, download_origin, hash_strings, iter_tables, located, table_header_lines, unique, vcs_url
+from .textpos import load_toml
+
+
+def _artifacts(entry: dict) -> list:
+    """The sdist, wheels and archive tables of a package entry."""
+    out = [entry["sdist"]] if isinstance(entry.get("sdist"), dict) else []
+    out += [w for w in entry.get("wheels", ()) or () if isinstance(w, dict)]
+    if isinstance(entry.get("archive"), dict):
+        out.append(entry["archive"])
+    return out
+
+
+def direct_url(entry: dict):
+    """(url, editable) for a VCS, directory or archive package; ``(None, False)`` for index ones."""
+    vcs = entry.get("vcs")
+    if isinstance(vcs, dict):
+        return vcs_url(str(vcs.get("type", "git")), str(vcs.get("url") or vcs.get("path") or ""),
+                       vcs.get("commit-id"), vcs.get("subdirectory")), False
+    directory = entry.get("directory")
+    if isinstance(directory, dict):
+        return str(directory.get("path", ".")), bool(directory.get("editable", False))
+    archive = entry.get("archive")
+    if isinstance(archive, dict):
+        return str(archive.get("url") or archive.get("path") or ""), False
+    return None, False
+
+
+class PylockSource(Source):
+    """A PEP 751 lock file."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        self.name = self.path
+
+    def collect(self) -> Iterator:
+        """Yield registries (once each), resolved packages and ``invalid`` findings."""
+        data, text = load_toml(self.path)
+        version = str(data.get("lock-version", ""))
+        if not version:
+            raise SourceError("not a PEP 751 lock file: no lock-version", file=self.path)
+        if version.split(".")[0] != "1":
+            yield Finding(rule="invalid", subject=self.path, location=Location(self.path, 1),
+                          message=f"lock-version {version} is not supported (1.x is); read on a best-effort basis")
+        packages = data.get("packages", [])
+        if not isinstance(packages, list):
+            raise SourceError("packages must be an array of tables", file=self.path)
+        lines = table_header_lines(text, "packages")
+        registries = RegistryRefs()
+        for i, entry in iter_tables(packages):
+            loc = Location(self.path, located(lines, i))
+            name = entry.get("name")
+            if not isinstance(name, str) or not name:
+                yield Finding(rule="invalid", subject=self.path, location=loc, message="package entry without a name")
+                continue
+            ver = entry.get("version")
+            url, editable = direct_url(entry)
+            if editable:
+                continue  # an editable directory is the user's own project (the lock's root), not a dependency
+            artifacts = _artifacts(entry)
+            hashes = unique(h for a in artifacts for h in hash_strings(a.get("hashes")))
+            index = entry.get("index")
+            if not index and url is None:
+                first = next((a.get("url") for a in artifacts if isinstance(a.get("url"), str)), None)
+                index = download_origin(first) if first else None
+            indexes = ()
+            if isinstance(index, str) and index:
+                ref, new = registries.get(index, loc)
+                if new:
+                    yield ref
+                indexes = (ref,)
+            yield PackageRef(name=name, specifier=f"=={ver}" if ver else "", version=str(ver) if ver else None,
+                             marker=entry.get("marker"), url=url or None, editable=editable, hashes=hashes,
+                             indexes=indexes, location=loc)
