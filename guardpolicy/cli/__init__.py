@@ -14,6 +14,9 @@ import sys
 #: subcommand -> module; add a line here to add a command
 COMMANDS = {
     "check": "guardpolicy.cli.check",
+    "hook": "guardpolicy.cli.hook",
+    "install": "guardpolicy.cli.install",
+    "cache": "guardpolicy.cli.cache",
 }
 
 EXIT_OK, EXIT_DENIED, EXIT_ERROR = 0, 1, 2
