@@ -22,6 +22,7 @@ BUILTIN_PLUGINS = {
     "source": "guardpolicy.rules.source",
     "denylist": "guardpolicy.rules.denylist",
     "invalid": "guardpolicy.rules.invalid",
+    "release-age": "guardpolicy.rules.release_age",
     "python-sources": "guardpolicy.sources.plugin",
     "formats": "guardpolicy.report.plugin",
 }

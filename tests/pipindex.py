@@ -35,9 +35,9 @@ def build_wheel(dest: Path, name: str, version: str, requires=(), files=None) ->
     dist = name.replace("-", "_")
     info = f"{dist}-{version}.dist-info"
     meta = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n" + "".join(f"Requires-Dist: {r}\n" for r in requires)
-    content = {f"{dist}/__init__.py": f"VERSION = {version!r}\n".encode(),
-               f"{info}/METADATA": meta.encode(),
-               f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: guard-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    content = {} if files else {f"{dist}/__init__.py": f"VERSION = {version!r}\n".encode()}
+    content.update({f"{info}/METADATA": meta.encode(),
+                    f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: guard-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"})
     for path, data in (files or {}).items():
         content[path] = data.encode() if isinstance(data, str) else data
     record = "".join(f"{p},{_record_hash(d)},{len(d)}\n" for p, d in content.items()) + f"{info}/RECORD,,\n"

@@ -33,7 +33,7 @@ def add_parser(sub) -> None:
                                    "Exit 1 when the policy denies (nothing installed), 2 on errors, else the installer's exit code.")
     add_policy_args(p)
     p.add_argument("--offline", action="store_true", help="no look-ups of upload times on the index JSON API")
-    p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- INSTALLER ARGS",
+    p.add_argument("installer_command", nargs=argparse.REMAINDER, metavar="-- INSTALLER ARGS",
                    help="the install command to guard, after --")
 
 
@@ -242,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
     from ..model import IndexRef
     from . import EXIT_DENIED, load_policy_from_args
 
-    kind, prefix, inst_args = split_command(args.command)
+    kind, prefix, inst_args = split_command(args.installer_command)
     policy = load_policy_from_args(args)
     scanned = scan_args(inst_args)
     indexes = tuple(IndexRef(url, k) for url, k in scanned["indexes"])
@@ -271,7 +271,7 @@ def run(args: argparse.Namespace) -> int:
     decision = Engine(policy, CheckOptions(offline=args.offline, origin="guard-install")).decide(items)
     from ..plugins import formats
 
-    fmt = formats()["text"](color=sys.stdout.isatty(), policy=policy, targets=[" ".join(args.command)])
+    fmt = formats()["text"](color=sys.stdout.isatty(), policy=policy, targets=[" ".join(args.installer_command)])
     text = fmt.format(decision)
     if decision.denied:
         sys.stdout.write(text)
