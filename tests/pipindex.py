@@ -186,7 +186,7 @@ def pip_env(extra=None) -> dict:
 RUNTIME_DEPS = ("pluggy", "packaging", "platformdirs", "rapidfuzz", "tomli_w", "tomli")
 
 
-def make_venv(path: Path, pip_wheel: Path | None = None) -> Path:
+def make_venv(path: Path, pip_wheel: Path | None = None, without_pip: bool = False) -> Path:
     """A real venv (ensurepip's pip, or ``pip_wheel``) that can import guardpolicy and its deps.
 
     guardpolicy is made importable with a ``.pth`` pointing at a folder of symlinks to this
@@ -196,7 +196,7 @@ def make_venv(path: Path, pip_wheel: Path | None = None) -> Path:
     import importlib
 
     args = [sys.executable, "-m", "venv", str(path)]
-    if pip_wheel:
+    if pip_wheel or without_pip:
         args.append("--without-pip")
     subprocess.run(args, check=True, capture_output=True, timeout=300)
     python = path / "bin" / "python"

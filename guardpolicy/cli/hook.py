@@ -23,6 +23,8 @@ STARTUP_MODULES = ("__init__.py", "errors.py", "_startup.py")
 #: run inside the target interpreter: where things are and whether the hook is live there
 _PROBE = r"""
 import json, os, site, sys, sysconfig
+# what the .pth line sees: the start-up path, without the '' that `-c` adds for the working directory
+sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
 out = {"executable": sys.executable, "version": list(sys.version_info[:3]), "prefix": sys.prefix,
        "base_prefix": getattr(sys, "base_prefix", sys.prefix), "purelib": sysconfig.get_paths()["purelib"],
        "user_site": site.getusersitepackages() if site.ENABLE_USER_SITE else None,
