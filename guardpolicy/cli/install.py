@@ -157,30 +157,37 @@ def parse_compiled(text: str, indexes: tuple) -> list:
 
     from ..model import IndexRef, PackageRef
 
-    out, current = [], None
-    for raw in text.splitlines():
+    logical, buf = [], ""
+    for raw in text.splitlines():  # join backslash continuations (hash lines)
+        if raw.rstrip().endswith("\\"):
+            buf += raw.rstrip()[:-1] + " "
+            continue
+        logical.append(buf + raw)
+        buf = ""
+    if buf:
+        logical.append(buf)
+    out = []
+    for raw in logical:
         line = raw.strip()
         if not line:
             continue
         if line.startswith("#"):
             note = line[1:].strip()
-            if current is not None and note.startswith("from "):
-                ref = IndexRef(note[5:].strip(), "index-url")
-                out[-1] = _with(current, indexes=(*current.indexes, ref))
+            if out and note.startswith("from "):
+                out[-1] = _with(out[-1], indexes=(*out[-1].indexes, IndexRef(note[5:].strip(), "index-url")))
             continue
         if line.startswith("-"):
             continue
-        body, _, rest = line.partition(" --hash=")
-        body = body.rstrip("\\ ").strip()
-        hashes = tuple(h.strip().rstrip("\\ ").strip() for h in (" --hash=" + rest).split(" --hash=")[1:]) if rest else ()
+        words = line.split()
+        hashes = tuple(w.split("=", 1)[1] for w in words if w.startswith("--hash="))
+        body = " ".join(w for w in words if not w.startswith("--hash="))
         try:
             req = Requirement(body)
         except InvalidRequirement:
             continue
         pins = [s.version for s in req.specifier if s.operator in ("==", "===")]
-        current = PackageRef(name=req.name, specifier=str(req.specifier), version=pins[0] if pins else None, url=req.url,
-                             hashes=hashes, indexes=indexes, extra={"installer": "uv"})
-        out.append(current)
+        out.append(PackageRef(name=req.name, specifier=str(req.specifier), version=pins[0] if pins else None, url=req.url,
+                              hashes=hashes, indexes=indexes, extra={"installer": "uv"}))
     return out
 
 
