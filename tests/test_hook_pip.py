@@ -213,3 +213,24 @@ def test_guard_install_wrapper(env):
     r = subprocess.run([str(env.python), "-c", "import goodpkg; print(goodpkg.VERSION)"], capture_output=True, text=True,
                        env=pip_env(), timeout=60)
     assert r.stdout.strip() == "1.1"
+
+
+def test_find_links_without_index(env, tmp_path):
+    r = env.pip("download", "--no-index", "-f", str(env.base / "files"), "-d", str(tmp_path), "goodpkg==1.0")
+    assert r.returncode == 0, r.stderr
+    r = env.pip("download", "--no-index", "-f", str(env.base / "files"), "-d", str(tmp_path / "x"), "badparent==1.0")
+    assert r.returncode == 1 and "evilpkg" in r.stderr
+
+
+def test_failed_pip_patch_fails_closed(env):
+    """A patch that cannot be applied must not let pip run unchecked: the import works, the install is refused."""
+    code = ("import sys, runpy, guardpolicy._startup as s; "
+            "s.TARGETS['pip._internal.operations.prepare'] = 'guardpolicy.runtime.pip:no_such_patch'; "
+            "sys.argv = ['pip', 'install', '--dry-run', '--no-cache-dir', '-i', sys.argv[1], 'goodpkg==1.0']; "
+            "runpy.run_module('pip', run_name='__main__')")
+    environ = pip_env({"GUARD_POLICY": str(env.policy), "GUARD_CACHE_DIR": str(env.cache)})
+    r = subprocess.run([str(env.python), "-c", code, env.index.url], capture_output=True, text=True, env=environ,
+                       timeout=300)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "guard: could not patch pip._internal.operations.prepare" in r.stderr
+    assert "patch failed" in r.stderr and "Traceback" not in r.stderr
