@@ -106,6 +106,13 @@ class Index:
             def log_message(self, *a):  # quiet
                 pass
 
+            def do_HEAD(self):
+                self._head_only = True
+                try:
+                    self.do_GET()
+                finally:
+                    self._head_only = False
+
             def do_GET(self):
                 index.requests.append(self.path)
                 parts = [p for p in self.path.split("?")[0].split("/") if p]
@@ -136,7 +143,8 @@ class Index:
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if not getattr(self, "_head_only", False):
+                    self.wfile.write(body)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

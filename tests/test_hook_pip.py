@@ -234,3 +234,28 @@ def test_failed_pip_patch_fails_closed(env):
     assert r.returncode == 1, r.stdout + r.stderr
     assert "guard: could not patch pip._internal.operations.prepare" in r.stderr
     assert "patch failed" in r.stderr and "Traceback" not in r.stderr
+
+
+def _uv():
+    import shutil
+
+    found = shutil.which("uv") or (Path(sys.executable).parent / "uv")
+    return str(found) if found and Path(found).exists() else None
+
+
+def test_guard_install_wrapper_with_uv(env):
+    """`guard install -- uv pip install ...`: uv runs no Python of ours, so guard resolves and checks first."""
+    uv = _uv()
+    if uv is None:
+        pytest.skip("uv is not installed (it is in the 'test' extra)")
+    environ = pip_env({"GUARD_POLICY": str(env.policy), "GUARD_CACHE_DIR": str(env.cache), "UV_NO_CONFIG": "1",
+                       "UV_CACHE_DIR": str(env.base / "uv-cache"), "UV_PYTHON_DOWNLOADS": "never"})
+    cmd = [sys.executable, "-m", "guardpolicy", "install", "--", uv, "pip", "install", "--python", str(env.python),
+           "--index-url", env.index.url]
+    bad = subprocess.run([*cmd, "badparent==1.0"], capture_output=True, text=True, env=environ, timeout=300)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "evilpkg" in bad.stdout and "nothing installed" in bad.stderr
+    assert not env.installed("badparent") and not env.installed("evilpkg")
+    good = subprocess.run([*cmd, "goodparent==1.0"], capture_output=True, text=True, env=environ, timeout=300)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert env.installed("goodparent")
