@@ -81,6 +81,8 @@ def test_unknown_age_follows_option():
     (f,) = check(pkg(), policy(min_release_age="3d", unknown_age="deny"))
     assert f.action == "deny"
     assert check(pkg(), policy(min_release_age="3d", unknown_age="off")) == []
+    (f,) = check(pkg(), policy(min_release_age="3d", unknown_age="dney"))
+    assert f.action == "deny" and "unknown_age" in f.message
 
 
 def test_unresolved_and_direct_urls_skipped():

@@ -230,8 +230,11 @@ def do_install(python: str, use_sitecustomize: bool, out=sys.stdout) -> int:
     if after.get("active"):
         print(f"guard hook active for {python}", file=out)
         return 0
-    print(f"guard: hook files written but the hook is NOT active in {python}; see `guard hook status --python {python}`",
-          file=sys.stderr)
+    why = ""
+    if use_sitecustomize and after.get("sitecustomize") and after["sitecustomize"] != str(purelib / SITECUSTOMIZE):
+        why = f" (another sitecustomize wins the import: {after['sitecustomize']}; use the default .pth hook)"
+    print(f"guard: hook files written but the hook is NOT active in {python}{why}; "
+          f"see `guard hook status --python {python}`", file=sys.stderr)
     return 1
 
 

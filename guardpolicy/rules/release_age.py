@@ -118,8 +118,12 @@ def guard_check_package(package, policy, context):
     uploaded = parse_time(raw)
     if uploaded is None:
         unknown = settings.get("unknown_age", "warn")
-        if unknown not in ("deny", "warn"):
+        if unknown == "off":
             return None
+        if unknown not in ("deny", "warn"):  # a typo must not silently switch the check off
+            return [Finding(rule="release-age", subject=package.subject, action="deny",
+                            message=f"policy error: unknown_age must be deny, warn or off, got {unknown!r}",
+                            suggestion="fix [rules.release-age] unknown_age in the policy")]
         return [Finding(rule="release-age", subject=package.subject, action=unknown, location=package.location,
                         message=f"upload time of {package.subject} is unknown: cannot confirm it is older than {wanted}",
                         suggestion="use an index that reports PEP 700 upload-time, or allow network look-ups")]
