@@ -124,11 +124,13 @@ def test_gate_caches_only_clean_allows(tmp_path, monkeypatch):
     bad = PackageRef("evilpkg", "==1.0", version="1.0")
     gate.enforce([clean, warned], "test", policy=policy)
     c = cache_mod.for_policy(policy)
-    assert c.is_allowed(clean, policy.digest)
-    assert not c.is_allowed(warned, policy.digest)  # a warning is never cached
+    key = gate.cache_digest(policy)
+    assert key != policy.digest and key == gate.cache_digest(policy)
+    assert c.is_allowed(clean, key)
+    assert not c.is_allowed(warned, key)  # a warning is never cached
     with pytest.raises(PolicyViolation):
         gate.enforce([clean, bad], "test", policy=policy)
-    assert not c.is_allowed(bad, policy.digest)
+    assert not c.is_allowed(bad, key)
     # a changed policy (new deny entry) must not reuse the old allow
     policy_file.write_text('extends = ["default"]\ndeny = ["evilpkg", "goodpkg"]\n')
     stricter = load_policy(str(policy_file))
