@@ -38,12 +38,15 @@ def env(request, tmp_path_factory):
     build_wheel(files, "goodparent", "1.0", requires=["goodpkg==1.0"])
     build_wheel(files, "reqeusts", "1.0")                    # typosquat of a popular name
     build_wheel(files, "requests", "99.0")
+    build_wheel(files, "freshpkg", "0.9")
     build_wheel(files, "freshpkg", "1.0")
+    build_wheel(files, "freshonly", "1.0")
     build_wheel(files, "guardtest-backend", "1.0", files={"guardtest_backend.py": BACKEND})
     build_sdist(files, "sdistpkg", "1.0", build_requires=("guardtest-backend",))          # unpinned build req
     build_sdist(files, "badbuild", "1.0", build_requires=("guardtest-backend", "evilpkg"))  # denied build req
     index = Index(files).start()
     index.upload_times["freshpkg-1.0-py3-none-any.whl"] = now_iso()
+    index.upload_times["freshonly-1.0-py3-none-any.whl"] = now_iso()
     python = make_venv(base / "venv", pip_wheel=request.param)
     cache = base / "cache"
     r = subprocess.run([sys.executable, "-m", "guardpolicy", "hook", "install", "--python", str(python)],
@@ -171,12 +174,23 @@ def test_broken_policy_fails_closed_but_python_runs(env, tmp_path):
     assert "policy error" in r.stderr and str(broken) in r.stderr and "Traceback" not in r.stderr
 
 
-def test_release_age_holds_back_fresh_upload(env):
-    r = env.pip("install", "--dry-run", "freshpkg==1.0", policy=env.policy_age)
+def test_release_age_denies_fresh_upload(env):
+    r = env.pip("install", "--dry-run", "freshonly==1.0", policy=env.policy_age)
     assert r.returncode == 1, r.stdout + r.stderr
-    assert "[release-age] freshpkg==1.0 was uploaded" in r.stderr and "requires 3d" in r.stderr
+    assert "[release-age] freshonly==1.0 was uploaded" in r.stderr and "requires 3d" in r.stderr
     old = env.pip("install", "--dry-run", "goodpkg==1.0", policy=env.policy_age)
     assert old.returncode == 0, old.stderr
+
+
+def test_release_age_holds_back_to_older_version(env):
+    r = env.pip("install", "--dry-run", "--ignore-installed", "--quiet", "--report", "-", "freshpkg",
+                policy=env.policy_age)
+    assert r.returncode == 0, r.stderr
+    assert [i["metadata"]["version"] for i in json.loads(r.stdout)["install"]] == ["0.9"]
+    assert "guard: holding back freshpkg 1.0" in r.stderr
+    # without the rule, the newest version wins
+    r = env.pip("install", "--dry-run", "--ignore-installed", "--quiet", "--report", "-", "freshpkg")
+    assert [i["metadata"]["version"] for i in json.loads(r.stdout)["install"]] == ["1.0"]
 
 
 def test_build_dependencies_use_build_section(env):

@@ -10,6 +10,8 @@ Patch points (same names and signatures in pip 23.2 through 26.3; see docs/hooks
 * the build-environment installer: build dependencies are installed by a ``pip`` subprocess;
   its environment gets ``GUARDPOLICY_PIP_BUILD_DEPS=1`` so that run applies the ``[build]``
   policy section (typosquat and source checks always, pins and hashes only when asked);
+* ``PackageFinder.find_all_candidates``: versions uploaded less than the ``release-age``
+  minimum ago are held back, so pip resolves to an older version;
 * ``Link.from_json``: remembers the PEP 700 ``upload-time`` of each file pip sees on a JSON
   (PEP 691) index page, for the ``release-age`` rule (pip < 26 drops it).
 
@@ -313,7 +315,7 @@ def _options():
     from ..engine import CheckOptions
 
     # pip is fetching from its indexes anyway; rules may ask the same index (release-age look-up)
-    return CheckOptions(offline=os.environ.get("GUARD_OFFLINE", "") not in ("", "0") or False, origin="runtime-pip")
+    return CheckOptions(offline=os.environ.get("GUARD_OFFLINE", "") not in ("", "0"), origin="runtime-pip")
 
 
 def _command() -> str:
@@ -486,6 +488,78 @@ def patch_link(module) -> None:
 
     from_json._guard_patched = True
     cls.from_json = classmethod(from_json)
+
+
+_held_reported: set = set()
+
+
+def _min_release_age() -> Optional[float]:
+    """Seconds of the enforced ``release-age`` minimum, or ``None`` (rule off, warn-only, or no policy)."""
+    from ..durations import parse_duration
+
+    try:
+        policy = _policy()
+    except Exception:  # no usable policy: the gate refuses later with the policy error
+        return None
+    settings = policy.rule("release-age")
+    if policy.mode != "enforce" or settings.action != "deny" or not settings.get("min_release_age"):
+        return None
+    try:
+        return parse_duration(settings.get("min_release_age")) or None
+    except ValueError:
+        return None  # the rule itself reports the bad value as a deny
+
+
+def hold_back(candidates: list, project_name: str, now=None) -> list:
+    """Drop candidates uploaded less than ``min_release_age`` ago, so pip picks an older version.
+
+    Keeps the list unchanged when the rule is not enforced, when no upload time is known, or when
+    every candidate is too new (then the gate denies with the release-age finding instead of pip
+    saying "no matching distribution").
+    """
+    import datetime as _dt
+
+    from ..rules.release_age import human_age, parse_time
+
+    min_age = _min_release_age()
+    if not min_age or not candidates:
+        return candidates
+    now = now or _dt.datetime.now(_dt.timezone.utc)
+    kept, held = [], []
+    for cand in candidates:
+        uploaded = parse_time(upload_time_of(getattr(cand, "link", None)))
+        if uploaded is not None and (now - uploaded).total_seconds() < min_age:
+            held.append((cand, uploaded))
+        else:
+            kept.append(cand)
+    if not held or not kept:
+        return candidates
+    for cand, uploaded in held:
+        key = (project_name, str(cand.version))
+        if key not in _held_reported:
+            _held_reported.add(key)
+            print(f"guard: holding back {project_name} {cand.version}: uploaded {human_age((now - uploaded).total_seconds())} "
+                  f"ago, the policy's release-age minimum is {human_age(min_age)}", file=sys.stderr)
+    return kept
+
+
+def patch_package_finder(module) -> None:
+    """Wrap ``PackageFinder.find_all_candidates`` so too-new versions are held back (rule ``release-age``)."""
+    cls = module.PackageFinder
+    orig = cls.find_all_candidates
+    if getattr(orig, "_guard_patched", False):
+        return
+
+    @functools.wraps(orig)
+    def find_all_candidates(self, project_name, *args, **kwargs):
+        candidates = orig(self, project_name, *args, **kwargs)
+        try:
+            return hold_back(candidates, project_name)
+        except Exception:  # never break pip here: every candidate still passes the pre-fetch gate
+            return candidates
+
+    find_all_candidates._guard_patched = True
+    cls.find_all_candidates = find_all_candidates
 
 
 def fail_closed(module, error: str) -> None:
