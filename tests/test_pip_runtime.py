@@ -124,3 +124,43 @@ def test_finding_line_does_not_repeat_subject():
 
     assert gp.finding_line(Finding("denylist", "a==1", "a==1 is denied")) == "[denylist] a==1 is denied"
     assert gp.finding_line(Finding("source", "a", "bad index")) == "[source] a: bad index"
+
+
+@pytest.fixture
+def age_policy(tmp_path, monkeypatch):
+    """The process policy (gate.get_policy) set to a file with release-age 3d."""
+    from guardpolicy.runtime import gate
+
+    def use(extra):
+        path = tmp_path / "p.toml"
+        path.write_text('extends = ["default"]\n' + extra)
+        monkeypatch.setenv("GUARD_POLICY", str(path))
+        monkeypatch.delenv("GUARD_MODE", raising=False)
+        gate.reset()
+
+    yield use
+    gate.reset()
+
+
+def _cand(version, uploaded):
+    return NS(version=version, link=_link(f"http://h/files/p-{version}-py3-none-any.whl", "http://h/simple/p/",
+                                          upload_time=uploaded))
+
+
+def test_hold_back_drops_too_new_versions(age_policy, capsys):
+    age_policy('[rules.release-age]\nmin_release_age = "3d"\n')
+    now = _dt.datetime(2026, 11, 21, tzinfo=_dt.timezone.utc)
+    old, new, unknown = _cand("1.0", now - _dt.timedelta(days=30)), _cand("1.1", now - _dt.timedelta(hours=2)), _cand("0.9", None)
+    assert gp.hold_back([old, new, unknown], "p", now=now) == [old, unknown]
+    assert "guard: holding back p 1.1: uploaded 2h ago" in capsys.readouterr().err
+    # only too-new versions: unchanged, so the gate explains instead of "no matching distribution"
+    assert gp.hold_back([new], "p", now=now) == [new]
+
+
+@pytest.mark.parametrize("extra", ['', '[rules.release-age]\nmin_release_age = "3d"\naction = "warn"\n',
+                                   'mode = "warn"\n[rules.release-age]\nmin_release_age = "3d"\n'])
+def test_hold_back_only_when_enforced(age_policy, extra):
+    age_policy(extra)
+    now = _dt.datetime(2026, 11, 21, tzinfo=_dt.timezone.utc)
+    cands = [_cand("1.0", now - _dt.timedelta(days=30)), _cand("1.1", now - _dt.timedelta(hours=2))]
+    assert gp.hold_back(cands, "p", now=now) == cands
