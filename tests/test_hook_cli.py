@@ -165,3 +165,16 @@ def test_templates_match_design():
     assert (tdir / "guardpolicy.start").read_text().splitlines()[-1] == "guardpolicy._startup:install"
     pth = (tdir / "guardpolicy.pth").read_text()
     assert pth.startswith("import ") and "install()" in pth and pth.count("\n") == 1
+
+
+def test_default_python_prefers_activated_venv(venv):
+    env_dir = venv.parent.parent
+    assert hook.default_python({"VIRTUAL_ENV": str(env_dir)}) == str(env_dir / "bin" / "python")
+    assert hook.default_python({}) == sys.executable
+    assert hook.default_python({"VIRTUAL_ENV": str(env_dir / "missing")}) == sys.executable
+
+
+def test_install_defaults_to_activated_venv(venv):
+    r = guard("hook", "install", env=pip_env({"VIRTUAL_ENV": str(venv.parent.parent)}))
+    assert r.returncode == 0, r.stderr
+    assert (purelib(venv) / "guardpolicy.pth").exists() and active(venv)

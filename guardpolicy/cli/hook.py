@@ -60,7 +60,7 @@ def add_parser(sub) -> None:
                            ("status", "is the hook active, which policy and mode apply, and what bypasses it")):
         q = hsub.add_parser(name, help=helptext, description=helptext)
         q.add_argument("--python", metavar="PATH", default=None,
-                       help="the target interpreter (default: the one running guard, i.e. the current venv)")
+                       help="the target interpreter (default: the activated venv's python, else the one running guard)")
         if name == "install":
             q.add_argument("--sitecustomize", action="store_true",
                            help="write a chaining sitecustomize.py instead of the .pth (never overwrites an existing one)")
@@ -319,9 +319,26 @@ def do_status(python: str, out=sys.stdout) -> int:
     return 0 if active else 1
 
 
+def default_python(env=None) -> str:
+    """The current venv's interpreter: ``$VIRTUAL_ENV``'s python when a venv is active, else the one running guard.
+
+    (guard may itself be installed elsewhere, e.g. with pipx; the activated venv is what a user means.)
+    """
+    import os
+
+    env = os.environ if env is None else env
+    venv = env.get("VIRTUAL_ENV")
+    if venv:
+        for name in ("bin/python", "Scripts/python.exe"):
+            candidate = os.path.join(venv, name)
+            if os.path.exists(candidate):
+                return candidate
+    return sys.executable
+
+
 def run(args: argparse.Namespace) -> int:
     """Dispatch the hook action."""
-    python = args.python or sys.executable
+    python = args.python or default_python()
     if args.hook_command == "install":
         return do_install(python, args.sitecustomize)
     if args.hook_command == "uninstall":
