@@ -192,6 +192,7 @@ def parse_compiled(text: str, indexes: tuple) -> list:
 
 
 def _with(pkg, **changes):
+    """A copy of the frozen ``pkg`` with ``changes``."""
     import dataclasses
 
     return dataclasses.replace(pkg, **changes)

@@ -228,6 +228,7 @@ _build_policies: dict = {}
 
 
 def _policy():
+    """The process policy; the ``[build]`` view of it inside pip's build-dependency install."""
     from . import gate
 
     policy = gate.get_policy()
@@ -312,6 +313,7 @@ def check(subjects: Iterable, operation: str) -> None:
 
 
 def _options():
+    """Check options inside pip: network look-ups allowed (pip is online anyway) unless ``GUARD_OFFLINE``."""
     from ..engine import CheckOptions
 
     # pip is fetching from its indexes anyway; rules may ask the same index (release-age look-up)
@@ -319,6 +321,7 @@ def _options():
 
 
 def _command() -> str:
+    """``pip install`` / ``pip download`` / ... from ``sys.argv``, for messages."""
     argv = sys.argv[1:] if sys.argv else []
     for word in argv:
         if word in ("install", "download", "wheel", "lock"):
@@ -330,6 +333,7 @@ def _command() -> str:
 
 
 def _finder_of(resolver):
+    """The ``PackageFinder`` of a resolvelib (``factory._finder``) or legacy (``finder``) resolver."""
     return getattr(resolver, "finder", None) or getattr(getattr(resolver, "factory", None), "_finder", None)
 
 
@@ -349,6 +353,7 @@ def _resolved_versions(resolver) -> dict:
 
 
 def _prepared_version(ireq) -> Optional[str]:
+    """The version from a prepared requirement's metadata, or ``None`` before preparation."""
     try:
         return str(ireq.metadata["Version"])
     except Exception:
@@ -423,6 +428,7 @@ def patch_prepare(module) -> None:
 
 
 def _wrap_call_subprocess(module) -> bool:
+    """Make ``module.call_subprocess`` add ``GUARDPOLICY_PIP_BUILD_DEPS=1``; False when the module has none."""
     orig = getattr(module, "call_subprocess", None)
     if orig is None or getattr(orig, "_guard_patched", False):
         return orig is not None
