@@ -4,11 +4,12 @@ Why a setup.py: the shipped policies live in ``policies/`` at the top of the rep
 install as ``guardpolicy._policies``. ``[tool.setuptools.packages.find]`` cannot add a package
 whose folder is mapped elsewhere by ``package-dir``, so a plain ``pip install .`` left the
 shipped policies out (``guard check`` then failed: "no shipped policy named 'default'").
+The startup-hook templates in ``sitecustomize/`` install the same way, as ``guardpolicy._sitecustomize``.
 """
 
 from setuptools import find_packages, setup
 
 setup(
-    packages=find_packages(include=["guardpolicy", "guardpolicy.*"]) + ["guardpolicy._policies"],
-    package_dir={"guardpolicy._policies": "policies"},
+    packages=find_packages(include=["guardpolicy", "guardpolicy.*"]) + ["guardpolicy._policies", "guardpolicy._sitecustomize"],
+    package_dir={"guardpolicy._policies": "policies", "guardpolicy._sitecustomize": "sitecustomize"},
 )

@@ -4,16 +4,18 @@ Kept tiny and stdlib-only: the runtime startup hook imports this package. Heavie
 load on first use through ``__getattr__``.
 """
 
-from __future__ import annotations
-
+# No imports here, not even ``from __future__``: the startup hook imports this package in every
+# Python process of a hooked environment, so each module loaded here is start-up time for all.
 __version__ = "0.1.0"
-
-from .errors import GuardError, PolicyError, PolicyViolation  # noqa: E402  (stdlib-only)
 
 __all__ = ["__version__", "GuardError", "PolicyError", "PolicyViolation", "scan_path", "load_policy", "Engine"]
 
 
-def __getattr__(name: str):
+def __getattr__(name):
+    if name in ("GuardError", "PolicyError", "PolicyViolation"):
+        from . import errors
+
+        return getattr(errors, name)
     if name == "load_policy":
         from .policy import load_policy
 

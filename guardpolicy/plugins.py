@@ -28,6 +28,7 @@ BUILTIN_PLUGINS = {
     "adapter": "guardpolicy.rules.adapter",
     "digest": "guardpolicy.rules.digest",
     "hub-sources": "guardpolicy.sources.hub_plugin",
+    "release-age": "guardpolicy.rules.release_age",
     "python-sources": "guardpolicy.sources.plugin",
     "formats": "guardpolicy.report.plugin",
 }

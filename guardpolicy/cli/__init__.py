@@ -17,6 +17,9 @@ COMMANDS = {
     "lock": "guardpolicy.cli.lock",
     "verify": "guardpolicy.cli.verify",
     "policy": "guardpolicy.cli.policy",
+    "hook": "guardpolicy.cli.hook",
+    "install": "guardpolicy.cli.install",
+    "cache": "guardpolicy.cli.cache",
 }
 
 EXIT_OK, EXIT_DENIED, EXIT_ERROR = 0, 1, 2

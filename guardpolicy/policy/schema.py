@@ -54,8 +54,11 @@ SECTIONS = {
         "protected_repos": STRLIST,
         "lock": STR,
     },
+    # build dependencies pip installs for sdists (typosquat, deny-list and source checks always apply)
     "build": {
         "require_pins": BOOL,
+        "require_hashes": BOOL,
+        "min_release_age": STR,
     },
     "cache": {
         "enabled": BOOL,

@@ -1,0 +1,87 @@
+"""Added start-up cost of the guard hook: `python -c pass` with the hook vs. without, side by side.
+
+Builds two throw-away venvs (no pip; same interpreter; both can import guardpolicy through an
+identical .pth path line), installs the hook into one with `guard hook install`, then times
+alternating runs (hyperfine-style: warm-up, many runs, median). Prints medians, the added
+milliseconds and the ratio. Target: median added < 1 ms.
+
+    python benchmarks/bench_startup.py [--runs 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPS = ("pluggy", "packaging", "platformdirs", "rapidfuzz", "tomli_w")
+
+
+def make_venv(path: Path) -> Path:
+    """A venv without pip whose .pth makes this checkout's guardpolicy (and deps) importable."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
+    python = path / "bin" / "python"
+    purelib = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                  capture_output=True, text=True, check=True).stdout.strip())
+    farm = path / "guard-deps"
+    farm.mkdir()
+    (farm / "guardpolicy").symlink_to(ROOT / "guardpolicy")
+    for name in DEPS:
+        try:
+            mod = importlib.import_module(name)
+        except ImportError:
+            continue
+        src = Path(mod.__file__)
+        (farm / (src.parent.name if src.name == "__init__.py" else src.name)).symlink_to(
+            src.parent if src.name == "__init__.py" else src)
+    (purelib / "_guard_deps.pth").write_text(f"{farm}\n")
+    return python
+
+
+def time_once(python: Path, env) -> float:
+    """Wall time of one `python -c pass` (posix_spawn + waitpid: little harness overhead)."""
+    t0 = time.perf_counter()
+    pid = os.posix_spawn(str(python), [str(python), "-c", "pass"], env)
+    os.waitpid(pid, 0)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=300)
+    ap.add_argument("--warmup", type=int, default=30)
+    args = ap.parse_args()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GUARD", "PYTHON"))}
+    with tempfile.TemporaryDirectory() as tmp:
+        base = make_venv(Path(tmp) / "base")
+        hooked = make_venv(Path(tmp) / "hooked")
+        r = subprocess.run([sys.executable, "-m", "guardpolicy", "hook", "install", "--python", str(hooked)],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit(f"hook install failed: {r.stderr}")
+        check = subprocess.run([str(hooked), "-c", "import sys; print(sorted(m for m in sys.modules if m.startswith('guardpolicy')))"],
+                               capture_output=True, text=True, env=env).stdout.strip()
+        for _ in range(args.warmup):
+            time_once(base, env)
+            time_once(hooked, env)
+        a, b = [], []
+        for _ in range(args.runs):  # alternate, so drift and noise hit both sides alike
+            a.append(time_once(base, env))
+            b.append(time_once(hooked, env))
+        ma, mb = statistics.median(a), statistics.median(b)
+        print(f"python -c pass, {args.runs} runs each (alternating), interpreter {sys.version.split()[0]}")
+        print(f"  without hook: median {ma * 1e3:7.3f} ms   (p10 {sorted(a)[len(a) // 10] * 1e3:.3f}, p90 {sorted(a)[len(a) * 9 // 10] * 1e3:.3f})")
+        print(f"  with hook:    median {mb * 1e3:7.3f} ms   (p10 {sorted(b)[len(b) // 10] * 1e3:.3f}, p90 {sorted(b)[len(b) * 9 // 10] * 1e3:.3f})")
+        print(f"  added:        {(mb - ma) * 1e3:+.3f} ms median   ratio {mb / ma:.3f}x   (target: < 1 ms added)")
+        print(f"  guardpolicy modules loaded at start-up: {check}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""``guard cache clear|stats``: the cached allowlist of the runtime hooks."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(sub) -> None:
+    """Register ``cache`` with ``clear`` and ``stats``."""
+    p = sub.add_parser("cache", help="show or clear the decision cache the runtime hooks use",
+                       description="The cached allowlist (SQLite, WAL) under the user cache dir; GUARD_CACHE_DIR overrides.")
+    csub = p.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
+    csub.add_parser("stats", help="entries, size, location, integrity")
+    csub.add_parser("clear", help="delete every cached decision")
+
+
+def _cache():
+    """The cache for the effective policy's settings (location does not depend on a loadable policy)."""
+    from ..runtime.cache import DB_NAME, DecisionCache, default_dir
+
+    policy = None
+    try:
+        from ..policy import load_policy
+
+        policy = load_policy()
+    except Exception:  # a broken policy must not stop clearing the cache
+        policy = None
+    return DecisionCache(default_dir(policy) / DB_NAME)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print stats or clear."""
+    import sqlite3
+
+    from ..errors import UsageError
+
+    cache = _cache()
+    try:
+        if args.cache_command == "clear":
+            n = cache.clear()
+            print(f"cleared {n} cached decision{'s' if n != 1 else ''} from {cache.path}")
+            return 0
+        st = cache.stats()
+    except sqlite3.DatabaseError as exc:
+        raise UsageError(f"{cache.path}: cache database unusable ({exc}); delete the file to start over") from None
+    finally:
+        cache.close()
+    kinds = ", ".join(f"{k}: {v}" for k, v in sorted(st["by_kind"].items())) or "none"
+    print(f"path:            {st['path']}", file=sys.stdout)
+    print(f"entries:         {st['entries']} ({kinds})")
+    print(f"policy digests:  {st['policy_digests']}")
+    print(f"size:            {st['bytes']} bytes")
+    print(f"integrity:       {st['integrity']}")
+    return 0

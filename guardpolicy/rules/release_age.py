@@ -1,0 +1,144 @@
+"""Rule ``release-age``: hold back versions uploaded less than ``min_release_age`` ago.
+
+Most malicious uploads are found and removed within days, so a policy can require a version
+to have been public for a while (``[rules.release-age] min_release_age = "3d"``). The upload
+time comes from ``PackageRef.extra["upload_time"]`` (PEP 700 ``upload-time`` that pip saw on a
+JSON index page, recorded by the pip hook), or, when the check may use the network, from the
+package's index JSON API (PEP 691). An unknown upload time follows ``unknown_age`` (warn by
+default). With no ``min_release_age`` the rule does nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from typing import Optional
+
+from ..hookspecs import hookimpl
+from ..model import Finding
+from . import Option, RuleInfo
+
+RULE = RuleInfo(
+    id="release-age",
+    summary="The version was uploaded more recently than the policy's minimum release age.",
+    help="Set `[rules.release-age] min_release_age = \"3d\"` (units s, m, h, d, w). The upload time is the "
+         "PEP 700 `upload-time` the index reports; when it is unknown, `unknown_age` (deny, warn or off) decides.",
+    default_action="deny",
+    options={
+        "min_release_age": Option(str, "", "minimum time since upload, e.g. '3d'; empty disables the rule"),
+        "unknown_age": Option(str, "warn", "what to do when the upload time is unknown: deny, warn or off"),
+        "lookup": Option(bool, True, "ask the index JSON API (PEP 691) for the upload time when the check may use the network"),
+    },
+    example="release-age: newpkg==1.0 was uploaded 2h ago (2026-11-21T22:00:00Z); the policy requires 3d",
+    subjects=("package",),
+)
+
+DEFAULT_INDEX = "https://pypi.org/simple"
+
+
+def parse_time(value) -> Optional[_dt.datetime]:
+    """A PEP 700 / ISO 8601 time (``2024-01-01T00:00:00Z``, with offset or fraction) as aware UTC, or ``None``."""
+    if isinstance(value, _dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    try:
+        parsed = _dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=_dt.timezone.utc)
+
+
+def human_age(seconds: float) -> str:
+    """``"2h"``, ``"3d"``, ``"45m"``: the largest whole unit."""
+    seconds = max(0, int(seconds))
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def index_for(package) -> str:
+    """The index whose JSON API to ask: the one pip found the file on, else the first index-url, else PyPI."""
+    if package.extra.get("index"):
+        return str(package.extra["index"])
+    for ref in package.indexes:
+        if ref.kind == "index-url" and ref.url.startswith(("http://", "https://")):
+            return ref.url
+    return DEFAULT_INDEX
+
+
+def lookup_upload_time(index: str, name: str, version: str, timeout: float = 5.0) -> Optional[str]:
+    """Earliest PEP 700 ``upload-time`` of ``name==version``'s files on ``index`` (PEP 691 JSON), or ``None``."""
+    import urllib.request
+
+    from ..names import canonicalize_name
+    from ..runtime.pip import version_from_filename
+
+    url = f"{index.rstrip('/')}/{canonicalize_name(name)}/"
+    req = urllib.request.Request(url, headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (index URL from the user's config)
+            data = json.loads(resp.read(20_000_000))
+    except Exception:
+        return None
+    times = []
+    for f in data.get("files", ()) if isinstance(data, dict) else ():
+        if not isinstance(f, dict) or not f.get("upload-time"):
+            continue
+        if version_from_filename(str(f.get("filename", "")), name) == version:
+            parsed = parse_time(f["upload-time"])
+            if parsed:
+                times.append(parsed)
+    return min(times).isoformat() if times else None
+
+
+@hookimpl
+def guard_check_package(package, policy, context):
+    settings = policy.rule("release-age")
+    wanted = settings.get("min_release_age") or ""
+    if not wanted or settings.action == "off" or package.constraint:
+        return None
+    from ..durations import parse_duration
+
+    try:
+        min_age = parse_duration(wanted)
+    except ValueError as exc:
+        return [Finding(rule="release-age", subject=package.subject, action="deny", message=f"policy error: {exc}",
+                        suggestion="fix [rules.release-age] min_release_age in the policy")]
+    if not package.name or not package.version or package.url or min_age <= 0:
+        return None  # unresolved, or a direct URL / local path: no index upload to date
+    raw = package.extra.get("upload_time")
+    if raw is None and not context.options.offline and settings.get("lookup", True):
+        key = ("release-age", package.name, package.version, index_for(package))
+        if key not in context.cache:
+            context.cache[key] = lookup_upload_time(key[3], package.name, package.version)
+        raw = context.cache[key]
+    uploaded = parse_time(raw)
+    if uploaded is None:
+        unknown = settings.get("unknown_age", "warn")
+        if unknown == "off":
+            return None
+        if unknown not in ("deny", "warn"):  # a typo must not silently switch the check off
+            return [Finding(rule="release-age", subject=package.subject, action="deny",
+                            message=f"policy error: unknown_age must be deny, warn or off, got {unknown!r}",
+                            suggestion="fix [rules.release-age] unknown_age in the policy")]
+        return [Finding(rule="release-age", subject=package.subject, action=unknown, location=package.location,
+                        message=f"upload time of {package.subject} is unknown: cannot confirm it is older than {wanted}",
+                        suggestion="use an index that reports PEP 700 upload-time, or allow network look-ups")]
+    now = context.cache.get("now") or _dt.datetime.now(_dt.timezone.utc)
+    age = (now - uploaded).total_seconds()
+    if age >= min_age:
+        return None
+    ready = uploaded + _dt.timedelta(seconds=min_age)
+    return [Finding(rule="release-age", subject=package.subject, location=package.location,
+                    message=f"{package.subject} was uploaded {human_age(age)} ago ({uploaded.isoformat()}); "
+                            f"the policy requires {wanted}",
+                    suggestion=f"pin an older version, or wait until {ready.strftime('%Y-%m-%d %H:%M UTC')}",
+                    details={"upload_time": uploaded.isoformat(), "min_release_age": wanted})]
+
+
+@hookimpl
+def guard_rules():
+    return [RULE]

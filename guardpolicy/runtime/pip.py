@@ -1,0 +1,581 @@
+"""Patches that make every pip resolution pass the policy (applied by ``guardpolicy._startup``).
+
+Patch points (same names and signatures in pip 23.2 through 26.3; see docs/hooks.md):
+
+* ``Resolver.resolve`` of the resolvelib and the legacy resolver: the user's root requirements
+  are checked before resolution, every resolved requirement (transitive ones included, with
+  version, source index and hashes) after it, before anything is installed or downloaded;
+* ``RequirementPreparer.prepare_linked_requirement``: the pre-fetch gate, called for every
+  candidate before its metadata or distribution is fetched (and before an sdist is built);
+* the build-environment installer: build dependencies are installed by a ``pip`` subprocess;
+  its environment gets ``GUARDPOLICY_PIP_BUILD_DEPS=1`` so that run applies the ``[build]``
+  policy section (typosquat and source checks always, pins and hashes only when asked);
+* ``PackageFinder.find_all_candidates``: versions uploaded less than the ``release-age``
+  minimum ago are held back, so pip resolves to an older version;
+* ``Link.from_json``: remembers the PEP 700 ``upload-time`` of each file pip sees on a JSON
+  (PEP 691) index page, for the ``release-age`` rule (pip < 26 drops it).
+
+A denial raises a ``DiagnosticPipError`` subclass (reference ``guard-policy-violation``): pip
+prints ``ERROR:`` lines naming each finding and exits 1 with nothing installed. It never
+subclasses ``MetadataInconsistent``, which pip's resolver swallows.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+import threading
+from typing import Any, Iterable, Optional
+
+BUILD_ENV_VAR = "GUARDPOLICY_PIP_BUILD_DEPS"
+_logger = logging.getLogger("pip._internal.guardpolicy")
+_local = threading.local()
+#: link URL (without fragment) -> PEP 700 upload-time string, filled by the ``Link.from_json`` wrapper
+UPLOAD_TIMES: dict = {}
+_MAX_UPLOAD_TIMES = 200_000
+
+
+# ------------------------------------------------------------------ conversion (pure helpers)
+
+
+def url_of(value: Any) -> Optional[str]:
+    """The URL behind a pip ``comes_from`` (a str in pip 24+, an ``IndexContent`` in 23.x)."""
+    if value is None:
+        return None
+    url = getattr(value, "url", value)
+    return url if isinstance(url, str) else None
+
+
+def index_base(page_url: str, name: Optional[str]) -> str:
+    """``http://h/simple/foo/`` -> ``http://h/simple`` (the index a project page belongs to)."""
+    from ..names import canonicalize_name
+
+    stripped = page_url.split("#", 1)[0].split("?", 1)[0].rstrip("/")
+    head, _, last = stripped.rpartition("/")
+    if name and head and canonicalize_name(last) == canonicalize_name(name):
+        return head
+    return stripped
+
+
+def version_from_filename(filename: str, name: Optional[str]) -> Optional[str]:
+    """The version in a wheel (``n-1.0-py3-none-any.whl``) or sdist (``n-1.0.tar.gz``) file name."""
+    if filename.endswith(".whl"):
+        parts = filename[:-4].split("-")
+        return parts[1] if len(parts) >= 5 else None
+    for ext in (".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar"):
+        if filename.endswith(ext):
+            stem = filename[: -len(ext)]
+            head, sep, ver = stem.rpartition("-")
+            return ver if sep and head and ver and ver[0].isdigit() else None
+    return None
+
+
+def link_origin(link) -> Optional[tuple]:
+    """``(url, kind)`` of the place a pip ``Link`` was found: an index page, a find-links location, or a direct URL."""
+    if link is None:
+        return None
+    page = url_of(getattr(link, "comes_from", None))
+    url = link.url
+    if page and page.startswith(("http://", "https://")):
+        return page, "index-url"
+    if page and page.startswith("file:"):
+        return page, "find-links"
+    if url.startswith("file:"):
+        return url.rsplit("/", 1)[0], "find-links"
+    return None
+
+
+def hashes_of(ireq) -> tuple:
+    """``algo:hex`` strings from ``--hash`` options and the link's ``#sha256=`` fragment."""
+    out = []
+    for algo, digests in (getattr(ireq, "hash_options", None) or {}).items():
+        out.extend(f"{algo}:{d}" for d in digests)
+    link = getattr(ireq, "link", None)
+    if link is not None and getattr(link, "hash", None) and getattr(link, "hash_name", None):
+        h = f"{link.hash_name}:{link.hash}"
+        if h not in out:
+            out.append(h)
+    return tuple(out)
+
+
+def upload_time_of(link) -> Optional[str]:
+    """The PEP 700 upload time pip saw for ``link`` (pip 26 keeps it on the link), ISO 8601, or ``None``."""
+    if link is None:
+        return None
+    value = getattr(link, "upload_time", None)
+    if value is not None:
+        return value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return UPLOAD_TIMES.get(link.url.split("#", 1)[0])
+
+
+def configured_indexes(finder) -> tuple:
+    """``IndexRef`` for every index, extra index, find-links location and trusted host pip uses."""
+    from ..model import IndexRef
+
+    if finder is None:
+        return ()
+    out = []
+    urls = list(getattr(finder, "index_urls", ()) or ())
+    for i, url in enumerate(urls):
+        out.append(IndexRef(url, "index-url" if i == 0 else "extra-index-url"))
+    for url in getattr(finder, "find_links", ()) or ():
+        out.append(IndexRef(url, "find-links"))
+    try:
+        hosts = list(getattr(finder, "trusted_hosts", ()) or ())
+    except Exception:
+        hosts = []
+    for host in hosts:
+        out.append(IndexRef(str(host), "trusted-host"))
+    return tuple(out)
+
+
+def package_from_ireq(ireq, *, version: Optional[str] = None, indexes: tuple = (), build: bool = False,
+                      root: bool = False):
+    """A ``PackageRef`` for a pip ``InstallRequirement``.
+
+    ``version`` is the resolved version when known; the link's origin index and upload time go
+    into ``extra`` (``index``, ``link``, ``upload_time``); ``url`` is set only for a direct
+    (user-written) URL or path, so index-found files are not mistaken for URL requirements.
+    """
+    from ..model import PackageRef
+
+    req = getattr(ireq, "req", None)
+    name = getattr(ireq, "name", None) or (req.name if req is not None else None)
+    specifier = str(req.specifier) if req is not None else ""
+    link = getattr(ireq, "link", None)
+    original = getattr(ireq, "original_link", None)
+    direct = original is not None and (getattr(ireq, "user_supplied", False) or req is None or getattr(req, "url", None))
+    if version is None and link is not None and not direct:
+        version = version_from_filename(link.filename, name)
+    extra = {"installer": "pip"}
+    if root:
+        extra["root"] = True
+    if build:
+        extra["build_requirement"] = True
+    if link is not None:
+        extra["link"] = link.url.split("#", 1)[0]
+        origin = link_origin(link)
+        if origin:
+            extra["index"] = index_base(origin[0], name) if origin[1] == "index-url" else origin[0]
+        ut = upload_time_of(link)
+        if ut:
+            extra["upload_time"] = ut
+    comes_from = getattr(ireq, "comes_from", None)
+    if comes_from is not None:
+        extra["required_by"] = getattr(comes_from, "name", None) or str(comes_from)
+    markers = getattr(ireq, "markers", None)
+    return PackageRef(
+        name=name,
+        specifier=specifier,
+        version=version,
+        extras=tuple(sorted(getattr(ireq, "extras", ()) or ())),
+        marker=str(markers) if markers else None,
+        url=original.url if direct and original is not None else None,
+        editable=bool(getattr(ireq, "editable", False)),
+        hashes=hashes_of(ireq),
+        indexes=indexes,
+        constraint=bool(getattr(ireq, "constraint", False)),
+        extra=extra,
+    )
+
+
+def link_index_ref(link, name: Optional[str]):
+    """An ``IndexRef`` for the place ``link`` was found (``None`` for a direct URL)."""
+    from ..model import IndexRef
+
+    origin = link_origin(link)
+    if not origin:
+        return None
+    url, kind = origin
+    return IndexRef(index_base(url, name) if kind == "index-url" else url, kind)
+
+
+# ------------------------------------------------------------------ the gate
+
+
+def in_build_env() -> bool:
+    """True inside pip's build-dependency install (subprocess env var, or the in-process installer)."""
+    return os.environ.get(BUILD_ENV_VAR) == "1" or getattr(_local, "build", False)
+
+
+def policy_for_build(policy):
+    """The policy as applied to build dependencies: ``[build]`` decides pins and hashes.
+
+    Typosquat, deny-list, source and release-age checks stay as they are; ``unpinned`` and
+    ``unhashed`` are off unless ``[build] require_pins`` / ``require_hashes`` say otherwise
+    (an unpinned ``setuptools>=40.8`` build requirement must not block every sdist).
+    """
+    import dataclasses
+    import hashlib
+
+    build = policy.section("build")
+    rules = {k: dict(v) if isinstance(v, dict) else v for k, v in policy.section("rules").items()}
+    if not build.get("require_pins", False):
+        rules.setdefault("unpinned", {})["action"] = "off"
+    if not build.get("require_hashes", False):
+        rules.setdefault("unhashed", {})["action"] = "off"
+    if build.get("min_release_age"):
+        rules.setdefault("release-age", {})["min_release_age"] = build["min_release_age"]
+    data = dict(policy.data)
+    data["rules"] = rules
+    digest = hashlib.sha256(f"{policy.digest}|build|{sorted(build.items())}".encode()).hexdigest()
+    return dataclasses.replace(policy, data=data, digest=digest)
+
+
+_build_policies: dict = {}
+
+
+def _policy():
+    """The process policy; the ``[build]`` view of it inside pip's build-dependency install."""
+    from . import gate
+
+    policy = gate.get_policy()
+    if in_build_env():
+        cached = _build_policies.get(id(policy))
+        if cached is None or cached[0] is not policy:
+            cached = _build_policies[id(policy)] = (policy, policy_for_build(policy))
+        return cached[1]
+    return policy
+
+
+def _error_class():
+    """The ``DiagnosticPipError`` subclass pip renders cleanly (exit 1); built lazily, pip is importable now."""
+    cls = getattr(_error_class, "cls", None)
+    if cls is None:
+        from pip._internal.exceptions import DiagnosticPipError
+
+        class GuardPolicyViolation(DiagnosticPipError):
+            """pip refuses the operation because guardpolicy's policy denied it."""
+
+            reference = "guard-policy-violation"
+
+        cls = _error_class.cls = GuardPolicyViolation
+    return cls
+
+
+def finding_line(f) -> str:
+    """``[rule] subject: message`` without repeating a subject the message already names."""
+    if f.message.startswith(f.subject):
+        return f"[{f.rule}] {f.message}"
+    return f"[{f.rule}] {f.subject}: {f.message}"
+
+
+def _markup_escape():
+    """pip renders diagnostic text as rich markup: ``[denylist]`` must not vanish as a tag."""
+    try:
+        from pip._vendor.rich.markup import escape
+
+        return escape
+    except Exception:
+        return lambda text: text
+
+
+def pip_error(violation, operation: str):
+    """Turn a ``PolicyViolation`` into pip's error (``ERROR:`` line per finding, then the diagnostic)."""
+    decision = getattr(violation, "decision", None)
+    findings = [f for f in (decision.findings if decision else ()) if f.action == "deny"]
+    for f in findings:
+        _logger.error("guard: %s", finding_line(f))
+    if findings:
+        message = f"guard: {operation} blocked by policy ({len(findings)} finding{'s' if len(findings) != 1 else ''})"
+        context = "\n".join(finding_line(f) + (f" (fix: {f.suggestion})" if f.suggestion else "") for f in findings)
+    else:  # fail closed: policy could not load, or a patch failed
+        _logger.error("%s", str(violation).splitlines()[0])
+        message, context = str(violation).splitlines()[0], None
+    hint = ("fix the requirement, or waive it in the policy: [[waivers]] rule = \"<rule>\" subject = \"<name>\" "
+            "reason = \"...\" expires = <date>; `guard hook status` shows which policy applies")
+    try:
+        esc = _markup_escape()
+        return _error_class()(message=esc(message), context=esc(context) if context else None, hint_stmt=esc(hint))
+    except Exception:  # pip changed the constructor: still exit 1 with a readable message
+        from pip._internal.exceptions import InstallationError
+
+        return InstallationError(str(violation))
+
+
+def check(subjects: Iterable, operation: str) -> None:
+    """Enforce the policy on ``subjects`` inside pip; raise pip's error on deny (or on fail-closed)."""
+    from ..errors import PolicyViolation
+    from . import gate
+
+    subjects = list(subjects)
+    if not subjects:
+        return
+    if in_build_env():
+        operation = f"{operation} (build dependencies)"
+    try:
+        gate.ensure_patched("pip", operation)
+        gate.enforce(subjects, operation, policy=_policy(), options=_options())
+    except PolicyViolation as exc:
+        raise pip_error(exc, operation) from None
+
+
+def _options():
+    """Check options inside pip: network look-ups allowed (pip is online anyway) unless ``GUARD_OFFLINE``."""
+    from ..engine import CheckOptions
+
+    # pip is fetching from its indexes anyway; rules may ask the same index (release-age look-up)
+    return CheckOptions(offline=os.environ.get("GUARD_OFFLINE", "") not in ("", "0"), origin="runtime-pip")
+
+
+def _command() -> str:
+    """``pip install`` / ``pip download`` / ... from ``sys.argv``, for messages."""
+    argv = sys.argv[1:] if sys.argv else []
+    for word in argv:
+        if word in ("install", "download", "wheel", "lock"):
+            return f"pip {word}"
+    return "pip"
+
+
+# ------------------------------------------------------------------ resolver / preparer wrappers
+
+
+def _finder_of(resolver):
+    """The ``PackageFinder`` of a resolvelib (``factory._finder``) or legacy (``finder``) resolver."""
+    return getattr(resolver, "finder", None) or getattr(getattr(resolver, "factory", None), "_finder", None)
+
+
+def _resolved_versions(resolver) -> dict:
+    """canonical name -> version from the resolvelib result (``{}`` for the legacy resolver)."""
+    from ..names import canonicalize_name
+
+    result = getattr(resolver, "_result", None)
+    mapping = getattr(result, "mapping", None) or {}
+    out = {}
+    for cand in mapping.values():
+        name = getattr(cand, "project_name", None) or getattr(cand, "name", None)
+        version = getattr(cand, "version", None)
+        if name and version is not None:
+            out[canonicalize_name(str(name))] = str(version)
+    return out
+
+
+def _prepared_version(ireq) -> Optional[str]:
+    """The version from a prepared requirement's metadata, or ``None`` before preparation."""
+    try:
+        return str(ireq.metadata["Version"])
+    except Exception:
+        return None
+
+
+def wrap_resolve(resolver_cls, label: str) -> None:
+    """Wrap ``resolver_cls.resolve``: roots before, the full ``RequirementSet`` after."""
+    if getattr(resolver_cls.resolve, "_guard_patched", False):
+        return
+    orig = resolver_cls.resolve
+
+    @functools.wraps(orig)
+    def resolve(self, root_reqs, check_supported_wheels, *args, **kwargs):
+        op = _command()
+        indexes = configured_indexes(_finder_of(self))
+        build = in_build_env()
+        roots = [package_from_ireq(r, indexes=indexes, build=build, root=True) for r in root_reqs
+                 if getattr(r, "user_supplied", True) and not getattr(r, "constraint", False)]
+        check([*indexes, *roots], op)
+        req_set = orig(self, root_reqs, check_supported_wheels, *args, **kwargs)
+        versions = _resolved_versions(self)
+        from ..names import canonicalize_name
+
+        resolved = []
+        for ireq in req_set.all_requirements:
+            name = getattr(ireq, "name", None)
+            version = versions.get(canonicalize_name(name)) if name else None
+            resolved.append(package_from_ireq(ireq, version=version or _prepared_version(ireq), indexes=indexes,
+                                              build=build))
+            ref = link_index_ref(getattr(ireq, "link", None), name)
+            if ref is not None:
+                resolved.append(ref)
+        check(resolved, op)
+        return req_set
+
+    resolve._guard_patched = True
+    resolve._guard_resolver = label
+    resolver_cls.resolve = resolve
+
+
+def patch_resolvelib_resolver(module) -> None:
+    """Patch ``pip._internal.resolution.resolvelib.resolver``."""
+    wrap_resolve(module.Resolver, "resolvelib")
+
+
+def patch_legacy_resolver(module) -> None:
+    """Patch ``pip._internal.resolution.legacy.resolver``."""
+    wrap_resolve(module.Resolver, "legacy")
+
+
+def patch_prepare(module) -> None:
+    """Patch ``RequirementPreparer.prepare_linked_requirement``: the gate before any fetch or build."""
+    cls = module.RequirementPreparer
+    orig = cls.prepare_linked_requirement
+    if getattr(orig, "_guard_patched", False):
+        return
+
+    @functools.wraps(orig)
+    def prepare_linked_requirement(self, req, *args, **kwargs):
+        link = getattr(req, "link", None)
+        pkg = package_from_ireq(req, indexes=configured_indexes(getattr(self, "finder", None)), build=in_build_env())
+        subjects = [pkg]
+        ref = link_index_ref(link, pkg.name)
+        if ref is not None:
+            subjects.append(ref)
+        check(subjects, _command())
+        return orig(self, req, *args, **kwargs)
+
+    prepare_linked_requirement._guard_patched = True
+    cls.prepare_linked_requirement = prepare_linked_requirement
+
+
+def _wrap_call_subprocess(module) -> bool:
+    """Make ``module.call_subprocess`` add ``GUARDPOLICY_PIP_BUILD_DEPS=1``; False when the module has none."""
+    orig = getattr(module, "call_subprocess", None)
+    if orig is None or getattr(orig, "_guard_patched", False):
+        return orig is not None
+
+    @functools.wraps(orig)
+    def call_subprocess(*args, **kwargs):
+        env = dict(kwargs.get("extra_environ") or {})
+        env[BUILD_ENV_VAR] = "1"
+        kwargs["extra_environ"] = env
+        return orig(*args, **kwargs)
+
+    call_subprocess._guard_patched = True
+    module.call_subprocess = call_subprocess
+    return True
+
+
+def patch_build_env(module) -> None:
+    """Mark pip's build-dependency installs so they apply the ``[build]`` policy section.
+
+    pip <= 25 runs them from ``pip._internal.build_env`` (a module), pip 26 from
+    ``pip._internal.build_env.installer``; both call ``call_subprocess`` as a module global,
+    which gets ``GUARDPOLICY_PIP_BUILD_DEPS=1`` added to its environment. pip 26's in-process
+    installer sets a thread-local flag instead.
+    """
+    _wrap_call_subprocess(module)
+    inproc = getattr(module, "InprocessBuildEnvironmentInstaller", None)
+    if inproc is not None and not getattr(inproc.install, "_guard_patched", False):
+        orig = inproc.install
+
+        @functools.wraps(orig)
+        def install(self, *args, **kwargs):
+            before = getattr(_local, "build", False)
+            _local.build = True
+            try:
+                return orig(self, *args, **kwargs)
+            finally:
+                _local.build = before
+
+        install._guard_patched = True
+        inproc.install = install
+
+
+def patch_link(module) -> None:
+    """Remember PEP 700 ``upload-time`` from JSON index pages (``Link.from_json``) for the release-age rule."""
+    cls = module.Link
+    orig = cls.__dict__.get("from_json")
+    if orig is None:
+        return
+    func = orig.__func__ if isinstance(orig, classmethod) else orig
+    if getattr(func, "_guard_patched", False):
+        return
+
+    @functools.wraps(func)
+    def from_json(klass, file, page_url, *args, **kwargs):
+        link = func(klass, file, page_url, *args, **kwargs)
+        try:
+            ut = file.get("upload-time") if link is not None else None
+            if ut and len(UPLOAD_TIMES) < _MAX_UPLOAD_TIMES:
+                UPLOAD_TIMES[link.url.split("#", 1)[0]] = str(ut)
+        except Exception:
+            pass
+        return link
+
+    from_json._guard_patched = True
+    cls.from_json = classmethod(from_json)
+
+
+_held_reported: set = set()
+
+
+def _min_release_age() -> Optional[float]:
+    """Seconds of the enforced ``release-age`` minimum, or ``None`` (rule off, warn-only, or no policy)."""
+    from ..durations import parse_duration
+
+    try:
+        policy = _policy()
+    except Exception:  # no usable policy: the gate refuses later with the policy error
+        return None
+    settings = policy.rule("release-age")
+    if policy.mode != "enforce" or settings.action != "deny" or not settings.get("min_release_age"):
+        return None
+    try:
+        return parse_duration(settings.get("min_release_age")) or None
+    except ValueError:
+        return None  # the rule itself reports the bad value as a deny
+
+
+def hold_back(candidates: list, project_name: str, now=None) -> list:
+    """Drop candidates uploaded less than ``min_release_age`` ago, so pip picks an older version.
+
+    Keeps the list unchanged when the rule is not enforced, when no upload time is known, or when
+    every candidate is too new (then the gate denies with the release-age finding instead of pip
+    saying "no matching distribution").
+    """
+    import datetime as _dt
+
+    from ..rules.release_age import human_age, parse_time
+
+    min_age = _min_release_age()
+    if not min_age or not candidates:
+        return candidates
+    now = now or _dt.datetime.now(_dt.timezone.utc)
+    kept, held = [], []
+    for cand in candidates:
+        uploaded = parse_time(upload_time_of(getattr(cand, "link", None)))
+        if uploaded is not None and (now - uploaded).total_seconds() < min_age:
+            held.append((cand, uploaded))
+        else:
+            kept.append(cand)
+    if not held or not kept:
+        return candidates
+    for cand, uploaded in held:
+        key = (project_name, str(cand.version))
+        if key not in _held_reported:
+            _held_reported.add(key)
+            print(f"guard: holding back {project_name} {cand.version}: uploaded {human_age((now - uploaded).total_seconds())} "
+                  f"ago, the policy's release-age minimum is {human_age(min_age)}", file=sys.stderr)
+    return kept
+
+
+def patch_package_finder(module) -> None:
+    """Wrap ``PackageFinder.find_all_candidates`` so too-new versions are held back (rule ``release-age``)."""
+    cls = module.PackageFinder
+    orig = cls.find_all_candidates
+    if getattr(orig, "_guard_patched", False):
+        return
+
+    @functools.wraps(orig)
+    def find_all_candidates(self, project_name, *args, **kwargs):
+        candidates = orig(self, project_name, *args, **kwargs)
+        try:
+            return hold_back(candidates, project_name)
+        except Exception:  # never break pip here: every candidate still passes the pre-fetch gate
+            return candidates
+
+    find_all_candidates._guard_patched = True
+    cls.find_all_candidates = find_all_candidates
+
+
+def fail_closed(module, error: str) -> None:
+    """A patch failed: make the pip entry points in ``module`` refuse instead of running unchecked."""
+    def refuse(*args, **kwargs):
+        from ..errors import PolicyViolation
+
+        raise pip_error(PolicyViolation(f"guard: the pip patch failed ({error}); refusing to resolve unchecked"), "pip")
+
+    for cls_name, meth in (("Resolver", "resolve"), ("RequirementPreparer", "prepare_linked_requirement")):
+        cls = getattr(module, cls_name, None)
+        if cls is not None and hasattr(cls, meth):
+            setattr(cls, meth, refuse)

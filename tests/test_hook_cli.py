@@ -1,0 +1,180 @@
+"""`guard hook install|uninstall|status` on real venvs (no pip needed: they only run Python)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipindex import make_venv, pip_env
+from guardpolicy.cli import hook
+
+
+def guard(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "guardpolicy", *map(str, args)], capture_output=True, text=True,
+                          env=env or pip_env(), timeout=120)
+
+
+def purelib(python) -> Path:
+    return Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+
+
+def active(python, env=None, flags=()) -> bool:
+    code = "import sys; print(any(getattr(f, '_guardpolicy_finder', False) for f in sys.meta_path))"
+    r = subprocess.run([str(python), *flags, "-c", code], capture_output=True, text=True, env=env or pip_env(), timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip() == "True"
+
+
+@pytest.fixture
+def venv(tmp_path):
+    return make_venv(tmp_path / "venv", without_pip=True)
+
+
+def test_install_status_uninstall_roundtrip(venv):
+    site = purelib(venv)
+    before = sorted(p.name for p in site.iterdir())
+    assert not active(venv)
+    r = guard("hook", "status", "--python", venv)
+    assert r.returncode == 1 and "active:        no (no hook installed)" in r.stdout
+
+    r = guard("hook", "install", "--python", venv)
+    assert r.returncode == 0, r.stderr
+    assert (site / "guardpolicy.pth").read_text() == "import guardpolicy._startup; guardpolicy._startup.install()\n"
+    assert not (site / "guardpolicy.start").exists()  # Python 3.11: no PEP 829
+    manifest = json.loads((site / hook.MANIFEST).read_text())
+    assert manifest["kind"] == "pth" and [Path(f["path"]).name for f in manifest["files"]] == ["guardpolicy.pth"]
+    assert active(venv)
+    assert active(venv, flags=("-I",))            # -I keeps the venv's site-packages
+    assert not active(venv, flags=("-S",))        # -S skips all site processing
+    assert not active(venv, env=pip_env({"GUARDPOLICY_DISABLE": "1"}))
+
+    r = guard("hook", "status", "--python", venv)
+    assert r.returncode == 0 and "active:        yes" in r.stdout
+    assert "hook files:    guardpolicy.pth" in r.stdout
+
+    r = guard("hook", "install", "--python", venv)  # idempotent re-install
+    assert r.returncode == 0
+
+    r = guard("hook", "uninstall", "--python", venv)
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in site.iterdir()) == before
+    assert not active(venv)
+    r = guard("hook", "uninstall", "--python", venv)
+    assert r.returncode == 0 and "nothing to remove" in r.stdout
+
+
+def test_status_names_bypasses(venv):
+    guard("hook", "install", "--python", venv)
+    r = guard("hook", "status", "--python", venv, env=pip_env({"GUARDPOLICY_DISABLE": "1", "GUARD_MODE": "warn"}))
+    assert r.returncode == 1
+    assert "switched off by GUARDPOLICY_DISABLE" in r.stdout
+    assert "GUARDPOLICY_DISABLE=1 is set" in r.stdout and "GUARD_MODE=warn is set" in r.stdout
+    assert "mode:          warn (from GUARD_MODE environment variable)" in r.stdout
+    assert "uv" in r.stdout
+
+
+def test_status_shows_broken_policy(venv, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("mode = 3\n")
+    guard("hook", "install", "--python", venv)
+    r = guard("hook", "status", "--python", venv, env=pip_env({"GUARD_POLICY": str(bad)}))
+    assert "policy:        ERROR" in r.stdout and str(bad) in r.stdout
+    assert "fail closed" in r.stdout
+
+
+def test_sitecustomize_never_overwrites(venv):
+    site = purelib(venv)
+    (site / "sitecustomize.py").write_text("print('theirs')\n")
+    r = guard("hook", "install", "--sitecustomize", "--python", venv)
+    assert r.returncode == 2 and "not overwriting" in r.stderr
+    assert (site / "sitecustomize.py").read_text() == "print('theirs')\n"
+    assert not (site / hook.MANIFEST).exists()
+
+
+def test_sitecustomize_chains_next_one(venv, tmp_path):
+    site = purelib(venv)
+    other = tmp_path / "later"
+    other.mkdir()
+    (other / "sitecustomize.py").write_text("import builtins; builtins.CHAINED = True\n")
+    r = guard("hook", "install", "--sitecustomize", "--python", venv)
+    assert r.returncode == 0, r.stderr
+    assert (site / "sitecustomize.py").exists() and not (site / "guardpolicy.pth").exists()
+    env = pip_env({"PYTHONPATH": ""})
+    # put a later sitecustomize on sys.path after site-packages with a .pth path line
+    (site / "zz_later.pth").write_text(str(other) + "\n")
+    code = "import sys, builtins; print(any(getattr(f, '_guardpolicy_finder', False) for f in sys.meta_path), getattr(builtins, 'CHAINED', False))"
+    out = subprocess.run([str(venv), "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    # Debian-style interpreters may ship their own stdlib sitecustomize that wins; then ours cannot run
+    if "sitecustomize" in sys.modules and not str(getattr(sys.modules["sitecustomize"], "__file__", "")).startswith(str(site)):
+        pytest.skip("this interpreter has a stdlib sitecustomize that shadows site-packages")
+    assert out.stdout.split() == ["True", "True"], out.stderr
+    (site / "zz_later.pth").unlink()
+    r = guard("hook", "uninstall", "--python", venv)
+    assert r.returncode == 0 and not (site / "sitecustomize.py").exists()
+
+
+def test_uninstall_leaves_modified_files(venv):
+    site = purelib(venv)
+    guard("hook", "install", "--python", venv)
+    (site / "guardpolicy.pth").write_text("import os\n")
+    r = guard("hook", "uninstall", "--python", venv)
+    assert r.returncode == 0 and "was changed since guard wrote it" in r.stderr
+    assert (site / "guardpolicy.pth").read_text() == "import os\n"
+
+
+def test_install_refuses_when_guardpolicy_missing(tmp_path):
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "bare")], check=True, timeout=120)
+    python = tmp_path / "bare" / "bin" / "python"
+    r = guard("hook", "install", "--python", python)
+    assert r.returncode == 2 and "guardpolicy is not importable" in r.stderr
+    assert not (purelib(python) / "guardpolicy.pth").exists()
+
+
+def test_install_unknown_interpreter(tmp_path):
+    r = guard("hook", "install", "--python", tmp_path / "nope")
+    assert r.returncode == 2 and "cannot run" in r.stderr
+
+
+def test_startup_module_is_compiled(venv):
+    guard("hook", "install", "--python", venv)
+    pyc = list((Path(__file__).resolve().parent.parent / "guardpolicy" / "__pycache__").glob("_startup.*.pyc"))
+    assert pyc
+
+
+def test_broken_policy_never_breaks_plain_python(venv, tmp_path):
+    guard("hook", "install", "--python", venv)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("this is not toml ][\n")
+    r = subprocess.run([str(venv), "-c", "print(1)"], capture_output=True, text=True,
+                       env=pip_env({"GUARD_POLICY": str(bad)}), timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "1\n", "")
+
+
+@pytest.mark.parametrize("version,expected", [((3, 11, 7), False), ((3, 14, 0), False), ((3, 15, 0), True), ((4, 0), True)])
+def test_start_files_from_315(version, expected):
+    assert hook.supports_start_files(version) is expected
+
+
+def test_templates_match_design():
+    tdir = hook.templates_dir()
+    assert (tdir / "guardpolicy.start").read_text().splitlines()[-1] == "guardpolicy._startup:install"
+    pth = (tdir / "guardpolicy.pth").read_text()
+    assert pth.startswith("import ") and "install()" in pth and pth.count("\n") == 1
+
+
+def test_default_python_prefers_activated_venv(venv):
+    env_dir = venv.parent.parent
+    assert hook.default_python({"VIRTUAL_ENV": str(env_dir)}) == str(env_dir / "bin" / "python")
+    assert hook.default_python({}) == sys.executable
+    assert hook.default_python({"VIRTUAL_ENV": str(env_dir / "missing")}) == sys.executable
+
+
+def test_install_defaults_to_activated_venv(venv):
+    r = guard("hook", "install", env=pip_env({"VIRTUAL_ENV": str(venv.parent.parent)}))
+    assert r.returncode == 0, r.stderr
+    assert (purelib(venv) / "guardpolicy.pth").exists() and active(venv)

@@ -1,0 +1,178 @@
+"""The startup hook (guardpolicy._startup): lazy finder, patch-on-import, kill switch, failures.
+
+Each case runs a fresh interpreter so sys.meta_path and sys.modules start clean.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+
+def _run(tmp_path, code, env_extra=None):
+    """Run ``code`` in a fresh interpreter with ``tmp_path`` on sys.path; return CompletedProcess."""
+    env = dict(os.environ)
+    env.pop("GUARDPOLICY_DISABLE", None)
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env.get("PYTHONPATH", "")])
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+@pytest.fixture
+def fake_lib(tmp_path):
+    """A target module ``guardfake_lib`` and patch module ``guardfake_patch`` on disk."""
+    (tmp_path / "guardfake_lib.py").write_text("def fetch():\n    return 'bytes'\nVALUE = 1\n")
+    (tmp_path / "guardfake_patch.py").write_text(textwrap.dedent("""
+        CALLS = []
+        def patch(module):
+            CALLS.append(module.__name__)
+            orig = module.fetch
+            def fetch():
+                return 'patched:' + orig()
+            module.fetch = fetch
+        def broken(module):
+            raise RuntimeError('boom')
+        def fail_closed(module, error):
+            def refuse():
+                raise RuntimeError('refused: ' + error)
+            module.fetch = refuse
+    """))
+    return tmp_path
+
+
+PRELUDE = """
+import sys
+import guardpolicy._startup as s
+s.TARGETS['guardfake_lib'] = 'guardfake_patch:{func}'
+"""
+
+
+def test_target_patched_before_import_returns(fake_lib):
+    r = _run(fake_lib, PRELUDE.format(func="patch") + """
+s.install()
+from guardfake_lib import fetch
+print(fetch())
+import guardfake_patch
+print(guardfake_patch.CALLS)
+""")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["patched:bytes", "['guardfake_lib']"]
+
+
+def test_install_is_idempotent_and_first(fake_lib):
+    r = _run(fake_lib, PRELUDE.format(func="patch") + """
+s.install(); s.install()
+print(sum(1 for f in sys.meta_path if getattr(f, '_guardpolicy_finder', False)), sys.meta_path[0].__class__.__name__)
+import guardfake_lib, guardfake_patch
+print(len(guardfake_patch.CALLS))
+""")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["1", "_GuardFinder", "1"]
+
+
+def test_already_imported_target_patched_at_install(fake_lib):
+    r = _run(fake_lib, PRELUDE.format(func="patch") + """
+import guardfake_lib
+print(guardfake_lib.fetch())
+s.install()
+print(guardfake_lib.fetch())
+s.uninstall(); s.install()   # second install must not double-patch an already-patched module
+print(guardfake_lib.fetch())
+""")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["bytes", "patched:bytes", "patched:bytes"]
+
+
+def test_non_targets_untouched(fake_lib):
+    (fake_lib / "other_mod.py").write_text("X = 2\n")
+    r = _run(fake_lib, PRELUDE.format(func="patch") + """
+s.install()
+import other_mod, guardfake_patch
+print(other_mod.X, type(other_mod.__spec__.loader).__name__, 'exec_module' in vars(other_mod.__spec__.loader))
+""")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["2", "SourceFileLoader", "False"]
+
+
+def test_kill_switch(fake_lib):
+    r = _run(fake_lib, PRELUDE.format(func="patch") + """
+s.install()
+import guardfake_lib
+print(s.installed(), guardfake_lib.fetch())
+""", {"GUARDPOLICY_DISABLE": "1"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["False", "bytes"]
+
+
+def test_kill_switch_zero_means_enabled(fake_lib):
+    r = _run(fake_lib, PRELUDE.format(func="patch") + """
+s.install()
+print(s.installed())
+""", {"GUARDPOLICY_DISABLE": "0"})
+    assert r.stdout.split() == ["True"]
+
+
+def test_broken_patch_does_not_break_import_and_fails_closed(fake_lib):
+    r = _run(fake_lib, PRELUDE.format(func="broken") + """
+s.install()
+import guardfake_lib                       # the import itself still works
+print('imported', guardfake_lib.VALUE)
+print(s.failure('guardfake_lib'))
+try:
+    guardfake_lib.fetch()
+except RuntimeError as e:
+    print('REFUSED', e)
+""")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "imported 1"
+    assert lines[1] == "guardfake_lib: RuntimeError: boom"
+    assert lines[2].startswith("REFUSED refused: RuntimeError: boom")
+    err = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(err) == 1 and err[0].startswith("guard: could not patch guardfake_lib")
+
+
+def test_missing_patch_module_fails_closed_via_gate(fake_lib):
+    r = _run(fake_lib, """
+import guardpolicy._startup as s
+s.TARGETS['guardfake_lib'] = 'guardfake_missing:patch'
+s.install()
+import guardfake_lib
+from guardpolicy.runtime import gate
+from guardpolicy.model import PackageRef
+try:
+    gate.enforce([PackageRef('requests', '==2.31.0', version='2.31.0')], 'fake fetch', library='guardfake_lib')
+except Exception as e:
+    print(type(e).__name__, 'patch failed' in str(e))
+""")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["PolicyViolation", "True"]
+
+
+def test_startup_imports_only_sys(tmp_path):
+    """The startup module itself pulls in no module beyond the guardpolicy package and errors."""
+    r = _run(tmp_path, """
+import sys
+before = set(sys.modules)
+import guardpolicy._startup as s
+s.install()
+new = sorted(set(sys.modules) - before)
+print(' '.join(new))
+""")
+    assert r.returncode == 0, r.stderr
+    assert set(r.stdout.split()) == {"guardpolicy", "guardpolicy._startup"}
+
+
+def test_targets_cover_design():
+    from guardpolicy._startup import TARGETS
+
+    for name in ("huggingface_hub.file_download", "huggingface_hub._snapshot_download", "huggingface_hub.hf_api",
+                 "huggingface_hub.hf_file_system", "torch", "pip._internal.resolution.resolvelib.resolver",
+                 "pip._internal.resolution.legacy.resolver", "pip._internal.operations.prepare"):
+        assert name in TARGETS
+    assert all(v.startswith("guardpolicy.runtime.") and ":" in v for v in TARGETS.values())
