@@ -24,6 +24,7 @@ BUILTIN_PLUGINS = {
     "invalid": "guardpolicy.rules.invalid",
     "python-sources": "guardpolicy.sources.plugin",
     "formats": "guardpolicy.report.plugin",
+    "audit-log": "guardpolicy.audit.plugin",
 }
 
 

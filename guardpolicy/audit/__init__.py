@@ -1,0 +1,1 @@
+"""The audit trail: one JSON line per judged subject per decision, in a local append-only log."""
