@@ -87,11 +87,21 @@ def subject_digest(subject: Subject) -> Optional[str]:
     return None
 
 
+def subject_keys(subject: Subject) -> set[str]:
+    """The strings findings may use to name ``subject``: its ``subject``, and ``name==version`` for a pinned package."""
+    keys = {subject.subject}
+    version = subject_version(subject)
+    if isinstance(subject, PackageRef) and subject.name and version:
+        keys.add(f"{subject.name}=={version}")
+    return keys
+
+
 def findings_for(subject: Subject, findings: Iterable[Finding]) -> list[Finding]:
-    """The findings about ``subject``: same subject string, and same file when both have a location."""
+    """The findings about ``subject``: a matching subject string, and same file when both have a location."""
+    keys = subject_keys(subject)
     out = []
     for f in findings:
-        if f.subject != subject.subject:
+        if f.subject not in keys:
             continue
         if f.location and subject.location and f.location.file != subject.location.file:
             continue
@@ -108,7 +118,7 @@ def verdict_of(findings: Sequence[Finding]) -> str:
 
 def unmatched_findings(decision: Decision) -> list[Finding]:
     """Findings (counted or waived) about no checked subject: unreadable input lines, mostly."""
-    subjects = {s.subject for s in decision.checked}
+    subjects = set().union(*(subject_keys(s) for s in decision.checked)) if decision.checked else set()
     return [f for f in (*decision.findings, *decision.waived) if f.subject not in subjects]
 
 
