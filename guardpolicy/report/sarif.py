@@ -58,12 +58,16 @@ def rule_descriptor(info, action: Optional[str] = None) -> dict:
     }
 
 
-def fingerprint(f: Finding, uri: str) -> str:
-    """Stable across runs: rule, artifact, subject and the advisory id (never the line or wording)."""
+def fingerprint(f: Finding, uri: str, occurrence: int = 0) -> str:
+    """Stable across runs: rule, artifact, subject and the advisory id (never the line or wording).
+
+    ``occurrence`` tells apart several findings with the same key (one rule flagging one index
+    twice for different reasons), counted in report order, which is stable for the same input.
+    """
     advisory = ""
     if f.details:
         advisory = str(f.details.get("id") or f.details.get("advisory") or "")
-    key = "\x1f".join([f.rule, uri, f.subject, advisory])
+    key = "\x1f".join([f.rule, uri, f.subject, advisory] + ([str(occurrence)] if occurrence else []))
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
@@ -94,15 +98,18 @@ class SarifFormat(Format):
         # no file (a pypi:/hf: target): GitHub needs a location, so name the subject itself
         return {"physicalLocation": {"artifactLocation": {"uri": f.subject}}}, f.subject
 
-    def _result(self, f: Finding, index: dict) -> dict:
+    def _result(self, f: Finding, index: dict, seen: dict) -> dict:
         location, uri = self._location(f)
+        base = fingerprint(f, uri)
+        occurrence = seen.get(base, 0)
+        seen[base] = occurrence + 1
         text = f.message + (f" Fix: {f.suggestion}" if f.suggestion else "")
         result = {
             "ruleId": f.rule,
             "level": _LEVEL.get(f.action or "warn", "note"),
             "message": {"text": text},
             "locations": [location],
-            "partialFingerprints": {FINGERPRINT_KEY: fingerprint(f, uri)},
+            "partialFingerprints": {FINGERPRINT_KEY: fingerprint(f, uri, occurrence)},
             "properties": {"subject": f.subject, "action": f.action},
         }
         if f.rule in index:
@@ -126,7 +133,8 @@ class SarifFormat(Format):
             action = self.policy.rule(rid).action if self.policy is not None else None
             rules.append(rule_descriptor(infos[rid], action))
         index = {r["id"]: i for i, r in enumerate(rules)}
-        results = [self._result(f, index) for f in (*decision.findings, *decision.waived)]
+        seen: dict = {}
+        results = [self._result(f, index, seen) for f in (*decision.findings, *decision.waived)]
         run = {
             "tool": {"driver": {"name": "guardpolicy", "semanticVersion": __version__, "version": __version__,
                                 "informationUri": INFORMATION_URI, "rules": rules}},
