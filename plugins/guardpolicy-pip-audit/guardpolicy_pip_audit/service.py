@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from .interface import Advisory, VulnerabilitySource, VulnerabilitySourceError
-from .osv import advisory_from_record, severity_of
+from .osv import advisory_from_record
 
 DEFAULT_OSV_QUERY_URL = "https://api.osv.dev/v1/query"
 
@@ -72,15 +72,22 @@ class PipAuditService(VulnerabilitySource):
             raise VulnerabilitySourceError(f"{self.name}: {exc.__class__.__name__}: {exc or 'no answer'}") from None
         out = []
         for r in results:
-            record = self._record(str(r.id))
+            ids = [str(r.id), *sorted(str(a) for a in r.aliases)]
+            # pip-audit puts PYSEC/CVE ids first; GHSA records carry the severity, so try those first
+            record = None
+            for vid in sorted(ids, key=lambda i: (not i.startswith("GHSA-"), ids.index(i))):
+                record = self._record(vid)
+                if record is not None:
+                    break
             fixed = tuple(str(v) for v in sorted(r.fix_versions))
             if record is not None:
                 adv = advisory_from_record(record, name, version, source=self.name)
-                level, score, vector = severity_of(record, name)
-            else:
-                adv, level, score, vector = None, "unknown", None, None
-            out.append(Advisory(id=str(r.id), aliases=tuple(sorted(str(a) for a in r.aliases)),
-                                summary=(adv.summary if adv else "") or (r.description or "").strip().split("\n", 1)[0][:200],
-                                fixed=fixed or (adv.fixed if adv else ()), severity=level, score=score, vector=vector,
-                                source=self.name, published=str(r.published) if r.published else None))
+                aliases = tuple(sorted((set(adv.aliases) | set(ids)) - {adv.id}))
+                out.append(Advisory(id=adv.id, aliases=aliases, summary=adv.summary, fixed=fixed or adv.fixed,
+                                    severity=adv.severity, score=adv.score, vector=adv.vector, source=self.name,
+                                    published=adv.published))
+            else:  # no record: pip-audit's view, severity unknown (the unknown_severity option decides)
+                out.append(Advisory(id=ids[0], aliases=tuple(ids[1:]),
+                                    summary=(r.description or "").strip().split("\n", 1)[0][:200], fixed=fixed,
+                                    source=self.name, published=str(r.published) if r.published else None))
         return sorted(out, key=lambda a: a.id)
