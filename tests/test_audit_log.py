@@ -276,3 +276,21 @@ def test_records_for_matches_name_version_findings_to_their_package():
     assert [(r["subject"], r["decision"], len(r["findings"])) for r in recs] == [
         ("jinja2", "deny", 1), ("jinja2", "allow", 0), ("https://pypi.org/simple", "allow", 0)]
     assert {r["decision_id"] for r in recs} == {"d"} and recs[0]["time"] == "2026-01-01T00:00:00Z"
+
+
+def test_a_failing_observer_never_breaks_the_decision(capsys):
+    import pluggy
+
+    from guardpolicy import hookspecs
+    from guardpolicy.audit import notify_decision
+
+    class Broken:
+        @hookspecs.hookimpl
+        def guard_decision_made(self, decision, subjects, policy):
+            raise RuntimeError("disk on fire")
+
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    pm.register(Broken())
+    notify_decision(Decision("allow"), None, pm=pm)
+    assert "decision observer failed: RuntimeError: disk on fire" in capsys.readouterr().err

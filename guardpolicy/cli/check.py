@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     """Check, print the report, return the exit code."""
     from ..engine import CheckOptions, Engine
     from ..errors import UsageError
-    from ..plugins import formats, get_plugin_manager
+    from ..audit import notify_decision
+    from ..plugins import formats
     from ..sources.interface import SourceError
     from . import EXIT_DENIED, EXIT_OK, load_policy_from_args
 
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     decision = replace(Engine(policy, options).decide(items), origin="cli")
     # the audit trail sees every decision, before any output can fail
-    get_plugin_manager().hook.guard_decision_made(decision=decision, subjects=list(decision.checked), policy=policy)
+    notify_decision(decision, policy)
     for name, path in outputs:
         write_report(path, available[name](color=False, policy=policy, targets=args.targets).format(decision))
     fmt = available[args.format](color=sys.stdout.isatty(), policy=policy, targets=args.targets)

@@ -65,12 +65,12 @@ def enforce(subjects: Iterable, operation: str, policy=None):
     policy = policy or get_policy()
     from dataclasses import replace
 
-    from ..plugins import get_plugin_manager
+    from ..audit import notify_decision
 
     decision = replace(Engine(policy, CheckOptions(origin="runtime")).decide(list(subjects)),
                        origin="runtime", operation=operation)
     # audit trail first: a blocked operation is logged even when the caller swallows the exception
-    get_plugin_manager().hook.guard_decision_made(decision=decision, subjects=list(decision.checked), policy=policy)
+    notify_decision(decision, policy)
     for f in decision.findings:
         if f.action == "warn":
             print(f"guard: WARNING [{f.rule}] {f.subject}: {f.message}", file=sys.stderr)
