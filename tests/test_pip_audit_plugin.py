@@ -40,8 +40,20 @@ JINJA_210 = ["GHSA-462w-v97r-4m45", "GHSA-g3rq-g295-4j3m", "GHSA-h5c8-rqwp-cp95"
 def env_for(tmp_path: Path) -> dict:
     env = dict(os.environ)
     env.pop("GUARD_POLICY", None)
-    env.update(XDG_STATE_HOME=str(tmp_path / "state"), XDG_CONFIG_HOME=str(tmp_path / "config"))
+    env.update(XDG_STATE_HOME=str(tmp_path / "state"), XDG_CONFIG_HOME=str(tmp_path / "config"),
+               XDG_CACHE_HOME=str(tmp_path / "cache"))
     return env
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    """Persisted database indexes go to a per-test cache folder, and no index survives between tests."""
+    from guardpolicy_pip_audit import database
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    database._cache.clear()
+    yield
+    database._cache.clear()
 
 
 # ---------------------------------------------------------------- CVSS and OSV logic
@@ -187,6 +199,36 @@ def test_database_skips_hostile_members(tmp_path):
     index, skipped = load_index(path)
     assert skipped == 2 and "BIG" not in {r["id"] for r in index["jinja2"]}
     assert [a.id for a in OsvDatabase(path).query("jinja2", "2.10")] == JINJA_210
+
+
+def test_name_index_persists_and_follows_changes(tmp_path):
+    from guardpolicy_pip_audit import database
+    from guardpolicy_pip_audit.database import database_key, index_cache_dir
+
+    path = make_zip(tmp_path)
+    db = OsvDatabase(path)
+    assert [a.id for a in db.query("pyyaml", "5.3.1")] == ["GHSA-8q59-q68h-6hv4"]
+    cached = index_cache_dir() / f"{database_key(path)}.json"
+    assert json.loads(cached.read_text())["pyyaml"] == ["GHSA-8q59-q68h-6hv4.json"]
+    database._cache.clear()  # as a new process would start
+    cached.write_text(json.dumps({"pyyaml": []}))  # proves the persisted index is what is read
+    assert OsvDatabase(path).query("pyyaml", "5.3.1") == []
+    cached.write_text("{corrupt")
+    database._cache.clear()
+    assert [a.id for a in OsvDatabase(path).query("pyyaml", "5.3.1")] == ["GHSA-8q59-q68h-6hv4"], "rebuilt"
+    extra = dict(RECORDS["GHSA-8q59-q68h-6hv4"], id="GHSA-new0-0000-0000")
+    make_zip(tmp_path, {"GHSA-new0-0000-0000.json": json.dumps(extra)})  # the database is updated
+    assert [a.id for a in OsvDatabase(path).query("pyyaml", "5.3.1")] == ["GHSA-8q59-q68h-6hv4", "GHSA-new0-0000-0000"]
+
+
+def test_folder_database_sees_new_records(tmp_path):
+    folder = tmp_path / "osv"
+    shutil.copytree(OSV, folder)
+    assert OsvDatabase(folder).query("demo", "1.0") == []
+    (folder / "sub").mkdir()
+    (folder / "sub" / "PYSEC-9.json").write_text(json.dumps({"id": "PYSEC-9", "affected": [
+        {"package": {"ecosystem": "PyPI", "name": "Demo"}, "versions": ["1.0"]}]}))
+    assert [a.id for a in OsvDatabase(folder).query("demo", "1.0")] == ["PYSEC-9"]
 
 
 def test_database_errors_are_source_errors(tmp_path):
