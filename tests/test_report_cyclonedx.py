@@ -144,6 +144,26 @@ def test_ml_bom_models_datasets_adapters_files_validate():
     assert len(refs) == len(set(refs))
 
 
+def test_locked_models_and_adapter_rule_findings():
+    locked = ModelRef("acme/chat", revision=COMMIT, files=("model.safetensors", "tokenizer.json"),
+                      extra={"locked": True, "requested_revision": "v1.0",
+                             "sha256": {"model.safetensors": SHA_A, "tokenizer.json": None}})
+    lora = ModelRef("acme/chat-lora", revision=BASE_COMMIT)
+    finding = Finding("adapter", lora.subject, f"base model hf:acme/chat@{COMMIT}: unpinned: ...", action="deny",
+                      details={"base_model": f"hf:acme/chat@{COMMIT}", "base_rule": "unpinned"})
+    text = CycloneDxFormat().format(Decision("deny", (finding,), checked=(locked, lora)))
+    validate(text)
+    bom = json.loads(text)
+    comps = {c["name"]: c for c in bom["components"]}
+    chat = comps["acme/chat"]
+    assert props(chat, "guard:requested-revision") == ["v1.0"]
+    files = {f["name"]: f for f in chat["components"]}
+    assert files["model.safetensors"]["hashes"] == [{"alg": "SHA-256", "content": SHA_A}] and "hashes" not in files["tokenizer.json"]
+    deps = {d["ref"]: d.get("dependsOn", []) for d in bom["dependencies"]}
+    assert deps[comps["acme/chat-lora"]["bom-ref"]] == [chat["bom-ref"]]
+    assert len(bom["components"]) == 2, "the base was checked: no extra component"
+
+
 def test_validator_is_not_a_no_op():
     bom = json.loads(CycloneDxFormat().format(ml_decision()))
     bom["components"][0]["type"] = "model"

@@ -9,9 +9,11 @@ carries its guard verdict as ``guard:*`` properties; vulnerability findings also
 ``vulnerabilities[]``. cyclonedx-python-lib cannot write ``modelCard`` yet, so the JSON is
 built here and the tests validate it against the 1.6 schema that library ships.
 
-``ModelRef.extra`` keys read: ``sha`` (resolved commit), ``base_model`` (repo id or list,
-``org/name[@rev]``), ``pipeline_tag``/``task``, ``library_name``, ``datasets`` (repo ids),
-``files`` (``{path: sha256}`` or a list of ``{"path"|"rfilename", "sha256"}``).
+``ModelRef.extra`` keys read: ``sha`` (resolved commit), ``requested_revision`` (guard.lock),
+``base_model`` (repo id or list, ``org/name[@rev]``; the ``adapter`` rule's findings name base
+models too, in ``details["base_model"]``), ``pipeline_tag``/``task``, ``library_name``,
+``datasets`` (repo ids), ``sha256`` (guard.lock: ``{path: sha256}``), ``files`` (``{path:
+sha256}`` or a list of ``{"path"|"rfilename", "sha256"}``).
 ``FileRef.extra``: ``sha256`` (or ``digest``). Documented in docs/output.md.
 """
 
@@ -85,6 +87,9 @@ def _model_files(model: ModelRef, file_refs: list[FileRef]) -> list[dict]:
     seen: dict[str, dict] = {}
     files = model.extra.get("files")
     entries: list[tuple[str, Optional[str]]] = []
+    locked = model.extra.get("sha256")  # guard.lock entries: {path: sha256}
+    if isinstance(locked, dict):
+        entries += [(str(k), v if isinstance(v, str) else None) for k, v in locked.items()]
     if isinstance(files, dict):
         entries = [(str(k), v if isinstance(v, str) else None) for k, v in files.items()]
     elif isinstance(files, (list, tuple)):
@@ -108,13 +113,29 @@ def _model_files(model: ModelRef, file_refs: list[FileRef]) -> list[dict]:
     return list(seen.values())
 
 
-def _base_models(model: ModelRef) -> list[str]:
+def _hub_id(text: str) -> str:
+    """``hf:org/name@rev`` (a finding's subject form) -> ``org/name@rev``; other text unchanged."""
+    text = text.strip()
+    if text.startswith("hf:"):
+        text = text[3:]
+        if text.startswith("models/"):
+            text = text[len("models/"):]
+    return text
+
+
+def _base_models(model: ModelRef, findings: Iterable[Finding] = ()) -> list[str]:
+    """Base models of an adapter: ``extra["base_model"]`` (id or list), and those the ``adapter`` rule named."""
     base = model.extra.get("base_model")
+    out: list[str] = []
     if isinstance(base, str) and base.strip():
-        return [base.strip()]
-    if isinstance(base, (list, tuple)):
-        return [str(b).strip() for b in base if str(b).strip()]
-    return []
+        out.append(_hub_id(base))
+    elif isinstance(base, (list, tuple)):
+        out += [_hub_id(str(b)) for b in base if str(b).strip()]
+    for f in findings:
+        named = f.details.get("base_model") if f.rule == "adapter" and f.details else None
+        if isinstance(named, str) and named.strip() and "/" in named:
+            out.append(_hub_id(named))
+    return list(dict.fromkeys(out))
 
 
 class CycloneDxFormat(Format):
@@ -196,8 +217,9 @@ class CycloneDxFormat(Format):
                             f["bom-ref"] = unique(f"{comp['bom-ref']}/{f['name']}")
                         comp["components"] = files
                     model_refs.setdefault(s.repo_id.lower(), comp["bom-ref"])
-                if s.revision and s.revision != rev:
-                    props.append(_prop("guard:requested-revision", s.revision))
+                requested = s.extra.get("requested_revision") or (s.revision if s.revision != rev else None)
+                if requested and requested != rev:
+                    props.append(_prop("guard:requested-revision", str(requested)))
                 if s.endpoint:
                     props.append(_prop("guard:endpoint", s.endpoint))
             else:  # FileRef
@@ -211,14 +233,14 @@ class CycloneDxFormat(Format):
                 comp["bom-ref"] = unique(f"file:{s.path}")
             comp["properties"] = [_prop("guard:subject", s.subject), *props]
             components.append(comp)
-            judged.append((comp, s))
+            judged.append((comp, s, counted + waived))
             self._vulnerabilities(counted + waived, comp["bom-ref"], vulnerabilities)
 
         # LoRA adapters depend on their base model; add the base when it was not itself checked
-        for comp, s in judged:
+        for comp, s, found in judged:
             if not isinstance(s, ModelRef):
                 continue
-            for base in _base_models(s):
+            for base in _base_models(s, found):
                 repo, _, rev = base.partition("@")
                 ref = model_refs.get(repo.lower())
                 if ref is None:
