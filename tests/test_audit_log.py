@@ -65,6 +65,7 @@ def test_cli_check_appends_one_record_per_subject(project):
         assert r["origin"] == "cli" and r["operation"] is None and r["mode"] == "enforce"
         assert r["run_decision"] == "deny"
         assert r["policy"]["digest"] == report["policy_digest"] and r["policy"]["revision"] == 7
+        assert r["policy"]["bundle"] is None
         assert r["user"] and r["host"] and r["pid"] and r["tool"]["name"] == "guardpolicy"
         assert dt.datetime.fromisoformat(r["time"].replace("Z", "+00:00")).tzinfo is not None
     assert by["http://evil.example/simple"]["decision"] == "deny" and by["http://evil.example/simple"]["kind"] == "index"
@@ -265,6 +266,20 @@ def test_log_filter_matching():
     assert not LogFilter(since=NOW).matches(rec)
     assert not LogFilter(since=NOW).matches({**rec, "time": "garbage"})
     assert not LogFilter(rule="x").matches({**rec, "findings": None})
+
+
+def test_policy_revision_prefers_the_newest_bundle_layer():
+    from types import SimpleNamespace as NS
+
+    from guardpolicy.audit.log import policy_revision
+
+    org = NS(data={"revision": 3}, bundle={"url": "https://policy.example/org.toml", "revision": 12})
+    team = NS(data={"revision": 5}, bundle=None)
+    project = NS(data={}, bundle=None)
+    assert policy_revision(NS(layers=(org, team, project), data={})) == (12, "https://policy.example/org.toml")
+    assert policy_revision(NS(layers=(team, project), data={})) == (5, None)
+    assert policy_revision(NS(layers=(), data={"revision": 1})) == (1, None)
+    assert policy_revision(None) == (None, None)
 
 
 def test_records_for_matches_name_version_findings_to_their_package():

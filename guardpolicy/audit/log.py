@@ -92,13 +92,29 @@ def _finding(f: Finding) -> dict:
     return out
 
 
+def policy_revision(policy) -> tuple[Any, Optional[str]]:
+    """``(revision, bundle url)``: the newest remote bundle layer's, else the top-most layer declaring ``revision``."""
+    if policy is None:
+        return None, None
+    layers = list(getattr(policy, "layers", ()) or ())
+    for layer in reversed(layers):
+        bundle = getattr(layer, "bundle", None)
+        if isinstance(bundle, Mapping) and bundle.get("revision") is not None:
+            return bundle.get("revision"), bundle.get("url")
+    for layer in reversed(layers):
+        data = getattr(layer, "data", None) or {}
+        if "revision" in data:
+            return data["revision"], None
+    return (getattr(policy, "data", {}) or {}).get("revision"), None
+
+
 def records_for(decision: Decision, subjects: Optional[Sequence] = None, policy=None,
                 now: Optional[str] = None, decision_id: Optional[str] = None) -> list[dict]:
     """The log records of one decision: one per subject, plus one per finding about no subject."""
     from .. import __version__
 
     subjects = list(decision.checked if subjects is None else subjects)
-    data = getattr(policy, "data", {}) or {}
+    revision, bundle_url = policy_revision(policy)
     common = {
         "time": now or _utc_now(),
         "decision_id": decision_id or str(uuid.uuid4()),
@@ -112,7 +128,8 @@ def records_for(decision: Decision, subjects: Optional[Sequence] = None, policy=
         "policy": {
             "name": getattr(policy, "name", None),
             "digest": decision.policy_digest or getattr(policy, "digest", None),
-            "revision": getattr(policy, "bundle_revision", None) or data.get("revision"),
+            "revision": revision,
+            "bundle": bundle_url,
         },
         "tool": {"name": "guardpolicy", "version": __version__},
     }
