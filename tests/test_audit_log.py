@@ -18,7 +18,7 @@ from guardpolicy.model import Decision, Finding, IndexRef, Location, PackageRef
 
 from conftest import run_guard
 
-REQS = "--extra-index-url http://evil.example/simple\nrequests==2.32.3 --hash=sha256:" + "ab" * 32 + "\nreqeusts\nflask>=2\n"
+REQS = "--extra-index-url http://evil.example/simple\nrequests==2.32.3 --hash=sha256:" + "ab" * 32 + "\nnumpy\nflask>=2\n"
 
 
 def env_for(tmp_path: Path, **extra) -> dict:
@@ -58,9 +58,9 @@ def test_cli_check_appends_one_record_per_subject(project):
     report = json.loads(proc.stdout)
     log = project / "audit" / "decisions.jsonl"  # relative to the policy file that set it
     records = lines(log)
-    assert [r["subject"] for r in records] == ["http://evil.example/simple", "requests", "reqeusts", "flask"]
+    assert [r["name"] for r in records] == ["http://evil.example/simple", "requests", "numpy", "flask"]
     assert len({r["decision_id"] for r in records}) == 1
-    by = {r["subject"]: r for r in records}
+    by = {r["name"]: r for r in records}
     for r in records:
         assert r["origin"] == "cli" and r["operation"] is None and r["mode"] == "enforce"
         assert r["run_decision"] == "deny"
@@ -72,7 +72,7 @@ def test_cli_check_appends_one_record_per_subject(project):
     assert {f["rule"] for f in by["http://evil.example/simple"]["findings"]} == {"source"}
     req = by["requests"]
     assert (req["decision"], req["version"], req["digest"], req["location"]) == ("allow", "2.32.3", "sha256:" + "ab" * 32, "requirements.txt:2")
-    assert by["reqeusts"]["decision"] == "warn" and by["reqeusts"]["findings"][0]["rule"] == "unpinned"
+    assert by["numpy"]["decision"] == "warn" and [f["rule"] for f in by["numpy"]["findings"]] == ["unpinned"]
     flask = by["flask"]
     assert flask["decision"] == "allow" and flask["findings"] == []
     assert len(flask["waivers_applied"]) == 1 and flask["waivers_applied"][0].startswith("W-7")
@@ -106,13 +106,13 @@ def test_default_path_is_the_user_log_dir(tmp_path):
     (tmp_path / "requirements.txt").write_text("requests==2.32.3\n")
     assert run_guard("check", "requirements.txt", cwd=tmp_path, env=env_for(tmp_path)).returncode == 0
     (record,) = lines(tmp_path / "state" / "guardpolicy" / "log" / "decisions.jsonl")
-    assert record["subject"] == "requests"
+    assert record["name"] == "requests" and record["version"] == "2.32.3"
 
 
 def test_unwritable_configured_log_warns_but_keeps_the_verdict(tmp_path):
     (tmp_path / "blocker").write_text("")
     (tmp_path / "guard.toml").write_text('[log]\npath = "blocker/log.jsonl"\n')
-    (tmp_path / "requirements.txt").write_text("reqeusts\n")
+    (tmp_path / "requirements.txt").write_text("numpy\n")
     proc = run_guard("check", "requirements.txt", cwd=tmp_path, env=env_for(tmp_path))
     assert proc.returncode == 0 and "cannot write audit log" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -122,7 +122,7 @@ import sys
 from guardpolicy.errors import PolicyViolation
 from guardpolicy.model import IndexRef, PackageRef
 from guardpolicy.runtime.gate import enforce
-enforce([PackageRef("reqeusts")], "pip install reqeusts")
+enforce([PackageRef("numpy")], "pip install numpy")
 try:
     enforce([IndexRef("http://evil.example/simple", "extra-index-url"), PackageRef("requests", version="2.32.3")],
             "pip install requests")
@@ -138,7 +138,7 @@ def test_runtime_gate_decisions_are_logged(tmp_path):
                           env=env_for(tmp_path, GUARD_POLICY=str(policy)), timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip() == "blocked", proc.stderr
     first, index, pkg = lines(tmp_path / "rt.jsonl")
-    assert first["origin"] == "runtime" and first["operation"] == "pip install reqeusts" and first["decision"] == "warn"
+    assert first["origin"] == "runtime" and first["operation"] == "pip install numpy" and first["decision"] == "warn"
     assert index["decision_id"] == pkg["decision_id"] != first["decision_id"]
     assert index["decision"] == "deny" and index["run_decision"] == "deny" and index["operation"] == "pip install requests"
     assert pkg["decision"] == "allow" and pkg["version"] == "2.32.3"
@@ -205,10 +205,13 @@ def test_guard_log_shows_and_filters(logged):
     assert len(log()) == 5
     (deny,) = log("--decision", "deny")
     assert "http://evil.example/simple" in deny and "source" in deny
-    assert len(log("--rule", "unpinned")) == 1
+    (unpinned,) = log("--rule", "unpinned")
+    assert "numpy" in unpinned
     assert [json.loads(l)["location"] for l in log("--subject", "requests", "--json")] == ["requirements.txt:2", "ok.txt:1"]
-    assert len(log("--subject", "REQUESTS==2.32.3")) == 0  # subject as recorded: requirement files give names
-    assert len(log("--subject", "req*")) == 3
+    assert len(log("--subject", "Requests")) == 2
+    assert log("--subject", "requests==9.9") == []
+    assert len(log("--subject", "req*")) == 2
+    assert len(log("--subject", "*py")) == 1
     assert len(log("--since", "1h")) == 5
     assert log("--since", "2999-01-01") == []
     (last,) = log("-n", "1", "--json")

@@ -17,7 +17,7 @@ from guardpolicy.report.markdown import MarkdownFormat, cell, code
 from conftest import run_guard
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
-REQS = "--extra-index-url http://evil.example/simple\nrequests==2.32.3\nreqeusts\nflask>=2\n"
+REQS = "--extra-index-url http://evil.example/simple\nrequests==2.32.3\nnumpy\nflask>=2\n"
 
 
 def env_for(tmp_path: Path) -> dict:
@@ -40,7 +40,7 @@ def test_markdown_from_the_real_cli(tmp_path):
     assert rows.index(denied[-1]) < rows.index(warned[0]), "deny rows come first"
     assert "| `unpinned` | `flask` | requirements.txt:4 | flask is not pinned (&gt;=2) |" in md
     assert "<details><summary>Checked (4)</summary>" in md
-    assert "| `requests` | package | :white_check_mark: allow |" in md
+    assert re.search(r"\| `requests(==2\.32\.3)?` \| package \| :white_check_mark: allow \|", md)
     assert "4 checked, 2 denied, 2 warnings" in md
 
 
