@@ -94,5 +94,10 @@ def guard_formats():
 def guard_decision_made(decision, subjects, policy):
     """Observe a final decision (audit trail, metrics). Return value is ignored.
 
-    Called once per ``guard check`` run and once per gated runtime operation.
+    Called once per ``guard check`` run (``guardpolicy.cli.check``) and once per gated runtime
+    operation (``guardpolicy.runtime.gate.enforce``, before a denial is raised).
+    ``decision.origin`` is ``cli`` or ``runtime`` and ``decision.operation`` names the gated
+    operation; ``subjects`` are the judged subjects (``decision.checked``). The built-in
+    ``audit-log`` plugin (``guardpolicy.audit.plugin``) implements it. An implementation must
+    not raise: the decision stands whatever an observer does.
     """

@@ -31,6 +31,7 @@ BUILTIN_PLUGINS = {
     "release-age": "guardpolicy.rules.release_age",
     "python-sources": "guardpolicy.sources.plugin",
     "formats": "guardpolicy.report.plugin",
+    "audit-log": "guardpolicy.audit.plugin",
 }
 
 

@@ -20,6 +20,7 @@ COMMANDS = {
     "hook": "guardpolicy.cli.hook",
     "install": "guardpolicy.cli.install",
     "cache": "guardpolicy.cli.cache",
+    "log": "guardpolicy.cli.log",
 }
 
 EXIT_OK, EXIT_DENIED, EXIT_ERROR = 0, 1, 2

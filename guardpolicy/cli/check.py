@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 
 
 def add_parser(sub) -> None:
@@ -15,7 +16,10 @@ def add_parser(sub) -> None:
     p.add_argument("targets", nargs="+", metavar="TARGET",
                    help="requirements.txt, pyproject.toml, pylock.toml, uv.lock, pip report JSON, pypi:NAME[==VER], hf:ORG/NAME[@REV], a model file or folder")
     add_policy_args(p)
-    p.add_argument("-f", "--format", default="text", help="report format: text (default), json, ...")
+    p.add_argument("-f", "--format", default="text", help="report format on stdout: text (default), json, sarif, markdown, cyclonedx")
+    p.add_argument("-o", "--output", action="append", default=[], metavar="FORMAT=PATH",
+                   help="also write the report in FORMAT to PATH (repeatable: --output sarif=guard.sarif "
+                        "--output cyclonedx=bom.cdx.json); the --format report still goes to stdout")
     p.add_argument("--online", action="store_true", help="allow network look-ups (Hub scan status, vulnerability services)")
 
 
@@ -34,10 +38,42 @@ def collect_subjects(targets, options):
     return items
 
 
+def parse_outputs(values, available) -> list[tuple[str, str]]:
+    """``["sarif=out.sarif", ...]`` -> ``[("sarif", "out.sarif"), ...]``; ``UsageError`` on a bad item."""
+    from ..errors import UsageError
+
+    out = []
+    for value in values:
+        fmt, sep, path = value.partition("=")
+        fmt, path = fmt.strip(), path.strip()
+        if not sep or not fmt or not path:
+            raise UsageError(f"--output {value!r}: expected FORMAT=PATH, e.g. sarif=guard.sarif")
+        if fmt not in available:
+            raise UsageError(f"--output {value!r}: unknown format {fmt!r} (available: {', '.join(sorted(available))})")
+        out.append((fmt, path))
+    return out
+
+
+def write_report(path: str, text: str) -> None:
+    """Write one ``--output`` file (parent folders created); ``UsageError`` naming the path on failure."""
+    from pathlib import Path
+
+    from ..errors import UsageError
+
+    target = Path(path)
+    try:
+        if target.parent != Path("."):
+            target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--output {path}: cannot write: {exc.strerror or exc}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Check, print the report, return the exit code."""
     from ..engine import CheckOptions, Engine
     from ..errors import UsageError
+    from ..audit import notify_decision
     from ..plugins import formats
     from ..sources.interface import SourceError
     from . import EXIT_DENIED, EXIT_OK, load_policy_from_args
@@ -46,12 +82,17 @@ def run(args: argparse.Namespace) -> int:
     available = formats()
     if args.format not in available:
         raise UsageError(f"unknown format {args.format!r} (available: {', '.join(sorted(available))})")
+    outputs = parse_outputs(args.output, available)
     options = CheckOptions(offline=not args.online)
     try:
         items = collect_subjects(args.targets, options)
     except SourceError as exc:
         raise UsageError(str(exc)) from None
-    decision = Engine(policy, options).decide(items)
+    decision = replace(Engine(policy, options).decide(items), origin="cli")
+    # the audit trail sees every decision, before any output can fail
+    notify_decision(decision, policy)
+    for name, path in outputs:
+        write_report(path, available[name](color=False, policy=policy, targets=args.targets).format(decision))
     fmt = available[args.format](color=sys.stdout.isatty(), policy=policy, targets=args.targets)
     sys.stdout.write(fmt.format(decision))
     return EXIT_DENIED if decision.denied else EXIT_OK

@@ -8,6 +8,8 @@ A key not listed is an error, never ignored.
 from __future__ import annotations
 
 import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Tuple
 
 MODES = ("enforce", "warn", "off")
 ACTIONS = ("deny", "warn", "off")
@@ -74,6 +76,25 @@ SECTIONS = {
         "refresh": STR,
     },
 }
+
+@dataclass(frozen=True)
+class OneOf:
+    """A string that must be one of ``choices`` (rule options such as a severity threshold)."""
+
+    choices: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TableList:
+    """An array of tables whose keys are declared: ``keys`` maps key -> type; ``required`` keys must be non-empty.
+
+    Used by rule options such as ``ignore = [{id = "...", reason = "...", expires = 2026-12-31}]``;
+    an unknown key or a missing required one makes the whole value invalid (the loader names file and line).
+    """
+
+    keys: Mapping[str, Any] = field(default_factory=dict)
+    required: Tuple[str, ...] = ()
+
 
 WAIVER_KEYS = {"rule": STR, "subject": STR, "reason": STR, "expires": DATE, "id": STR, "owner": STR, "allowed_by": STR}
 
@@ -156,6 +177,19 @@ def type_ok(value, expected: str) -> bool:
         return isinstance(value, dict)
     if expected == TABLELIST:
         return isinstance(value, list) and all(isinstance(v, dict) for v in value)
+    if isinstance(expected, OneOf):
+        return isinstance(value, str) and value in expected.choices
+    if isinstance(expected, TableList):
+        if not isinstance(value, list):
+            return False
+        for item in value:
+            if not isinstance(item, dict) or any(k not in expected.keys for k in item):
+                return False
+            if any(not str(item.get(k, "")).strip() for k in expected.required):
+                return False
+            if not all(type_ok(v, expected.keys[k]) for k, v in item.items()):
+                return False
+        return True
     if isinstance(expected, tuple):  # alternatives
         return any(type_ok(value, e) for e in expected)
     if isinstance(expected, type):
@@ -165,6 +199,12 @@ def type_ok(value, expected: str) -> bool:
 
 def type_name(expected) -> str:
     """A readable name for a schema type."""
+    if isinstance(expected, OneOf):
+        return "one of " + ", ".join(repr(c) for c in expected.choices)
+    if isinstance(expected, TableList):
+        keys = ", ".join(f"{k} = {type_name(t)}{' (required)' if k in expected.required else ''}"
+                         for k, t in expected.keys.items())
+        return f"array of tables {{{keys}}}"
     if isinstance(expected, tuple):
         return " or ".join(type_name(e) for e in expected)
     if isinstance(expected, type):

@@ -7,7 +7,11 @@ from ..hookspecs import hookimpl
 
 @hookimpl
 def guard_formats():
+    from .cyclonedx import CycloneDxFormat
     from .json import JsonFormat
+    from .markdown import MarkdownFormat
+    from .sarif import SarifFormat
     from .text import TextFormat
 
-    return {"text": TextFormat, "json": JsonFormat}
+    return {"text": TextFormat, "json": JsonFormat, "sarif": SarifFormat, "markdown": MarkdownFormat,
+            "cyclonedx": CycloneDxFormat}

@@ -1,0 +1,273 @@
+"""Write and read the audit log: JSON Lines, one record per judged subject per decision.
+
+Every record of one decision shares a ``decision_id``; a decision with no subjects writes one
+record whose ``subject`` is ``null``. The writer appends all records of a decision with one
+``write`` on a descriptor opened with ``O_APPEND``, under an exclusive ``fcntl.flock``: so
+concurrent writers (several ``pip install`` processes, CI jobs on one host) never interleave
+or tear lines, whatever their length. Readers skip (and report) lines that are not JSON.
+Shape and fields: docs/audit-log.md.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
+
+from ..model import Decision, Finding
+from ..report.facts import (findings_for, subject_digest, subject_kind, subject_name, subject_revision,
+                            subject_version, unmatched_findings, verdict_of)
+
+#: file name under the user log directory when the policy names no path
+DEFAULT_FILE = "decisions.jsonl"
+
+
+def default_log_path() -> Path:
+    """``<user log dir>/decisions.jsonl`` (platformdirs: ``~/.local/state/guardpolicy/log`` on Linux)."""
+    import platformdirs
+
+    return Path(platformdirs.user_log_dir("guardpolicy", appauthor=False)) / DEFAULT_FILE
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """The effective ``[log]`` section: ``enabled`` (default true) and the resolved ``path``.
+
+    ``explicit`` is true when the policy named the path (write errors are then reported).
+    """
+
+    enabled: bool
+    path: Path
+    explicit: bool = False
+
+    @classmethod
+    def from_policy(cls, policy) -> "LogSettings":
+        """Read ``[log]``; a relative ``path`` is relative to the policy file that set it."""
+        section = policy.section("log") if policy is not None else {}
+        enabled = bool(section.get("enabled", True))
+        raw = section.get("path")
+        if not raw:
+            return cls(enabled, default_log_path(), False)
+        path = Path(os.path.expandvars(os.path.expanduser(raw)))
+        if not path.is_absolute():
+            origin = getattr(policy, "provenance", {}).get("log.path")
+            base = Path(origin).parent if origin and Path(origin).is_file() else Path.cwd()
+            path = base / path
+        return cls(enabled, path, True)
+
+
+def _utc_now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _user() -> Optional[str]:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers: getpass raises KeyError/OSError
+        return None
+
+
+def _host() -> Optional[str]:
+    import socket
+
+    try:
+        return socket.gethostname()
+    except OSError:
+        return None
+
+
+def _finding(f: Finding) -> dict:
+    out = {"rule": f.rule, "action": f.action, "message": f.message}
+    if f.location:
+        out["location"] = str(f.location)
+    if f.waived_by:
+        out["waived_by"] = f.waived_by
+    return out
+
+
+def policy_revision(policy) -> tuple[Any, Optional[str]]:
+    """``(revision, bundle url)``: the newest remote bundle layer's, else the top-most layer declaring ``revision``."""
+    if policy is None:
+        return None, None
+    layers = list(getattr(policy, "layers", ()) or ())
+    for layer in reversed(layers):
+        bundle = getattr(layer, "bundle", None)
+        if isinstance(bundle, Mapping) and bundle.get("revision") is not None:
+            return bundle.get("revision"), bundle.get("url")
+    for layer in reversed(layers):
+        data = getattr(layer, "data", None) or {}
+        if "revision" in data:
+            return data["revision"], None
+    return (getattr(policy, "data", {}) or {}).get("revision"), None
+
+
+def records_for(decision: Decision, subjects: Optional[Sequence] = None, policy=None,
+                now: Optional[str] = None, decision_id: Optional[str] = None) -> list[dict]:
+    """The log records of one decision: one per subject, plus one per finding about no subject."""
+    from .. import __version__
+
+    subjects = list(decision.checked if subjects is None else subjects)
+    revision, bundle_url = policy_revision(policy)
+    common = {
+        "time": now or _utc_now(),
+        "decision_id": decision_id or str(uuid.uuid4()),
+        "origin": decision.origin,
+        "operation": decision.operation,
+        "user": _user(),
+        "host": _host(),
+        "pid": os.getpid(),
+        "mode": decision.mode,
+        "run_decision": decision.decision,
+        "policy": {
+            "name": getattr(policy, "name", None),
+            "digest": decision.policy_digest or getattr(policy, "digest", None),
+            "revision": revision,
+            "bundle": bundle_url,
+        },
+        "tool": {"name": "guardpolicy", "version": __version__},
+    }
+    records = []
+    for s in subjects:
+        counted, waived = findings_for(s, decision.findings), findings_for(s, decision.waived)
+        records.append({**common, "subject": s.subject, "kind": subject_kind(s), "name": subject_name(s),
+                        "version": subject_version(s), "revision": subject_revision(s), "digest": subject_digest(s),
+                        "location": str(s.location) if s.location else None, "decision": verdict_of(counted),
+                        "findings": [_finding(f) for f in counted],
+                        "waivers_applied": sorted({f.waived_by for f in waived if f.waived_by})})
+    for f in unmatched_findings(decision):
+        counted = [] if f.waived_by else [f]
+        records.append({**common, "subject": f.subject, "kind": "input", "name": None, "version": None, "revision": None,
+                        "digest": None, "location": str(f.location) if f.location else None,
+                        "decision": verdict_of(counted), "findings": [_finding(f)],
+                        "waivers_applied": [f.waived_by] if f.waived_by else []})
+    if not records:
+        records.append({**common, "subject": None, "kind": None, "name": None, "version": None, "revision": None,
+                        "digest": None, "location": None, "decision": decision.decision, "findings": [],
+                        "waivers_applied": []})
+    return records
+
+
+def encode(records: Iterable[Mapping[str, Any]]) -> bytes:
+    """JSON Lines bytes: compact, one record per line, newline-terminated, no raw newlines inside."""
+    return b"".join(json.dumps(r, separators=(",", ":"), default=str, ensure_ascii=False).encode("utf-8") + b"\n"
+                    for r in records)
+
+
+def append_records(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
+    """Append ``records`` to ``path`` atomically with respect to other writers (one locked O_APPEND write)."""
+    blob = encode(records)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        try:
+            import fcntl
+        except ImportError:  # Windows: O_APPEND alone; documented
+            fcntl = None
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        view = memoryview(blob)
+        while view:  # a regular file takes the whole write; loop anyway in case of a short write
+            written = os.write(fd, view)
+            view = view[written:]
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
+# ---------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A line of the log that is not a JSON object (a torn write from a crashed old tool, an edit)."""
+
+    line: int
+    reason: str
+
+
+def read_records(path: Path) -> Iterator[tuple[int, Any]]:
+    """Yield ``(line number, record dict)`` or ``(line number, BadLine)`` for each non-empty line."""
+    with open(path, "rb") as fh:
+        for no, raw in enumerate(fh, 1):
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw)
+            except (ValueError, UnicodeDecodeError) as exc:
+                yield no, BadLine(no, f"not JSON ({exc})")
+                continue
+            if not isinstance(record, dict):
+                yield no, BadLine(no, "not a JSON object")
+                continue
+            yield no, record
+
+
+_RELATIVE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_since(text: str, now: Optional[_dt.datetime] = None) -> _dt.datetime:
+    """``30m``, ``2h``, ``7d``, ``1w`` (ago), or an ISO date/datetime (UTC when naive) -> aware datetime.
+
+    Raises ``ValueError`` with a readable message otherwise.
+    """
+    now = now or _dt.datetime.now(_dt.timezone.utc)
+    m = _RELATIVE.match(text)
+    if m:
+        return now - _dt.timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+    try:
+        when = _dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"not a time: {text!r} (use 30m, 2h, 7d, 1w, or an ISO date such as 2026-11-01)") from None
+    return when if when.tzinfo else when.replace(tzinfo=_dt.timezone.utc)
+
+
+def record_time(record: Mapping[str, Any]) -> Optional[_dt.datetime]:
+    """The record's ``time`` as an aware datetime, or ``None`` when missing or malformed."""
+    try:
+        when = _dt.datetime.fromisoformat(str(record.get("time", "")).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=_dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """What ``guard log`` keeps: every given criterion must hold (``None`` = any)."""
+
+    decision: Optional[str] = None
+    rule: Optional[str] = None
+    subject: Optional[str] = None
+    since: Optional[_dt.datetime] = None
+    origin: Optional[str] = None
+
+    def matches(self, record: Mapping[str, Any]) -> bool:
+        """True when ``record`` passes every criterion."""
+        import fnmatch
+
+        if self.decision and record.get("decision") != self.decision:
+            return False
+        if self.origin and record.get("origin") != self.origin:
+            return False
+        if self.rule and not any(isinstance(f, dict) and f.get("rule") == self.rule for f in record.get("findings") or ()):
+            return False
+        if self.subject:
+            pattern = self.subject.lower()
+            names = [str(record.get(k) or "").lower() for k in ("subject", "name")]
+            if "*" not in pattern and "?" not in pattern and "[" not in pattern:
+                if not any(pattern == n or n.startswith(pattern + "==") or n.startswith(pattern + "@") for n in names):
+                    return False
+            elif not any(fnmatch.fnmatchcase(n, pattern) for n in names):
+                return False
+        if self.since:
+            when = record_time(record)
+            if when is None or when < self.since:
+                return False
+        return True

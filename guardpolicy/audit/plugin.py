@@ -1,0 +1,28 @@
+"""Built-in plugin ``audit-log``: append every decision to the policy's audit log.
+
+Implements ``guard_decision_made``; the CLI (``guard check``) and the runtime gate call
+that hook after deciding. A log that cannot be written never changes the decision: the
+error is reported on stderr when the policy named the path itself, and dropped silently for
+the default path (a read-only home must not break installs).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ..hookspecs import hookimpl
+
+
+@hookimpl
+def guard_decision_made(decision, subjects, policy):
+    from .log import LogSettings, append_records, records_for
+
+    settings = LogSettings.from_policy(policy)
+    if not settings.enabled:
+        return None
+    try:
+        append_records(settings.path, records_for(decision, subjects, policy))
+    except OSError as exc:
+        if settings.explicit:
+            print(f"guard: warning: cannot write audit log {settings.path}: {exc.strerror or exc}", file=sys.stderr)
+    return None

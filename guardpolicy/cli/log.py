@@ -1,0 +1,75 @@
+"""``guard log``: show and filter the audit log (see docs/audit-log.md)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(sub) -> None:
+    """Register ``log``."""
+    from . import add_policy_args
+
+    p = sub.add_parser("log", help="show and filter the audit log of decisions",
+                       description="Show the audit log the policy's [log] section points at (one line per "
+                                   "judged subject per decision), newest last.")
+    add_policy_args(p)
+    p.add_argument("--path", metavar="FILE", help="read this log file instead of the policy's [log] path")
+    p.add_argument("--decision", choices=("allow", "warn", "deny"), help="only subjects with this verdict")
+    p.add_argument("--rule", metavar="ID", help="only records with a finding of this rule")
+    p.add_argument("--subject", metavar="NAME|GLOB", help="only this package / repo (name, name==version, or a glob)")
+    p.add_argument("--since", metavar="WHEN", help="only records since WHEN: 30m, 2h, 7d, 1w or an ISO date/time (UTC)")
+    p.add_argument("--origin", choices=("cli", "runtime"), help="only decisions by guard check (cli) or the runtime hooks")
+    p.add_argument("-n", "--limit", type=int, metavar="N", help="only the last N matching records")
+    p.add_argument("--json", action="store_true", help="print the matching records as JSON Lines")
+
+
+def _row(record: dict) -> str:
+    rules = ",".join(sorted({f.get("rule", "?") for f in record.get("findings") or () if isinstance(f, dict)})) or "-"
+    waived = record.get("waivers_applied") or []
+    extra = f" waived:{len(waived)}" if waived else ""
+    where = record.get("operation") or record.get("location") or ""
+    return (f"{str(record.get('time', '?'))[:19]:19}  {str(record.get('decision', '?')):5}  "
+            f"{str(record.get('origin', '?')):7}  {str(record.get('subject')):40}  {rules}{extra}  {where}").rstrip()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the matching records; exit 0 (also when none match), 2 when the log cannot be read."""
+    import json
+    from collections import deque
+    from pathlib import Path
+
+    from ..audit.log import BadLine, LogFilter, LogSettings, parse_since, read_records
+    from ..errors import UsageError
+    from . import EXIT_OK, load_policy_from_args
+
+    if args.path:
+        path = Path(args.path)
+    else:
+        settings = LogSettings.from_policy(load_policy_from_args(args))
+        path = settings.path
+        if not settings.enabled:
+            print(f"guard: note: the policy disables the audit log ([log] enabled = false); reading {path}", file=sys.stderr)
+    try:
+        since = parse_since(args.since) if args.since else None
+    except ValueError as exc:
+        raise UsageError(f"--since: {exc}") from None
+    if args.limit is not None and args.limit < 0:
+        raise UsageError("--limit must be 0 or more")
+    keep = LogFilter(decision=args.decision, rule=args.rule, subject=args.subject, since=since, origin=args.origin)
+    if not path.exists():
+        print(f"guard: no audit log at {path} yet", file=sys.stderr)
+        return EXIT_OK
+    out = deque(maxlen=args.limit) if args.limit is not None else []
+    try:
+        for no, record in read_records(path):
+            if isinstance(record, BadLine):
+                print(f"guard: warning: {path}:{no}: {record.reason}; skipped", file=sys.stderr)
+                continue
+            if keep.matches(record):
+                out.append(record)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the audit log: {exc.strerror or exc}") from None
+    for record in out:
+        sys.stdout.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n" if args.json else _row(record) + "\n")
+    return EXIT_OK
