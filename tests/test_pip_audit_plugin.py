@@ -449,3 +449,16 @@ def test_unreachable_service_is_one_finding(tmp_path):
     assert rc == 1
     (f,) = vulns
     assert f["message"].startswith("vulnerabilities not checked: pip-audit:osv")
+
+
+def test_online_service_only_on_an_explicit_check_unless_the_policy_says_always():
+    from guardpolicy.engine import CheckOptions
+    from guardpolicy_pip_audit.vulnerability import use_online_service
+
+    cli_online = CheckOptions(offline=False, origin="cli")
+    pip_hook = CheckOptions(offline=False, origin="runtime-pip")
+    assert use_online_service("check", cli_online)
+    assert not use_online_service("check", pip_hook)
+    assert not use_online_service("check", CheckOptions(offline=True, origin="cli"))
+    assert use_online_service("always", pip_hook)
+    assert not use_online_service("never", cli_online)
