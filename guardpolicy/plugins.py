@@ -22,6 +22,9 @@ BUILTIN_PLUGINS = {
     "source": "guardpolicy.rules.source",
     "denylist": "guardpolicy.rules.denylist",
     "invalid": "guardpolicy.rules.invalid",
+    "format": "guardpolicy.rules.format",
+    "pickle": "guardpolicy.rules.pickle",
+    "model-files": "guardpolicy.scan.source",
     "python-sources": "guardpolicy.sources.plugin",
     "formats": "guardpolicy.report.plugin",
 }

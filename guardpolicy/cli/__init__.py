@@ -14,6 +14,7 @@ import sys
 #: subcommand -> module; add a line here to add a command
 COMMANDS = {
     "check": "guardpolicy.cli.check",
+    "scan": "guardpolicy.cli.scan",
 }
 
 EXIT_OK, EXIT_DENIED, EXIT_ERROR = 0, 1, 2
