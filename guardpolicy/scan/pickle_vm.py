@@ -115,12 +115,10 @@ class StreamResult:
         self.value = None
 
 
-#: globals whose first argument is unpickled (or unmarshalled) by the loader
+#: globals whose first argument is unpickled by the loader (a pickle inside the pickle)
 LOADERS = {
-    ("pickle", "loads"), ("pickle", "load"), ("_pickle", "loads"), ("_pickle", "load"), ("cPickle", "loads"),
-    ("pickle", "_loads"), ("dill", "loads"), ("cloudpickle", "loads"), ("torch", "load"),
-    ("torch.serialization", "load"), ("joblib", "load"), ("numpy", "loads"), ("marshal", "loads"),
-    ("builtins", "exec"), ("builtins", "eval"), ("pickle", "Unpickler"), ("_pickle", "Unpickler"),
+    ("pickle", "loads"), ("_pickle", "loads"), ("cPickle", "loads"), ("pickle", "_loads"), ("dill", "loads"),
+    ("cloudpickle", "loads"), ("numpy", "loads"), ("numpy.core.multiarray", "loads"), ("torch.storage", "_load_from_bytes"),
 }
 
 _ZLIB_SECOND = (0x01, 0x5E, 0x9C, 0xDA)
@@ -625,8 +623,14 @@ class PickleMachine:
         self.res.calls += 1
         if isinstance(func, GlobalRef) and (func.module, func.name) in LOADERS and type(args) is tuple and args:
             payload = _unwrap_payload(args[0])
-            if payload is not None and len(self.res.nested) < self.limits.max_nested:
-                self.res.nested.append(Nested(payload, at, True, f"argument of {func.module}.{func.name}"))
+            via = f"argument of {func.module}.{func.name}"
+            for n in self.res.nested:
+                if n.value is payload:  # already queued as a constant: now we know a loader reads it
+                    n.forced, n.via = True, via
+                    break
+            else:
+                if payload is not None and len(self.res.nested) < self.limits.max_nested:
+                    self.res.nested.append(Nested(payload, at, True, via))
         return Call(func, args, at)
 
     def _joblib_skip(self, wrapper: Call, state, pos: int) -> int:
