@@ -157,6 +157,16 @@ def techniques() -> dict:
     t["zlib-compressed nested pickle"] = (
         b"\x80\x04" + s("pickle") + s("loads") + b"\x93" + s("zlib") + s("decompress") + b"\x93B"
         + struct.pack("<I", len(comp)) + comp + b"\x85R\x85R.")
+    nested_torch = legacy_torch(call_global("os", "system"))
+    t["torch.storage._load_from_bytes with a hostile payload"] = (
+        b"\x80\x02ctorch.storage\n_load_from_bytes\nB" + struct.pack("<I", len(nested_torch)) + nested_torch
+        + b"\x85R.")
+    t["torch.storage._load_from_bytes escaping through _rebuild_from_type_v2"] = (
+        b"\x80\x02ctorch._tensor\n_rebuild_from_type_v2\n(ctorch.storage\n_load_from_bytes\nctorch\nTensor\n"
+        b"(ctorch\nSize\n)RtN" + b"tR.")
+    t["torch.storage._load_from_bytes on a computed value"] = (
+        b"\x80\x02ctorch.storage\n_load_from_bytes\nctorch\nSize\n)R\x85R.")
+    t["torch.storage._load_from_bytes returned to the caller"] = b"\x80\x02ctorch.storage\n_load_from_bytes\n."
     return t
 
 

@@ -193,6 +193,8 @@ class Scanner:
             if not forced and not (_IDENT.match(g.module.encode("utf-8", "replace")) and
                                    _IDENT.match(g.name.encode("utf-8", "replace"))):
                 continue  # a speculative parse of random bytes
+            if g.cond and g.called and not g.bad:
+                continue  # a storage loader fed only constants, which are scanned below as forced payloads
             if not is_safe(g.module, g.name, self.extra):
                 why = danger(g.module, g.name)
                 if g.opcode == "EXT":

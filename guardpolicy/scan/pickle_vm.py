@@ -27,10 +27,14 @@ _MAX_INLINE_BYTES = 4096
 class GlobalRef:
     """A global the stream imports: ``module``/``name`` as ``find_class`` would receive them."""
 
-    __slots__ = ("module", "name", "offset", "opcode")
+    __slots__ = ("module", "name", "offset", "opcode", "cond", "bad", "called")
 
     def __init__(self, module: str, name: str, offset: int, opcode: str):
         self.module, self.name, self.offset, self.opcode = module, name, offset, opcode
+        #: a conditional loader (see ``CONDITIONAL``): safe only if every use is a direct call on a constant
+        self.cond = (module, name) in CONDITIONAL
+        self.bad = False
+        self.called = False
 
     def __repr__(self) -> str:
         return f"GlobalRef({self.module!r}, {self.name!r}, @{self.offset}, {self.opcode})"
@@ -121,7 +125,18 @@ LOADERS = {
     ("cloudpickle", "loads"), ("numpy", "loads"), ("numpy.core.multiarray", "loads"), ("torch.storage", "_load_from_bytes"),
 }
 
+#: loaders that are safe exactly when called directly on a constant payload the scanner reads
+#: itself: ``pickle.dumps(tensor)`` stores each storage as ``_load_from_bytes(b"<torch.save output>")``
+CONDITIONAL = {("torch.storage", "_load_from_bytes")}
+
 _ZLIB_SECOND = (0x01, 0x5E, 0x9C, 0xDA)
+
+
+def _escape(items) -> None:
+    """A conditional loader stored in a container or passed as an argument may be called by anyone."""
+    for x in items:
+        if type(x) is GlobalRef and x.cond:
+            x.bad = True
 
 
 def looks_nested(head: bytes) -> Optional[str]:
@@ -243,6 +258,8 @@ class PickleMachine:
         self.pos = self.pos_op = pos
         ops = 0
         proto = 0
+        #: becomes non-empty once a conditional loader is imported (escape checks cost nothing before)
+        watch: list = []
 
         def push_const(value, at):
             # byte/str constants that look like pickles or compressed streams are followed
@@ -265,6 +282,8 @@ class PickleMachine:
             k = marks.pop()
             items = stack[k:]
             del stack[k:]
+            if watch:
+                _escape(items)
             return items
 
         def need(n):
@@ -356,12 +375,18 @@ class PickleMachine:
                 elif op == 0x85:  # TUPLE1
                     need(1)
                     stack[-1] = (stack[-1],)
+                    if watch:
+                        _escape(stack[-1])
                 elif op == 0x86:  # TUPLE2
                     need(2)
                     stack[-2:] = [(stack[-2], stack[-1])]
+                    if watch:
+                        _escape(stack[-1])
                 elif op == 0x87:  # TUPLE3
                     need(3)
                     stack[-3:] = [(stack[-3], stack[-2], stack[-1])]
+                    if watch:
+                        _escape(stack[-1])
                 elif op == 0x29:  # EMPTY_TUPLE
                     stack.append(())
                 elif op == 0x28:  # MARK
@@ -372,6 +397,8 @@ class PickleMachine:
                     need(2)
                     args = stack.pop()
                     func = stack[-1]
+                    if watch and type(args) is GlobalRef:
+                        _escape((args,))
                     stack[-1] = self._call(func, args, at)
                 elif op == 0x51:  # BINPERSID
                     need(1)
@@ -384,6 +411,8 @@ class PickleMachine:
                     need(3)
                     v = stack.pop()
                     k = stack.pop()
+                    if watch:
+                        _escape((k, v))
                     target = stack[-1]
                     if type(target) is dict and _hashable(k):
                         target[k] = v
@@ -401,6 +430,8 @@ class PickleMachine:
                 elif op == 0x61:  # APPEND
                     need(2)
                     v = stack.pop()
+                    if watch:
+                        _escape((v,))
                     if type(stack[-1]) is list:
                         stack[-1].append(v)
                 elif op == 0x65:  # APPENDS
@@ -413,6 +444,8 @@ class PickleMachine:
                     need(2)
                     state = stack.pop()
                     obj = stack[-1]
+                    if watch:
+                        _escape((state, obj))
                     if isinstance(obj, GlobalRef):
                         # setattr on a module-level object: never in a checkpoint, a classic bypass
                         res.build_on_global.append(at)
@@ -431,12 +464,16 @@ class PickleMachine:
                         g = GlobalRef(module, name, at, "STACK_GLOBAL")
                     globals_.append(g)
                     stack.append(g)
+                    if g.cond:
+                        watch.append(g)
                 elif op == 0x63:  # GLOBAL
                     mod_raw, pos = _line(data, pos, end)
                     name_raw, pos = _line(data, pos, end)
                     g = GlobalRef(_decode_str(mod_raw, "utf-8"), _decode_str(name_raw, "utf-8"), at, "GLOBAL")
                     globals_.append(g)
                     stack.append(g)
+                    if g.cond:
+                        watch.append(g)
                 elif op == 0x80:  # PROTO
                     pos = read(1, pos)
                     proto = data[pos - 1]
@@ -453,6 +490,8 @@ class PickleMachine:
                         raise _ParseError("STOP on an empty stack")
                     res.stopped = True
                     res.value = stack[-1]
+                    if watch:
+                        _escape((res.value,))
                     break
                 elif op == 0x4E:  # NONE
                     stack.append(None)
@@ -576,11 +615,15 @@ class PickleMachine:
                 elif op == 0x81:  # NEWOBJ
                     need(2)
                     args = stack.pop()
+                    if watch:
+                        _escape((args, stack[-1]))
                     stack[-1] = self._call(stack[-1], args, at)
                 elif op == 0x92:  # NEWOBJ_EX
                     need(3)
-                    stack.pop()  # kwargs
+                    kwargs = stack.pop()
                     args = stack.pop()
+                    if watch:
+                        _escape((kwargs, args, stack[-1]))
                     stack[-1] = self._call(stack[-1], args, at)
                 elif op == 0x6F:  # OBJ
                     items = pop_mark()
@@ -621,6 +664,14 @@ class PickleMachine:
     def _call(self, func, args, at: int) -> Call:
         """REDUCE & co.: record the call; payloads handed to a loader are scanned (forced)."""
         self.res.calls += 1
+        if type(func) is GlobalRef and func.cond:
+            func.called = True
+            payload = _unwrap_payload(args[0]) if type(args) is tuple and len(args) == 1 else None
+            if payload is not None and (isinstance(payload, (bytes, BigBytes)) or type(args[0]) is Call):
+                self._queue_forced(payload, at, f"argument of {func.module}.{func.name}")
+            else:
+                func.bad = True
+            return Call(func, args, at)
         if isinstance(func, GlobalRef) and (func.module, func.name) in LOADERS and type(args) is tuple and args:
             payload = _unwrap_payload(args[0])
             via = f"argument of {func.module}.{func.name}"
@@ -632,6 +683,16 @@ class PickleMachine:
                 if payload is not None and len(self.res.nested) < self.limits.max_nested:
                     self.res.nested.append(Nested(payload, at, True, via))
         return Call(func, args, at)
+
+    def _queue_forced(self, payload, at: int, via: str) -> None:
+        for n in self.res.nested:
+            if n.value is payload:
+                n.forced, n.via = True, via
+                return
+        if len(self.res.nested) < self.limits.max_nested:
+            self.res.nested.append(Nested(payload, at, True, via))
+        else:
+            raise _Limit(f"more than {self.limits.max_nested} nested payloads")
 
     def _joblib_skip(self, wrapper: Call, state, pos: int) -> int:
         """joblib writes array bytes (or a whole pickle, for object arrays) right after BUILD."""
