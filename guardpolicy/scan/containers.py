@@ -30,6 +30,7 @@ from .pickle_vm import BigBytes, PickleMachine, StreamResult, looks_nested
 TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _STORAGE_MEMBER = re.compile(r"(?:^|/)data/\d+\Z")
 _PEEK = 4096
+_SMALL_FILE = 4 * 1024 * 1024
 
 
 @dataclass
@@ -105,6 +106,11 @@ class Scanner:
             if size == 0:
                 return report
             with open(path, "rb") as fh:
+                if size <= _SMALL_FILE:
+                    # small files: one read beats a mapping (and bytes index faster than mmap)
+                    data = fh.read()
+                    report.format = self._scan(data, 0, len(data), "", 0, forced=True)
+                    return report
                 with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
                     report.format = self._scan(mm, 0, size, "", 0, forced=True)
         except OSError as exc:

@@ -159,6 +159,10 @@ def looks_nested(head: bytes) -> Optional[str]:
     return None
 
 
+_TRUNC = "pickle data was truncated"
+_NEST_FIRST = frozenset([0x80, 0x78, 0x1F, 0x42, 0xFD, 0x50])
+
+
 class _ParseError(Exception):
     pass
 
@@ -258,21 +262,27 @@ class PickleMachine:
         self.pos = self.pos_op = pos
         ops = 0
         proto = 0
+        at = pos
         #: becomes non-empty once a conditional loader is imported (escape checks cost nothing before)
         watch: list = []
 
         def push_const(value, at):
             # byte/str constants that look like pickles or compressed streams are followed
-            if len(nested) < max_nested:
-                if isinstance(value, BigBytes):
+            t = type(value)
+            if t is str or t is bytes:
+                first = (ord(value[0]) if t is str else value[0]) if value else -1
+            elif t is BigBytes:
+                first = data[value.start]
+            else:
+                first = -1
+            if first in _NEST_FIRST and len(nested) < max_nested:
+                if t is BigBytes:
                     head = value.head(8)
-                elif isinstance(value, (bytes, bytearray)):
-                    head = bytes(value[:8])
-                elif isinstance(value, str):
-                    head = value[:8].encode("latin-1", "replace")
+                elif t is bytes:
+                    head = value[:8]
                 else:
-                    head = b""
-                if head and looks_nested(head):
+                    head = value[:8].encode("latin-1", "replace")
+                if looks_nested(head):
                     nested.append(Nested(value, at, False, "constant"))
             stack.append(value)
 
@@ -308,13 +318,13 @@ class PickleMachine:
         try:
             while True:
                 if pos >= end:
-                    self.pos_op = pos
+                    at = pos
                     raise _ParseError("pickle exhausted before STOP")
                 ops += 1
                 if ops > max_ops:
                     raise _Limit(f"more than {max_ops} opcodes in one pickle")
                 op = data[pos]
-                self.pos_op = at = pos
+                at = pos
                 pos += 1
                 # -- most frequent opcodes of real checkpoints first --
                 if op == 0x94:  # MEMOIZE
@@ -324,51 +334,82 @@ class PickleMachine:
                     if len(memo) > max_memo:
                         raise _Limit(f"memo larger than {max_memo} entries")
                 elif op == 0x71:  # BINPUT
-                    pos = read(1, pos)
+                    pos += 1
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     if not stack:
                         raise _ParseError("BINPUT on an empty stack")
                     memo[data[pos - 1]] = stack[-1]
                 elif op == 0x72:  # LONG_BINPUT
-                    pos = read(4, pos)
+                    pos += 4
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     if not stack:
                         raise _ParseError("LONG_BINPUT on an empty stack")
                     memo[unpack_from("<I", data, pos - 4)[0]] = stack[-1]
                     if len(memo) > max_memo:
                         raise _Limit(f"memo larger than {max_memo} entries")
                 elif op == 0x68:  # BINGET
-                    pos = read(1, pos)
+                    pos += 1
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     try:
                         stack.append(memo[data[pos - 1]])
                     except KeyError:
                         raise _ParseError(f"memo key {data[pos - 1]} not found") from None
                 elif op == 0x6A:  # LONG_BINGET
-                    pos = read(4, pos)
+                    pos += 4
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     key = unpack_from("<I", data, pos - 4)[0]
                     try:
                         stack.append(memo[key])
                     except KeyError:
                         raise _ParseError(f"memo key {key} not found") from None
+                elif op == 0x4E:  # NONE
+                    stack.append(None)
+                elif op == 0x88:  # NEWTRUE
+                    stack.append(True)
+                elif op == 0x89:  # NEWFALSE
+                    stack.append(False)
+                elif op == 0x47:  # BINFLOAT
+                    pos += 8
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
+                    stack.append(unpack_from(">d", data, pos - 8)[0])
                 elif op == 0x4B:  # BININT1
-                    pos = read(1, pos)
+                    pos += 1
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     stack.append(data[pos - 1])
                 elif op == 0x4D:  # BININT2
-                    pos = read(2, pos)
+                    pos += 2
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     stack.append(unpack_from("<H", data, pos - 2)[0])
                 elif op == 0x4A:  # BININT
-                    pos = read(4, pos)
+                    pos += 4
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     stack.append(unpack_from("<i", data, pos - 4)[0])
                 elif op == 0x8C:  # SHORT_BINUNICODE
-                    pos = read(1, pos)
+                    pos += 1
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     n = data[pos - 1]
                     pos = read(n, pos)
                     push_const(str_const(pos - n, pos, at), at)
                 elif op == 0x58:  # BINUNICODE
-                    pos = read(4, pos)
+                    pos += 4
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     n = unpack_from("<I", data, pos - 4)[0]
                     pos = read(n, pos)
                     push_const(str_const(pos - n, pos, at), at)
                 elif op == 0x8D:  # BINUNICODE8
-                    pos = read(8, pos)
+                    pos += 8
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     n = unpack_from("<Q", data, pos - 8)[0]
                     pos = read(n, pos)
                     push_const(str_const(pos - n, pos, at), at)
@@ -475,13 +516,17 @@ class PickleMachine:
                     if g.cond:
                         watch.append(g)
                 elif op == 0x80:  # PROTO
-                    pos = read(1, pos)
+                    pos += 1
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     proto = data[pos - 1]
                     if proto > 5:
                         raise _ParseError(f"unsupported pickle protocol: {proto}")
                     res.protocol = proto
                 elif op == 0x95:  # FRAME
-                    pos = read(8, pos)
+                    pos += 8
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     n = unpack_from("<Q", data, pos - 8)[0]
                     if pos + n > end:
                         raise _ParseError("FRAME larger than the remaining data")
@@ -493,49 +538,54 @@ class PickleMachine:
                     if watch:
                         _escape((res.value,))
                     break
-                elif op == 0x4E:  # NONE
-                    stack.append(None)
-                elif op == 0x88:  # NEWTRUE
-                    stack.append(True)
-                elif op == 0x89:  # NEWFALSE
-                    stack.append(False)
-                elif op == 0x47:  # BINFLOAT
-                    pos = read(8, pos)
-                    stack.append(unpack_from(">d", data, pos - 8)[0])
                 elif op == 0x8A:  # LONG1
-                    pos = read(1, pos)
+                    pos += 1
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     n = data[pos - 1]
                     pos = read(n, pos)
                     stack.append(int.from_bytes(data[pos - n:pos], "little", signed=True))
                 elif op == 0x8B:  # LONG4
-                    pos = read(4, pos)
+                    pos += 4
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     n = unpack_from("<i", data, pos - 4)[0]
                     if n < 0:
                         raise _ParseError("LONG4 byte count < 0")
                     pos = read(n, pos)
                     stack.append(int.from_bytes(data[pos - n:pos], "little", signed=True) if n <= 64 else Opaque("long"))
                 elif op == 0x43:  # SHORT_BINBYTES
-                    pos = read(1, pos)
+                    pos += 1
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     n = data[pos - 1]
                     pos = read(n, pos)
                     push_const(bytes_const(pos - n, pos), at)
                 elif op == 0x42:  # BINBYTES
-                    pos = read(4, pos)
+                    pos += 4
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     n = unpack_from("<I", data, pos - 4)[0]
                     pos = read(n, pos)
                     push_const(bytes_const(pos - n, pos), at)
                 elif op in (0x8E, 0x96):  # BINBYTES8, BYTEARRAY8
-                    pos = read(8, pos)
+                    pos += 8
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     n = unpack_from("<Q", data, pos - 8)[0]
                     pos = read(n, pos)
                     push_const(bytes_const(pos - n, pos), at)
                 elif op == 0x55:  # SHORT_BINSTRING (a str in Python 3)
-                    pos = read(1, pos)
+                    pos += 1
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     n = data[pos - 1]
                     pos = read(n, pos)
                     push_const(_decode_str(bytes(data[pos - n:pos]), "latin-1"), at)
                 elif op == 0x54:  # BINSTRING
-                    pos = read(4, pos)
+                    pos += 4
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     n = unpack_from("<i", data, pos - 4)[0]
                     if n < 0:
                         raise _ParseError("BINSTRING pickle has negative byte count")
@@ -656,6 +706,9 @@ class PickleMachine:
                         raise _ParseError("READONLY_BUFFER on an empty stack")
                 else:
                     raise _ParseError(f"invalid opcode 0x{op:02x}")
+        except BaseException:
+            self.pos_op = at
+            raise
         finally:
             res.opcodes = ops
         self.pos = pos  # just after STOP
