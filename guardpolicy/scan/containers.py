@@ -117,14 +117,21 @@ class Scanner:
             report.problems.append(Problem("parse", f"cannot read: {exc.strerror or exc}"))
         except RecursionError:
             report.problems.append(Problem("limit", "limit exceeded: nesting too deep"))
+        except Exception as exc:  # noqa: BLE001 - a scanner bug must fail closed, never pass a file
+            report.problems.append(_internal(exc))
         return report
 
     def scan_bytes(self, data: bytes, name: str = "<bytes>") -> Report:
         """Scan an in-memory buffer (tests, the runtime hooks)."""
         self.report = report = Report(path=name)
         self.decompressed = 0
-        if data:
-            report.format = self._scan(data, 0, len(data), "", 0, forced=True)
+        try:
+            if data:
+                report.format = self._scan(data, 0, len(data), "", 0, forced=True)
+        except RecursionError:
+            report.problems.append(Problem("limit", "limit exceeded: nesting too deep"))
+        except Exception as exc:  # noqa: BLE001 - see scan_file
+            report.problems.append(_internal(exc))
         return report
 
     # -- dispatch -------------------------------------------------------------------
@@ -526,6 +533,11 @@ class Scanner:
 
     def _problem(self, kind: str, message: str, where: str = "", offset: Optional[int] = None) -> None:
         self.report.problems.append(Problem(kind, message, where, offset))
+
+
+def _internal(exc: Exception) -> Problem:
+    """A scanner bug, reported as a fail-closed problem (kind ``internal``; the fuzz tests hunt these)."""
+    return Problem("internal", f"scanner error {type(exc).__name__}: {exc} (failing closed)"[:300])
 
 
 def _npy_info(data, start: int, end: int):
