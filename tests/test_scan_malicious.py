@@ -307,3 +307,18 @@ def test_hdf5_keras_lambda(tmp_path):
     path = tmp_path / "model.h5"
     path.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100 + b'{"class_name": "Lambda", "config": {"function": ["4wEA"]}}')
     assert any("Lambda" in f.message for f in pickle_findings(path))
+
+
+def test_doctored_archive_is_also_a_format_finding(tmp_path):
+    path = tmp_path / "model.pt"
+    path.write_bytes(P.patch_member(_zip({"archive/data.pkl": BENIGN, "archive/version": b"3\n"}), "archive/data.pkl",
+                                    local_name=b"archive/data.txt"))
+    findings = scan_path(path)
+    assert [f.rule for f in findings] == ["format"]
+    assert "archive anomaly: member name differs" in findings[0].message
+
+
+def test_unknown_binary_with_many_marker_bytes_is_bounded(tmp_path):
+    path = tmp_path / "blob.dat"
+    path.write_bytes(b"\x80\x02\xff" * 200000)
+    assert scan_path(path) == []

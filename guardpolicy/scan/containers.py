@@ -30,6 +30,7 @@ from .pickle_vm import BigBytes, PickleMachine, StreamResult, looks_nested
 TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _STORAGE_MEMBER = re.compile(r"(?:^|/)data/\d+\Z")
 _PEEK = 4096
+_PROTO_HEADER = re.compile(rb"\x80[\x02-\x05]")
 _SMALL_FILE = 4 * 1024 * 1024
 
 
@@ -272,9 +273,9 @@ class Scanner:
         members, problems, truncated = zipread.list_members(data, len(data), self.limits.max_members)
         if truncated:
             self._problem("limit", f"limit exceeded: more than {self.limits.max_members} archive members", where)
-        for msg in problems:
-            # not a finding by itself (torch tolerates it); recorded as detail on the scan
-            self.report.formats.add("zip-anomaly")
+        for msg in problems[:20]:
+            # torch's reader tolerates these, Python's does not: only a doctored archive has them
+            self._problem("archive", f"archive anomaly: {msg}", where)
         names = {m.name for m in members}
         fmt = "zip"
         if any(n.endswith("data.pkl") for n in names):
@@ -512,24 +513,19 @@ class Scanner:
     def _probe_embedded(self, data, start: int, end: int, where: str, depth: int) -> None:
         """A pickle after leading junk: try every protocol 2+ header found (bounded)."""
         stop = min(end, start + self.limits.max_probe_unknown)
-        pos, tries = start, 0
-        while tries < 64:
-            pos = data.find(b"\x80", pos, stop) if hasattr(data, "find") else -1
-            if pos < 0 or pos + 2 >= stop:
+        tries = 0
+        for m in _PROTO_HEADER.finditer(data, start, stop):
+            pos = m.start()
+            tries += 1
+            if tries > 64:
                 break
-            if 2 <= data[pos + 1] <= 5:
-                tries += 1
-                res = PickleMachine(data, pos, end, self.limits).run()
-                if res.globals:
-                    before = len(self.report.hits)
-                    self._take(res, data, where, depth, False, start)
-                    if len(self.report.hits) > before:
-                        self._problem("code", f"pickle embedded after {pos - start} bytes of other data", where, pos)
-                        self.report.formats.add("pickle")
-                if res.stopped:
-                    pos = res.end
-                    continue
-            pos += 1
+            res = PickleMachine(data, pos, end, self.limits).run()
+            if res.globals:
+                before = len(self.report.hits)
+                self._take(res, data, where, depth, False, start)
+                if len(self.report.hits) > before:
+                    self._problem("code", f"pickle embedded after {pos - start} bytes of other data", where, pos - start)
+                    self.report.formats.add("pickle")
 
     def _problem(self, kind: str, message: str, where: str = "", offset: Optional[int] = None) -> None:
         self.report.problems.append(Problem(kind, message, where, offset))
