@@ -320,5 +320,5 @@ def test_doctored_archive_is_also_a_format_finding(tmp_path):
 
 def test_unknown_binary_with_many_marker_bytes_is_bounded(tmp_path):
     path = tmp_path / "blob.dat"
-    path.write_bytes(b"\x80\x02\xff" * 200000)
+    path.write_bytes(b"JUNK" + b"\x80\x02\xff" * 200000)
     assert scan_path(path) == []
