@@ -44,6 +44,18 @@ def cmd_time(cmd, repeat: int) -> float:
     return statistics.median(run_cmd(cmd) for _ in range(repeat))
 
 
+def compare(cmds: dict, repeat: int) -> dict:
+    """Median wall time of each command, runs interleaved so machine load hits all alike."""
+    cmds = {k: v for k, v in cmds.items() if v}
+    for cmd in cmds.values():
+        run_cmd(cmd)  # warm-up
+    times = {k: [] for k in cmds}
+    for _ in range(repeat):
+        for k, cmd in cmds.items():
+            times[k].append(run_cmd(cmd))
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
 def tool(name: str):
     """The console script ``name`` next to this interpreter, or on PATH."""
     here = os.path.join(os.path.dirname(sys.executable), name)
@@ -116,25 +128,27 @@ def main() -> None:
             others["picklescan"] = None
         row(f"scan {args.size_gib:g} GiB torch zip (in process)", g, others)
 
-        # 2. whole process on one file
-        others = {"picklescan -p": cmd_time([picklescan, "-p", ckpt], args.repeat) if picklescan else None,
-                  "modelscan -p": cmd_time([modelscan, "-p", ckpt], max(1, args.repeat // 2)) if modelscan else None}
-        row("`guard scan FILE` whole process", cmd_time([*guard, "scan", ckpt], args.repeat), others)
+        # 2. whole process on one file (interleaved runs; python -c pass is the floor)
         small = os.path.join(tmp, "small.pkl")
         make_pickle_dir(os.path.join(tmp, "one"), 1)
         shutil.copy(os.path.join(tmp, "one", "obj0000.pkl"), small)
-        others = {"picklescan -p": cmd_time([picklescan, "-p", small], args.repeat) if picklescan else None,
-                  "modelscan -p": cmd_time([modelscan, "-p", small], max(1, args.repeat // 2)) if modelscan else None}
-        row("`guard scan FILE` (small pickle) whole process", cmd_time([*guard, "scan", small], args.repeat), others)
+        for label, target in ((f"`guard scan FILE` ({args.size_gib:g} GiB torch zip)", ckpt),
+                              ("`guard scan FILE` (small pickle)", small)):
+            t = compare({"guard": [*guard, "scan", target],
+                         "picklescan -p": [picklescan, "-p", target] if picklescan else None,
+                         "modelscan -p": [modelscan, "-p", target] if modelscan else None,
+                         "python -c pass": [sys.executable, "-c", "pass"]}, args.repeat * 3)
+            row(label, t.pop("guard"), {k: t.get(k) for k in ("picklescan -p", "modelscan -p", "python -c pass")})
         os.remove(ckpt)
 
         # 3. a directory of small pickles
         folder = os.path.join(tmp, "pickles")
         make_pickle_dir(folder, args.files)
-        others = {"picklescan -p": cmd_time([picklescan, "-p", folder], max(1, args.repeat // 2)) if picklescan else None,
-                  "modelscan -p": cmd_time([modelscan, "-p", folder], max(1, args.repeat // 2)) if modelscan else None}
-        row(f"`guard scan DIR` ({args.files} small pickles)", cmd_time([*guard, "scan", folder], max(1, args.repeat // 2)),
-            others)
+        t = compare({"guard": [*guard, "scan", folder],
+                     "picklescan -p": [picklescan, "-p", folder] if picklescan else None,
+                     "modelscan -p": [modelscan, "-p", folder] if modelscan else None}, args.repeat)
+        row(f"`guard scan DIR` ({args.files} small pickles)", t.pop("guard"),
+            {k: t.get(k) for k in ("picklescan -p", "modelscan -p")})
 
 
 if __name__ == "__main__":

@@ -16,11 +16,9 @@ import json
 import mmap
 import os
 import re
-from dataclasses import dataclass, field
 from struct import unpack_from
 from typing import List, Optional, Set
 
-from . import zipread
 from .allowlist import danger, is_safe
 from .detect import _IDENT, sniff
 from .limits import DEFAULT_LIMITS, ScanLimits
@@ -34,16 +32,17 @@ _PROTO_HEADER = re.compile(rb"\x80[\x02-\x05]")
 _SMALL_FILE = 4 * 1024 * 1024
 
 
-@dataclass
 class Hit:
     """A global outside the allowlist: where it is and, when known, why it is dangerous."""
 
-    module: str
-    name: str
-    member: str
-    offset: int
-    opcode: str
-    danger: Optional[str] = None
+    __slots__ = ("module", "name", "member", "offset", "opcode", "danger")
+
+    # plain slotted classes, not dataclasses: ``guard scan`` start-up pays for every class built
+    def __init__(self, module: str, name: str, member: str, offset: int, opcode: str, danger: Optional[str] = None):
+        self.module, self.name, self.member, self.offset, self.opcode, self.danger = module, name, member, offset, opcode, danger
+
+    def __repr__(self) -> str:
+        return f"Hit({self.module}.{self.name} in {self.member!r} @{self.offset}, danger={self.danger!r})"
 
     def to_dict(self) -> dict:
         """The ``details["globals"]`` entry."""
@@ -51,30 +50,35 @@ class Hit:
                 "opcode": self.opcode, "dangerous": self.danger is not None, "why": self.danger}
 
 
-@dataclass
 class Problem:
     """Something that makes the file unsafe or unscannable.
 
     ``kind``: ``parse`` (pickle parse error), ``limit`` (a bound was hit), ``code`` (code the
-    loader runs: BUILD on a global, Keras Lambda), ``header`` (invalid safetensors/npy header),
-    ``unsupported`` (a compression the scanner cannot read).
+    loader runs: BUILD on a global, Keras Lambda, a hidden pickle), ``header`` (invalid
+    safetensors/npy header), ``archive`` (a doctored zip), ``unsupported`` (a compression the
+    scanner cannot read), ``internal`` (a scanner bug, failing closed).
     """
 
-    kind: str
-    message: str
-    member: str = ""
-    offset: Optional[int] = None
+    __slots__ = ("kind", "message", "member", "offset")
+
+    def __init__(self, kind: str, message: str, member: str = "", offset: Optional[int] = None):
+        self.kind, self.message, self.member, self.offset = kind, message, member, offset
+
+    def __repr__(self) -> str:
+        return f"Problem({self.kind}: {self.message!r} in {self.member!r} @{self.offset})"
 
 
-@dataclass
 class Report:
     """Everything one file holds: its format, the formats inside it, hits and problems."""
 
-    path: str
-    format: str = "unknown"
-    formats: Set[str] = field(default_factory=set)
-    hits: List[Hit] = field(default_factory=list)
-    problems: List[Problem] = field(default_factory=list)
+    __slots__ = ("path", "format", "formats", "hits", "problems")
+
+    def __init__(self, path: str):
+        self.path = path
+        self.format = "unknown"
+        self.formats: Set[str] = set()
+        self.hits: List[Hit] = []
+        self.problems: List[Problem] = []
 
     @property
     def clean(self) -> bool:
@@ -270,6 +274,8 @@ class Scanner:
             data = self._copy(data, start, end, where)
             if data is None:
                 return "zip"
+        from . import zipread
+
         members, problems, truncated = zipread.list_members(data, len(data), self.limits.max_members)
         if truncated:
             self._problem("limit", f"limit exceeded: more than {self.limits.max_members} archive members", where)
