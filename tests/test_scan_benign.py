@@ -162,3 +162,11 @@ def test_directory_of_mixed_files(tmp_path):
     (tmp_path / ".git").mkdir()
     (tmp_path / ".git" / "evil.pkl").write_bytes(b"cos\nsystem\n(S'x'\ntR.")
     assert scan_path(tmp_path) == []
+
+
+def test_tensor_bytes_that_look_like_a_pickle_header_are_not_a_finding(tmp_path):
+    path = tmp_path / "ckpt.pt"
+    t = torch.zeros(4096, dtype=torch.uint8)
+    t[0], t[1], t[2] = 0x80, 0x02, 0x7D  # PROTO 2, EMPTY_DICT, then zeros (invalid opcodes)
+    torch.save({"t": t, "z": torch.tensor([0x78, 0x9C, 1, 2], dtype=torch.uint8)}, path)
+    assert scan_path(path) == []

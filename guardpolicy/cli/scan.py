@@ -41,8 +41,7 @@ def lean_rules():
     from collections.abc import Mapping
 
     from ..rules import Option, RuleInfo
-    from ..rules.format import RULE as FORMAT
-    from ..rules.pickle import RULE as PICKLE
+    from ..scan.ruleinfo import FORMAT, PICKLE
 
     real = {FORMAT.id: FORMAT, PICKLE.id: PICKLE}
     others = _builtin_rule_ids() - set(real)

@@ -10,18 +10,9 @@ renamed ``.safetensors`` is a pickle. ``[hub] allowed_formats`` lists format nam
 from __future__ import annotations
 
 from ..hookspecs import hookimpl
-from . import RuleInfo
+from ..scan.ruleinfo import FORMAT
 
-RULE = RuleInfo(
-    id="format",
-    summary="The file's format (by content) is not allowed by the policy, or its header is malformed.",
-    help="Set `[hub] allowed_formats = [\"safetensors\", \"gguf\", \"onnx\"]` to refuse pickle-based formats "
-         "outright (the strict policy does). Formats are told by content: pickle (protocol 0-5), torch zip, "
-         "legacy torch, joblib, numpy (object arrays count as pickle), keras, hdf5, safetensors, gguf, onnx.",
-    default_action="deny",
-    example="model.safetensors: format: format not allowed by the policy: pickle (allowed: gguf, onnx, safetensors)",
-    subjects=("file",),
-)
+RULE = FORMAT  # defined in guardpolicy/scan/ruleinfo.py (no pluggy on guard scan's start-up path)
 
 
 @hookimpl

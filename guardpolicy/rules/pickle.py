@@ -10,22 +10,9 @@ This rule reports the offending globals (``module.name``, archive member, byte o
 from __future__ import annotations
 
 from ..hookspecs import hookimpl
-from ..policy.schema import STRLIST
-from . import Option, RuleInfo
+from ..scan.ruleinfo import PICKLE
 
-RULE = RuleInfo(
-    id="pickle",
-    summary="A model file runs code on load: pickle globals outside the allowlist, or a scan that must fail closed.",
-    help="Pickle-based files (torch .pt/.bin, joblib, .npy object arrays, legacy torch) run whatever their "
-         "globals name when loaded. guard scans them statically (never unpickling) and allows only the "
-         "globals real checkpoints use: tensor rebuild functions, storages, dtypes, OrderedDict, numpy "
-         "arrays. Everything else is reported, dangerous ones (os.system, eval, getattr, ...) named as such. "
-         "Trusted extra classes can be allowed with `allowed_globals = [\"sklearn.linear_model._base.LinearRegression\"]`.",
-    default_action="deny",
-    options={"allowed_globals": Option(STRLIST, [], "extra allowed globals, `module.name` (globs allowed for plain names)")},
-    example="model.bin: pickle: 1 dangerous of 1 unsafe pickle global(s): posix.system [dangerous] (GLOBAL in archive/data.pkl at byte 2)",
-    subjects=("file",),
-)
+RULE = PICKLE  # defined in guardpolicy/scan/ruleinfo.py (no pluggy on guard scan's start-up path)
 
 
 @hookimpl

@@ -176,9 +176,13 @@ class Scanner:
     def _scan_pickles(self, data, start: int, end: int, where: str, depth: int, forced: bool) -> str:
         """A pickle, or several in sequence (legacy torch writes five)."""
         if end - start > self.limits.max_pickle_size:
-            self._problem("limit", f"limit exceeded: pickle of {end - start} bytes (max_pickle_size "
-                                   f"{self.limits.max_pickle_size})", where, start)
-            return "pickle"
+            if not forced:
+                # a speculative look (tensor bytes that happen to start like a pickle): look at a prefix
+                end = start + self.limits.max_pickle_size
+            else:
+                self._problem("limit", f"limit exceeded: pickle of {end - start} bytes (max_pickle_size "
+                                       f"{self.limits.max_pickle_size})", where, start)
+                return "pickle"
         res = PickleMachine(data, start, end, self.limits).run()
         self._take(res, data, where, depth, forced, start)
         fmt = "joblib" if any(g.name == "NumpyArrayWrapper" for g in res.globals) else "pickle"
