@@ -173,9 +173,11 @@ def test_pickle_after_leading_junk(tmp_path):
     assert "posix.system" in offending(path)
 
 
-def test_second_pickle_after_a_benign_one(tmp_path):
+@pytest.mark.parametrize("proto", [0, 1, 2, 4])
+def test_second_pickle_after_a_benign_one(tmp_path, proto):
     path = tmp_path / "two.pkl"
-    path.write_bytes(BENIGN + P.call_global("os", "system"))
+    second = P.call_global("os", "system", proto=proto) if proto != 4 else P.stack_global("os", "system")
+    path.write_bytes(BENIGN + second)
     assert "os.system" in offending(path)
 
 

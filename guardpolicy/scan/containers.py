@@ -20,7 +20,7 @@ from struct import unpack_from
 from typing import List, Optional, Set
 
 from .allowlist import danger, is_safe
-from .detect import _IDENT, sniff
+from .detect import _IDENT, _P0_START, sniff
 from .limits import DEFAULT_LIMITS, ScanLimits
 from .pickle_vm import BigBytes, PickleMachine, StreamResult, looks_nested
 
@@ -202,7 +202,7 @@ class Scanner:
             return fmt
         # more pickles after the first STOP: followed while they start like pickles
         pos, extra = res.end, 0
-        while res.stopped and pos + 2 <= end and data[pos] == 0x80 and data[pos + 1] <= 5 and extra < 64:
+        while res.stopped and pos + 2 <= end and data[pos] in _P0_START and extra < 64:
             res = PickleMachine(data, pos, end, self.limits).run()
             self._take(res, data, where, depth, False, start)
             pos, extra = res.end, extra + 1
