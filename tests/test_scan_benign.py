@@ -170,3 +170,12 @@ def test_tensor_bytes_that_look_like_a_pickle_header_are_not_a_finding(tmp_path)
     t[0], t[1], t[2] = 0x80, 0x02, 0x7D  # PROTO 2, EMPTY_DICT, then zeros (invalid opcodes)
     torch.save({"t": t, "z": torch.tensor([0x78, 0x9C, 1, 2], dtype=torch.uint8)}, path)
     assert scan_path(path) == []
+
+
+@pytest.mark.parametrize("dtype", [[("a", "<i4"), ("b", "<f8"), ("c", "O")], [("a", "<i4"), ("b", "<f8")],
+                                   [("x", [("y", "O")])], ("<i4", (2, 3)), "U3", "M8[ns]", "c16", "?", ">f4"])
+def test_joblib_structured_and_odd_dtypes(tmp_path, dtype):
+    joblib = pytest.importorskip("joblib")
+    path = tmp_path / "m.joblib"
+    joblib.dump({"x": np.zeros(3, dtype=dtype), "y": np.arange(3), "z": np.array([1, "a"], dtype=object)}, path)
+    assert scan_path(path) == []

@@ -324,3 +324,36 @@ def test_unknown_binary_with_many_marker_bytes_is_bounded(tmp_path):
     path = tmp_path / "blob.dat"
     path.write_bytes(b"JUNK" + b"\x80\x02\xff" * 200000)
     assert scan_path(path) == []
+
+
+def test_joblib_array_bytes_hiding_opcodes_for_plain_pickle_load(tmp_path):
+    """joblib skips the array bytes, pickle.load runs them: both readings are scanned."""
+    joblib = pytest.importorskip("joblib")
+    np = pytest.importorskip("numpy")
+    hidden = b"0" + P.call_global("os", "system")[2:]  # POP the wrapper, then GLOBAL os.system ... STOP
+    arr = np.frombuffer(hidden.ljust(64, b"\0"), dtype=np.uint8)
+
+    class Stream:  # no tell(): joblib writes the bytes without alignment padding
+        def __init__(self):
+            self.data = bytearray()
+
+        def write(self, chunk):
+            self.data += chunk
+            return len(chunk)
+
+        def tell(self):
+            raise io.UnsupportedOperation
+
+    out = Stream()
+    joblib.dump(arr, out)
+    path = tmp_path / "model.joblib"
+    path.write_bytes(bytes(out.data))
+    assert hidden in out.data
+    assert "os.system" in offending(path)
+
+
+def test_joblib_wrapper_from_another_module_gets_no_skip(tmp_path):
+    path = tmp_path / "fake.joblib"
+    path.write_bytes(b"\x80\x04" + P.s("evil") + P.s("NumpyArrayWrapper") + b"\x93)\x81}b" + P.call_global("os", "system")[2:])
+    found = offending(path)
+    assert "evil.NumpyArrayWrapper" in found and "os.system" in found

@@ -186,6 +186,16 @@ class Scanner:
         res = PickleMachine(data, start, end, self.limits).run()
         self._take(res, data, where, depth, forced, start)
         fmt = "joblib" if any(g.name == "NumpyArrayWrapper" for g in res.globals) else "pickle"
+        if fmt == "joblib":
+            # plain pickle.load does not skip joblib's array bytes: read the stream that way too,
+            # so opcodes hidden as "array data" are seen (errors there are expected, globals count)
+            plain = PickleMachine(data, start, end, self.limits, joblib=False).run()
+            # the object arrays' own pickles were scanned properly (fresh stack) by the joblib pass
+            inline = [(pos, sub.end) for pos, sub in res.inline]
+            plain.globals = [g for g in plain.globals if not any(a <= g.offset < b for a, b in inline)]
+            plain.nested = [n for n in plain.nested if not any(a <= n.offset < b for a, b in inline)]
+            plain.build_on_global = []
+            self._take(plain, data, where, depth, False, start)
         if res.stopped and res.value == TORCH_LEGACY_MAGIC and type(res.value) is int:
             fmt = "torch-legacy"
             pos = res.end

@@ -494,7 +494,8 @@ class PickleMachine:
                         res.build_on_global.append(at)
                     elif isinstance(obj, Call):
                         obj.state = state
-                        if self.joblib and isinstance(obj.func, GlobalRef) and obj.func.name == "NumpyArrayWrapper":
+                        if self.joblib and type(obj.func) is GlobalRef and obj.func.name == "NumpyArrayWrapper" \
+                                and obj.func.module in JOBLIB_MODULES:
                             pos = self._joblib_skip(obj, state, pos)
                 elif op == 0x93:  # STACK_GLOBAL
                     need(2)
@@ -780,37 +781,79 @@ class PickleMachine:
         return pos + n
 
 
-_DTYPE_SIZES = {"b": 1, "?": 1, "B": 1}
+#: where joblib's array wrapper lives (the only modules whose wrapper makes joblib read raw bytes)
+JOBLIB_MODULES = frozenset(["joblib.numpy_pickle", "sklearn.externals.joblib.numpy_pickle"])
 
 
 def _dtype_size(dtype):
-    """(kind, itemsize) of a pickled ``numpy.dtype(descr, ...)`` call, or (None, 0)."""
-    if not isinstance(dtype, Call) or type(dtype.args) is not tuple or not dtype.args:
-        return None, 0
+    """(kind, itemsize) of a pickled ``numpy.dtype(descr, ...)`` call, or (None, 0) when unsure.
+
+    Kind ``O`` means the array holds objects (joblib then writes a pickle, not bytes). Whenever
+    the descriptor, the fields and the flags in the dtype's state disagree, the answer is
+    "unsure": the scanner must read the stream exactly as joblib does, or fail closed.
+    """
+    kind, size = _dtype_size_inner(dtype, 0)
+    return kind, size
+
+
+def _dtype_has_object(dtype, depth: int):
+    """True/False when a dtype call (with its BUILD state) certainly holds objects or not; None if unsure."""
+    if depth > 20 or not isinstance(dtype, Call) or type(dtype.args) is not tuple or not dtype.args:
+        return None
     descr = dtype.args[0]
     if type(descr) is not str or not descr:
+        return None
+    if descr[0] == "O":
+        return True
+    st = dtype.state
+    if st is None:
+        return False if descr[0] != "V" else None
+    if type(st) is not tuple or len(st) < 8 or type(st[7]) is not int:
+        return None
+    found = False
+    sub = st[2]
+    if sub is not None:
+        if type(sub) is not tuple or not sub:
+            return None
+        inner = _dtype_has_object(sub[0], depth + 1)
+        if inner is None:
+            return None
+        found = found or inner
+    fields = st[4]
+    if fields is not None:
+        if type(fields) is not dict:
+            return None
+        for value in fields.values():
+            if type(value) is not tuple or not value:
+                return None
+            inner = _dtype_has_object(value[0], depth + 1)
+            if inner is None:
+                return None
+            found = found or inner
+    if bool(st[7] & 1) != found:
+        return None  # the flags and the structure disagree: numpy and the scanner might too
+    return found
+
+
+def _dtype_size_inner(dtype, depth):
+    """See ``_dtype_size``."""
+    has_object = _dtype_has_object(dtype, depth)
+    if has_object is None:
         return None, 0
-    kind = descr[0]
-    digits = descr[1:]
-    if kind == "O":
+    if has_object:
         return "O", 8
+    descr = dtype.args[0]
+    kind, digits = descr[0], descr[1:]
     if kind in "?bB" and not digits:
-        return kind, 1
-    if not digits.isdigit():
-        # a structured dtype: its size is in the BUILD state (index 5 = elsize)
-        st = dtype.state
-        if kind == "V" and type(st) is tuple and len(st) > 5 and type(st[5]) is int and st[5] > 0:
-            return kind, st[5]
+        n = 1
+    elif digits.isdigit() and kind in "biufcmMSUV":
+        n = int(digits) * (4 if kind == "U" else 1)
+    else:
         return None, 0
-    n = int(digits)
-    if kind == "U":
-        return kind, 4 * n
-    if kind in "biufcmMSV":
-        if kind == "V" and type(dtype.state) is tuple and len(dtype.state) > 3 and dtype.state[3] is not None:
-            # structured dtype with fields that hold objects cannot be sized safely
-            return None, 0
-        return kind, n
-    return None, 0
+    st = dtype.state
+    if type(st) is tuple and len(st) > 5 and type(st[5]) is int and st[5] > 0 and st[5] != n:
+        return None, 0  # the descriptor and the state's element size disagree
+    return kind, n
 
 
 def _unwrap_payload(value):
