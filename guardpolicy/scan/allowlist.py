@@ -104,10 +104,10 @@ def py3_name(module: str, name: str) -> Tuple[str, str]:
 
 def is_safe(module: str, name: str, extra: Iterable[str] = ()) -> bool:
     """True when ``module.name`` is on the allowlist (or matches one of the policy's ``extra`` patterns)."""
-    if (module, name) in SAFE_GLOBALS:
-        return True
     mapped = py3_name(module, name)
-    if mapped in SAFE_GLOBALS:
+    # protocols < 3 import the mapped name, later ones the raw name: both must be harmless. A raw
+    # Python 2 name that maps elsewhere does not exist in Python 3, so only the mapped one counts.
+    if mapped in SAFE_GLOBALS and ((module, name) in SAFE_GLOBALS or mapped != (module, name)):
         return True
     if not extra:
         return False
