@@ -357,3 +357,12 @@ def test_joblib_wrapper_from_another_module_gets_no_skip(tmp_path):
     path.write_bytes(b"\x80\x04" + P.s("evil") + P.s("NumpyArrayWrapper") + b"\x93)\x81}b" + P.call_global("os", "system")[2:])
     found = offending(path)
     assert "evil.NumpyArrayWrapper" in found and "os.system" in found
+
+
+@pytest.mark.parametrize("payload", ["proto0", "proto2", "gzip"])
+def test_pickle_in_a_tensor_storage_member(tmp_path, payload):
+    body = {"proto0": P.call_global("os", "system", proto=0), "proto2": EVIL, "gzip": gzip.compress(EVIL)}[payload]
+    for compress in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        path = tmp_path / "m.pt"
+        path.write_bytes(P.torch_zip({"archive/data.pkl": BENIGN, "archive/data/7": body}, compress))
+        assert "os.system" in offending(path), (payload, compress)

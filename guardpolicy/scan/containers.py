@@ -28,6 +28,8 @@ from .pickle_vm import BigBytes, PickleMachine, StreamResult, looks_nested
 TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _STORAGE_MEMBER = re.compile(r"(?:^|/)data/\d+\Z")
 _PEEK = 4096
+#: formats that can carry a pickle: the only ones looked into when they turn up in tensor storage
+_CARRIERS = frozenset(["pickle", "zip", "gzip", "bz2", "xz", "zlib", "tar"])
 _PROTO_HEADER = re.compile(rb"\x80[\x02-\x05]")
 _SMALL_FILE = 4 * 1024 * 1024
 
@@ -318,8 +320,8 @@ class Scanner:
             return
         if m.method == 0:
             start, end = m.data_offset, m.data_offset + m.comp_size
-            if storage and not looks_nested(bytes(data[start:start + 8]) + b"\0" * 8):
-                return  # tensor bytes: never unpickled, never read
+            if storage and sniff(data, start, min(end, start + _PEEK)) not in _CARRIERS:
+                return  # tensor bytes: never unpickled, never read beyond a peek
             if keras and m.name == "config.json":
                 self._check_keras_config(bytes(data[start:end]), where)
                 return
@@ -332,11 +334,10 @@ class Scanner:
         if head is None:
             return
         fmt = sniff(head)
-        if storage and fmt != "pickle" and not looks_nested(head[:8] + b"\0" * 8):
+        if storage and fmt not in _CARRIERS:
             return
         if fmt in ("unknown", "gguf", "onnx", "hdf5") and not (keras and m.name == "config.json"):
-            if fmt == "unknown" and len(head) < m.size:
-                pass  # an unknown member (tensor data, text) needs no full read
+            # data, text, or a format without code: no full read needed
             self.report.formats.add(fmt)
             return
         if fmt == "numpy":
