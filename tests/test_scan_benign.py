@@ -54,6 +54,9 @@ def benign_objects():
     yield "nested tensor", torch.nested.nested_tensor([torch.zeros(2), torch.zeros(3)])
     yield "channels_last", torch.zeros(1, 2, 3, 4).to(memory_format=torch.channels_last)
     yield "size and dtype", {"size": torch.Size([2, 3]), "dtype": torch.float16}
+    yield "rng states", {"python": __import__("random").getstate(), "numpy": np.random.get_state(),
+                         "cpu": torch.random.get_rng_state(), "generator": np.random.default_rng(1),
+                         "random_state": np.random.RandomState(2)}
     yield "view sharing storage", (lambda t: {"a": t, "b": t[1:]})(torch.arange(10))
     yield "numpy inside", {"np": np.arange(3), "scalar": np.float32(2.5), "set": {1, 2}, "frozen": frozenset([1]),
                            "slice": slice(1, 2), "complex": complex(1, 2), "bytes": bytearray(b"x"),

@@ -57,6 +57,13 @@ SAFE_GLOBALS = frozenset(
         "ByteDType UByteDType ShortDType UShortDType IntDType UIntDType LongDType ULongDType LongLongDType "
         "ULongLongDType Float16DType Float32DType Float64DType LongDoubleDType Complex64DType Complex128DType "
         "CLongDoubleDType StrDType BytesDType VoidDType DateTime64DType TimeDelta64DType").split()]
+    # numpy random generators (their ctors only look names up or call classes that are globals
+    # themselves, so every callable they can reach is also checked against this list)
+    + [("numpy.random._pickle", n) for n in ("__generator_ctor", "__bit_generator_ctor", "__randomstate_ctor")]
+    + [("numpy.random._mt19937", "MT19937"), ("numpy.random._pcg64", "PCG64"), ("numpy.random._pcg64", "PCG64DXSM"),
+       ("numpy.random._philox", "Philox"), ("numpy.random._sfc64", "SFC64"), ("numpy.random.bit_generator", "SeedSequence"),
+       ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence"), ("numpy.random._generator", "Generator"),
+       ("numpy.random.mtrand", "RandomState")]
     + [("joblib.numpy_pickle", "NumpyArrayWrapper"), ("sklearn.externals.joblib.numpy_pickle", "NumpyArrayWrapper")]
 )
 
