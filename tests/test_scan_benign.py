@@ -57,6 +57,12 @@ def benign_objects():
     yield "rng states", {"python": __import__("random").getstate(), "numpy": np.random.get_state(),
                          "cpu": torch.random.get_rng_state(), "generator": np.random.default_rng(1),
                          "random_state": np.random.RandomState(2)}
+    yield "training metadata", {"args": __import__("argparse").Namespace(lr=0.1, layers=[1, 2]),
+                                "saved": __import__("datetime").datetime(2024, 1, 2, 3, 4, 5),
+                                "took": __import__("datetime").timedelta(seconds=5),
+                                "path": __import__("pathlib").Path("/data/run1"),
+                                "counts": __import__("collections").defaultdict(list, {"a": [1]}),
+                                "uuid": __import__("uuid").UUID(int=5)}
     yield "view sharing storage", (lambda t: {"a": t, "b": t[1:]})(torch.arange(10))
     yield "numpy inside", {"np": np.arange(3), "scalar": np.float32(2.5), "set": {1, 2}, "frozen": frozenset([1]),
                            "slice": slice(1, 2), "complex": complex(1, 2), "bytes": bytearray(b"x"),

@@ -64,6 +64,13 @@ SAFE_GLOBALS = frozenset(
        ("numpy.random._philox", "Philox"), ("numpy.random._sfc64", "SFC64"), ("numpy.random.bit_generator", "SeedSequence"),
        ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence"), ("numpy.random._generator", "Generator"),
        ("numpy.random.mtrand", "RandomState")]
+    # plain value types that training scripts put in checkpoints (args, timestamps, paths); none of
+    # them calls anything it is given, and whatever class they wrap is a global checked on its own
+    + [("argparse", "Namespace"), ("collections", "defaultdict"), ("copyreg", "_reconstructor")]
+    + [("datetime", n) for n in ("datetime", "date", "time", "timedelta", "timezone")]
+    + [("pathlib", n) for n in ("Path", "PosixPath", "WindowsPath", "PurePath", "PurePosixPath", "PureWindowsPath")]
+    + [("builtins", n) for n in "object int float str bool dict list tuple".split()]
+    + [("decimal", "Decimal"), ("fractions", "Fraction"), ("uuid", "UUID")]
     + [("joblib.numpy_pickle", "NumpyArrayWrapper"), ("sklearn.externals.joblib.numpy_pickle", "NumpyArrayWrapper")]
 )
 
