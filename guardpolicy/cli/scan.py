@@ -47,10 +47,13 @@ def lean_rules():
     others = _builtin_rule_ids() - set(real)
 
     class _AnyOptions(dict):
+        """Accepts any option of a rule ``guard scan`` does not run (``guard check`` validates them)."""
         def get(self, key, default=None):
+            """Any option is accepted, with any value."""
             return Option(object, None)
 
     class _LeanRules(Mapping):
+        """Rule table: the real ``format``/``pickle`` infos plus permissive stand-ins for other built-ins."""
         def __getitem__(self, key):
             if key in real:
                 return real[key]

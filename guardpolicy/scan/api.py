@@ -76,6 +76,7 @@ def scan_path(path, policy=None, limits: ScanLimits = DEFAULT_LIMITS) -> List[Fi
 
 
 def _where(member: str, offset: Optional[int]) -> str:
+    """``in MEMBER at byte N`` for messages."""
     parts = []
     if member:
         parts.append(f"in {member}")

@@ -89,6 +89,7 @@ class Report:
 
 
 class _Budget(Exception):
+    """A decompression budget was exhausted (already reported)."""
     pass
 
 
@@ -286,6 +287,7 @@ class Scanner:
 
     # -- zip ----------------------------------------------------------------------------
     def _scan_zip(self, data, start: int, end: int, where: str, depth: int) -> str:
+        """Every member of a zip, found by central directory and local headers, judged by content."""
         if start != 0 or end != len(data):
             data = self._copy(data, start, end, where)
             if data is None:
@@ -315,6 +317,7 @@ class Scanner:
         return fmt
 
     def _scan_member(self, data, m, where: str, depth: int, keras: bool) -> None:
+        """One zip member: peek, then scan it when it can carry a pickle."""
         storage = bool(_STORAGE_MEMBER.search(m.name)) and ".." not in m.name
         if m.comp_size == 0 and m.method == 0:
             return
@@ -375,6 +378,7 @@ class Scanner:
             return None
 
     def _inflate_lzma(self, raw, limit, where):
+        """Decompress a zip LZMA member (method 14) within the budgets."""
         import lzma
 
         # zip's LZMA: 2 bytes version, 2 bytes properties size, then LZMA1 properties
@@ -436,6 +440,7 @@ class Scanner:
             return None
 
     def _copy(self, data, start: int, end: int, where: str) -> Optional[bytes]:
+        """Copy a nested archive out of its container, within the budget."""
         if end - start > self.limits.max_decompressed - self.decompressed:
             self._problem("limit", "limit exceeded: nested archive too large to scan", where, start)
             return None
@@ -444,6 +449,7 @@ class Scanner:
 
     # -- tar ------------------------------------------------------------------------------
     def _scan_tar(self, data, start: int, end: int, where: str, depth: int) -> str:
+        """Walk tar headers by hand (GNU long names, ustar prefixes) and scan each regular file."""
         pos, count, long_name = start, 0, None
         while pos + 512 <= end:
             block = bytes(data[pos:pos + 512])
@@ -509,12 +515,14 @@ class Scanner:
 
     # -- safetensors ----------------------------------------------------------------------
     def _check_safetensors(self, data, start: int, end: int, where: str) -> None:
+        """Report an invalid safetensors header."""
         err = safetensors_error(data, start, end, self.limits.max_safetensors_header)
         if err:
             self._problem("header", f"invalid safetensors file: {err}", where, start)
 
     # -- Keras ----------------------------------------------------------------------------
     def _check_keras_config(self, raw: bytes, where: str) -> None:
+        """Report code in a Keras v3 ``config.json``."""
         try:
             config = json.loads(raw)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
@@ -525,6 +533,7 @@ class Scanner:
 
     def _check_hdf5(self, data, start: int, end: int, where: str) -> None:
         # Keras 2 keeps ``model_config`` as JSON in a root attribute near the start
+        """Report a Lambda layer in a Keras 2 HDF5 ``model_config``."""
         window = bytes(data[start:min(end, start + 64 * 1024 * 1024)])
         if re.search(rb'"class_name":\s*"Lambda"', window):
             self.report.formats.add("keras")
@@ -549,6 +558,7 @@ class Scanner:
                     self.report.formats.add("pickle")
 
     def _problem(self, kind: str, message: str, where: str = "", offset: Optional[int] = None) -> None:
+        """Record a problem (a fail-closed finding)."""
         self.report.problems.append(Problem(kind, message, where, offset))
 
 
@@ -588,6 +598,7 @@ def _npy_has_object(header: bytes) -> Optional[bool]:
         return None
 
     def has_o(descr) -> bool:
+        """True when a descriptor (string or structured list) holds objects."""
         if isinstance(descr, str):
             return "O" in descr
         if isinstance(descr, (list, tuple)):

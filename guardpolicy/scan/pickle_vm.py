@@ -165,10 +165,12 @@ _NEST_FIRST = frozenset([0x80, 0x78, 0x1F, 0x42, 0xFD, 0x50])
 
 
 class _ParseError(Exception):
+    """The stream is not a valid pickle at this point (pickle.load would raise too)."""
     pass
 
 
 class _Limit(Exception):
+    """A bound of ``ScanLimits`` was hit."""
     pass
 
 
@@ -181,6 +183,7 @@ def _decode_str(raw: bytes, encoding: str) -> str:
 
 
 def _line(data, pos: int, end: int):
+    """A protocol 0 argument: the bytes up to the next newline, and the position after it."""
     nl = data.find(b"\n", pos, end)
     if nl < 0:
         raise _ParseError("unterminated line argument")
@@ -188,6 +191,7 @@ def _line(data, pos: int, end: int):
 
 
 def _int_line(raw: bytes) -> int:
+    """INT/LONG/PUT/GET text arguments as ``pickle`` reads them (``00``/``01`` are booleans)."""
     try:
         return int(raw.rstrip(b"L"), 0) if raw not in (b"00", b"01") else raw == b"01"
     except ValueError:
@@ -198,6 +202,7 @@ def _int_line(raw: bytes) -> int:
 
 
 def _quoted(raw: bytes) -> bytes:
+    """A STRING argument: quoted, with Python escapes."""
     if len(raw) >= 2 and raw[0] == raw[-1] and raw[:1] in (b"'", b'"'):
         try:
             return codecs.escape_decode(raw[1:-1])[0]
@@ -252,6 +257,7 @@ class PickleMachine:
     # The dispatch loop is one long function on purpose: attribute look-ups and calls per
     # opcode dominate the cost of a pure-Python pickle walker.
     def _run(self, res: StreamResult) -> None:  # noqa: C901
+        """The dispatch loop (see ``run``); raises ``_ParseError``/``_Limit``."""
         data, end, limits = self.data, self.end, self.limits
         max_ops, max_memo = limits.max_opcodes, limits.max_memo
         stack: list = []
@@ -270,6 +276,7 @@ class PickleMachine:
 
         def push_const(value, at):
             # byte/str constants that look like pickles or compressed streams are followed
+            """Push a constant; note it when it looks like a pickle or a compressed stream."""
             t = type(value)
             if t is str or t is bytes:
                 first = (ord(value[0]) if t is str else value[0]) if value else -1
@@ -289,6 +296,7 @@ class PickleMachine:
             stack.append(value)
 
         def pop_mark():
+            """Pop the items above the last MARK (and the mark)."""
             if not marks:
                 raise _ParseError("MARK expected (mark stack empty)")
             k = marks.pop()
@@ -299,20 +307,24 @@ class PickleMachine:
             return items
 
         def need(n):
+            """Fail unless ``n`` items sit above the last MARK."""
             if len(stack) - (marks[-1] if marks else 0) < n:
                 raise _ParseError("stack underflow")
 
         def read(n, at):
+            """Advance over ``n`` argument bytes, or fail when the stream is shorter."""
             if n < 0 or at + n > end:
                 raise _ParseError("pickle data was truncated")
             return at + n
 
         def bytes_const(a, b):
+            """A bytes constant: copied when short, a window when long."""
             if b - a > _MAX_INLINE_BYTES:
                 return BigBytes(data, a, b)
             return bytes(data[a:b])
 
         def str_const(a, b, at):
+            """A UTF-8 string constant (never decoded past ``_MAX_DECODE``)."""
             if b - a > _MAX_DECODE:
                 return Opaque("long string")
             return _decode_str(bytes(data[a:b]), "utf-8")
@@ -741,6 +753,7 @@ class PickleMachine:
         return Call(func, args, at)
 
     def _queue_forced(self, payload, at: int, via: str) -> None:
+        """Queue a payload a loader reads (a forced nested scan), or promote the queued constant."""
         for n in self.res.nested:
             if n.value is payload:
                 n.forced, n.via = True, via
@@ -776,6 +789,7 @@ class PickleMachine:
         return self._read_check(pos, count * itemsize)
 
     def _read_check(self, pos: int, n: int) -> int:
+        """Skip ``n`` bytes of joblib array data, or fail when the stream is shorter."""
         if pos + n > self.end:
             raise _ParseError("joblib array data truncated")
         return pos + n

@@ -93,6 +93,7 @@ def read_central(data, size: int, problems: List[str]) -> Dict[int, Tuple[str, i
 
 
 def _walk_central(data, pos: int, end: int, concat: int, out: dict) -> int:
+    """Read central directory records from ``pos``; return how many were read."""
     n = 0
     while 0 <= pos and pos + 46 <= end and bytes(data[pos:pos + 4]) == CENTRAL_SIG:
         (flags, method) = unpack_from("<HH", data, pos + 8)
@@ -120,6 +121,7 @@ def list_members(data, size: int, max_members: int) -> Tuple[List[Member], List[
     truncated = False
 
     def local_at(off: int, hint=None) -> Optional[Member]:
+        """The member whose local header sits at ``off`` (``hint``: its central directory entry)."""
         if off < 0 or off + 30 > size or bytes(data[off:off + 4]) != LOCAL_SIG:
             return None
         flags, method = unpack_from("<HH", data, off + 6)
