@@ -115,3 +115,16 @@ def test_scan_path_api_accepts_a_policy(files):
     rules = sorted(f.rule for f in scan_path(files / "ok.pkl", policy))
     assert rules == ["format"]
     assert scan_path(files / "ok.pkl") == []
+
+
+def test_folder_walk_skips_special_files(tmp_path):
+    import os
+
+    from guardpolicy.scan.api import iter_files
+
+    (tmp_path / "a.pkl").write_bytes(BENIGN)
+    os.mkfifo(tmp_path / "pipe")
+    os.symlink(tmp_path / "missing", tmp_path / "dangling")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "x.pkl").write_bytes(EVIL)
+    assert list(iter_files(str(tmp_path))) == [str(tmp_path / "a.pkl")]
