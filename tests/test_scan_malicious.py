@@ -366,3 +366,29 @@ def test_pickle_in_a_tensor_storage_member(tmp_path, payload):
         path = tmp_path / "m.pt"
         path.write_bytes(P.torch_zip({"archive/data.pkl": BENIGN, "archive/data/7": body}, compress))
         assert "os.system" in offending(path), (payload, compress)
+
+
+def test_method_and_size_disagreements_between_headers(tmp_path):
+    # stored in the local header, deflated per the central directory (what torch's reader uses)
+    data = bytearray(_zip({"archive/data.pkl": EVIL, "archive/version": b"3\n"}, zipfile.ZIP_DEFLATED))
+    local = data.find(b"PK\x03\x04")
+    struct.pack_into("<H", data, local + 8, 0)
+    path = tmp_path / "m.pt"
+    path.write_bytes(bytes(data))
+    findings = scan_path(path)
+    assert "os.system" in offending(path)
+    assert any("compression method" in f.message for f in findings if f.rule == "format")
+    # a local header claiming fewer bytes than the central directory
+    data = bytearray(_zip())
+    local = data.find(b"PK\x03\x04")
+    struct.pack_into("<I", data, local + 18, 3)
+    path.write_bytes(bytes(data))
+    assert "os.system" in offending(path)
+
+
+def test_storage_name_only_in_the_local_header_gets_a_full_look(tmp_path):
+    path = tmp_path / "m.pt"
+    path.write_bytes(P.patch_member(_zip({"archive/data.pkl": b"\x80\x02" + b"\xff" * 10}), "archive/data.pkl",
+                                    local_name=b"archive/data/000"))
+    msgs = [f.message for f in scan_path(path)]
+    assert any("parse error" in m for m in msgs)

@@ -318,7 +318,8 @@ class Scanner:
 
     def _scan_member(self, data, m, where: str, depth: int, keras: bool) -> None:
         """One zip member: peek, then scan it when it can carry a pickle."""
-        storage = bool(_STORAGE_MEMBER.search(m.name)) and ".." not in m.name
+        # tensor storage by its name in both headers (a doctored name must not buy a lighter look)
+        storage = all(n is None or (_STORAGE_MEMBER.search(n) and ".." not in n) for n in (m.name, m.cd_name))
         if m.comp_size == 0 and m.method == 0:
             return
         if m.method == 0:

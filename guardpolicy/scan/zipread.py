@@ -134,10 +134,19 @@ def list_members(data, size: int, max_members: int) -> Tuple[List[Member], List[
         data_off = off + 30 + nlen + elen
         if hint is not None:
             cd_name, cd_method, _cd_flags, cd_comp, cd_size = hint
-            if (flags & 0x08 or comp in (0, 0xFFFFFFFF)) and cd_comp:
-                comp, usize = cd_comp, cd_size
+            # readers go by the central directory; when the headers disagree, read the larger
+            # span so the scanner sees at least what any reader would
+            if comp == 0xFFFFFFFF:
+                comp = 0
+            if cd_comp != 0xFFFFFFFF:
+                comp = max(comp, cd_comp)
+                usize = max(usize, cd_size) if usize != 0xFFFFFFFF else cd_size
             if cd_name != name:
                 problems.append(f"member name differs: local header {name!r}, central directory {cd_name!r}")
+            if cd_method != method:
+                problems.append(f"member {name!r}: compression method {method} in its local header, "
+                                f"{cd_method} in the central directory")
+                method = cd_method
         elif flags & 0x08 and comp == 0:
             comp = _measure(data, data_off, size, method)
         comp = max(0, min(comp, size - data_off))
