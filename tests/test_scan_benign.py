@@ -188,3 +188,11 @@ def test_joblib_structured_and_odd_dtypes(tmp_path, dtype):
     path = tmp_path / "m.joblib"
     joblib.dump({"x": np.zeros(3, dtype=dtype), "y": np.arange(3), "z": np.array([1, "a"], dtype=object)}, path)
     assert scan_path(path) == []
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_torchscript_archive(tmp_path):
+    path = tmp_path / "ts.pt"
+    torch.jit.save(torch.jit.script(torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU())), str(path))
+    assert scan_path(path) == []
+    assert Scanner().scan_file(str(path)).format == "torchscript"

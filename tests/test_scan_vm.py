@@ -157,6 +157,12 @@ def test_dangerous(module, name):
     assert danger(module, name)
 
 
+def test_torchscript_class_names_are_safe_but_not_attribute_walks():
+    assert is_safe("__torch__.torch.nn.modules.linear", "Linear")
+    assert not is_safe("__torch__", "os.system")
+    assert not is_safe("__torch_evil__", "x")
+
+
 def test_unknown_is_not_safe_but_not_named_dangerous():
     assert not is_safe("sklearn.linear_model._base", "LinearRegression")
     assert danger("sklearn.linear_model._base", "LinearRegression") is None
