@@ -128,3 +128,12 @@ def test_folder_walk_skips_special_files(tmp_path):
     (tmp_path / ".git").mkdir()
     (tmp_path / ".git" / "x.pkl").write_bytes(EVIL)
     assert list(iter_files(str(tmp_path))) == [str(tmp_path / "a.pkl")]
+
+
+def test_strict_policy_allows_code_free_formats(tmp_path):
+    (tmp_path / "m.gguf").write_bytes(b"GGUF\x03\x00\x00\x00" + b"\0" * 64)
+    (tmp_path / "m.onnx").write_bytes(b"\x08\x07\x12\x07pytorch" + b"\0" * 16)
+    np = pytest.importorskip("numpy")
+    np.save(tmp_path / "a.npy", np.arange(4))
+    res = run_guard("scan", "--policy", "strict", tmp_path, cwd=tmp_path)
+    assert res.returncode == 0, res.stdout

@@ -392,3 +392,10 @@ def test_storage_name_only_in_the_local_header_gets_a_full_look(tmp_path):
                                     local_name=b"archive/data/000"))
     msgs = [f.message for f in scan_path(path)]
     assert any("parse error" in m for m in msgs)
+
+
+def test_compressed_npz_object_array_with_a_hostile_object(tmp_path):
+    np = pytest.importorskip("numpy")
+    path = tmp_path / "data.npz"
+    np.savez_compressed(path, ok=np.arange(1000), bad=np.array([P._Reduce("os", "getcwd", None)], dtype=object))
+    assert "posix.getcwd" in offending(path)
