@@ -26,9 +26,9 @@ def binunicode(text: str) -> bytes:
 
 def call_global(module: str, name: str, arg: str = "echo pwned", proto: int = 2) -> bytes:
     """``module.name(arg)`` through GLOBAL + REDUCE."""
-    head = b"\x80" + bytes([proto]) if proto >= 2 else b""
-    return head + f"c{module}\n{name}\n".encode() + binunicode(arg) + b"\x85R." if proto >= 2 else \
-        f"c{module}\n{name}\n(V{arg}\ntR.".encode()
+    if proto < 2:  # no PROTO header, no TUPLE1: MARK ... TUPLE
+        return f"c{module}\n{name}\n(V{arg}\ntR.".encode()
+    return b"\x80" + bytes([proto]) + f"c{module}\n{name}\n".encode() + binunicode(arg) + b"\x85R."
 
 
 def stack_global(module: str, name: str, arg: str = "echo pwned", proto: int = 4) -> bytes:
