@@ -399,3 +399,15 @@ def test_compressed_npz_object_array_with_a_hostile_object(tmp_path):
     path = tmp_path / "data.npz"
     np.savez_compressed(path, ok=np.arange(1000), bad=np.array([P._Reduce("os", "getcwd", None)], dtype=object))
     assert "posix.getcwd" in offending(path)
+
+
+def test_zip64_member(tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", allowZip64=True) as z:
+        z.writestr("archive/version", b"3\n")
+        with z.open("archive/data.pkl", "w", force_zip64=True) as fh:
+            fh.write(EVIL)
+    path = tmp_path / "m.pt"
+    path.write_bytes(buf.getvalue())
+    assert "os.system" in offending(path)
+    assert [f for f in scan_path(path) if f.rule == "format"] == []
