@@ -144,7 +144,7 @@ def techniques() -> dict:
     t["cProfile.run"] = stack_global("cProfile", "run", "import os")
     t["_posixsubprocess.fork_exec"] = stack_global("_posixsubprocess", "fork_exec")
     t["unknown module (allowlist, not denylist)"] = stack_global("totally_unknown_pkg", "innocent_function")
-    t["EXT1 copyreg extension (picklescan CVE-2025-1889 family)"] = b"\x80\x02\x82\x01" + binunicode("id") + b"\x85R."
+    t["EXT1 copyreg extension code"] = b"\x80\x02\x82\x01" + binunicode("id") + b"\x85R."
     t["EXT2 copyreg extension"] = b"\x80\x02\x83\x01\x02)R."
     t["EXT4 copyreg extension"] = b"\x80\x02\x84\x01\x02\x03\x04)R."
     inner = pickle.dumps(_Reduce("os", "system", "echo nested"), protocol=2)
