@@ -21,18 +21,20 @@ COMMANDS = {
     "install": "guardpolicy.cli.install",
     "cache": "guardpolicy.cli.cache",
     "log": "guardpolicy.cli.log",
+    "scan": "guardpolicy.cli.scan",
 }
 
 EXIT_OK, EXIT_DENIED, EXIT_ERROR = 0, 1, 2
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full parser with every subcommand."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every subcommand (or just ``only``: start-up imports one command module)."""
     parser = argparse.ArgumentParser(prog="guard", description="Supply-chain policy checks for Python packages and ML artifacts.")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module in COMMANDS.items():
-        importlib.import_module(module).add_parser(sub)
+        if only is None or name == only:
+            importlib.import_module(module).add_parser(sub)
     return parser
 
 
@@ -40,7 +42,10 @@ def main(argv=None) -> int:
     """Entry point of the ``guard`` console script."""
     from ..errors import GuardError
 
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else list(argv)
+    first = next((w for w in words if not w.startswith("-")), None)
+    # the command is known from the first word: only its module is imported to build the parser
+    parser = build_parser(first if first in COMMANDS and "-h" not in words[:words.index(first)] else None)
     args = parser.parse_args(argv)
     if args.version:
         from .. import __version__

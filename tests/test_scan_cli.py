@@ -1,0 +1,139 @@
+"""``guard scan`` and ``guard check`` on model files and folders: exit codes, JSON shape, policy knobs."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import pytest
+
+import pickle_payloads as P
+from conftest import run_guard
+
+EVIL = P.call_global("os", "system")
+BENIGN = pickle.dumps({"w": [1.0, 2.0], "name": "x"}, protocol=4)
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "evil.safetensors").write_bytes(EVIL)
+    (tmp_path / "ok.pkl").write_bytes(BENIGN)
+    st_header = json.dumps({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}).encode()
+    (tmp_path / "good.safetensors").write_bytes(len(st_header).to_bytes(8, "little") + st_header + b"\0" * 8)
+    return tmp_path
+
+
+def test_scan_exit_codes(files):
+    ok = run_guard("scan", files / "ok.pkl", files / "good.safetensors", cwd=files)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    bad = run_guard("scan", files / "evil.safetensors", cwd=files)
+    assert bad.returncode == 1
+    assert "os.system" in bad.stdout and "[pickle]" in bad.stdout
+    missing = run_guard("scan", files / "nope.bin", cwd=files)
+    assert missing.returncode == 2 and "no such file" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_scan_json_shape(files):
+    res = run_guard("scan", "--format", "json", files / "evil.safetensors", cwd=files)
+    assert res.returncode == 1
+    out = json.loads(res.stdout)
+    assert out["decision"] == "deny"
+    (finding,) = out["findings"]
+    assert finding["rule"] == "pickle" and finding["action"] == "deny"
+    assert finding["subject"] == str(files / "evil.safetensors")
+    assert finding["details"]["globals"][0] == {"module": "os", "name": "system", "member": "", "offset": 2,
+                                                "opcode": "GLOBAL", "dangerous": True,
+                                                "why": "module os gives code execution, file or network access"}
+
+
+def test_scan_folder(files):
+    res = run_guard("scan", "-f", "json", files, cwd=files)
+    assert res.returncode == 1
+    subjects = {f["subject"] for f in json.loads(res.stdout)["findings"]}
+    assert subjects == {str(files / "evil.safetensors")}
+
+
+def test_strict_policy_refuses_pickle_formats_even_when_clean(files):
+    res = run_guard("scan", "--policy", "strict", "-f", "json", files / "ok.pkl", files / "good.safetensors", cwd=files)
+    assert res.returncode == 1
+    findings = json.loads(res.stdout)["findings"]
+    assert [(f["rule"], f["subject"]) for f in findings] == [("format", str(files / "ok.pkl"))]
+
+
+def test_policy_allowed_globals_and_mode(files):
+    custom = P.stack_global("mylib.models", "Net")
+    (files / "custom.pkl").write_bytes(custom)
+    assert run_guard("scan", files / "custom.pkl", cwd=files).returncode == 1
+    (files / "guard.toml").write_text('[rules.pickle]\nallowed_globals = ["mylib.models.*"]\n')
+    assert run_guard("scan", files / "custom.pkl", cwd=files).returncode == 0
+    # a glob never allows an attribute walk
+    (files / "walk.pkl").write_bytes(P.stack_global("mylib.models", "os.system"))
+    assert run_guard("scan", files / "walk.pkl", cwd=files).returncode == 1
+    res = run_guard("scan", "--mode", "warn", files / "evil.safetensors", cwd=files)
+    assert res.returncode == 0 and "warn" in res.stdout
+
+
+def test_waiver_applies_to_a_file_subject(files):
+    (files / "guard.toml").write_text(
+        '[[waivers]]\nrule = "pickle"\nsubject = "*evil.safetensors"\nreason = "test fixture"\nexpires = 2099-01-01\n')
+    res = run_guard("scan", files / "evil.safetensors", cwd=files)
+    assert res.returncode == 0 and "waived" in res.stdout
+
+
+def test_bad_policy_is_exit_2(files):
+    (files / "guard.toml").write_text("[rules.pickle]\nallowed_globals = 3\n")
+    res = run_guard("scan", files / "ok.pkl", cwd=files)
+    assert res.returncode == 2 and "allowed_globals" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_guard_check_takes_model_files_and_folders(files):
+    res = run_guard("check", "-f", "json", files, cwd=files)
+    assert res.returncode == 1, res.stderr
+    out = json.loads(res.stdout)
+    assert {f["subject"] for f in out["findings"]} == {str(files / "evil.safetensors")}
+    res = run_guard("check", "-f", "json", files / "evil.safetensors", cwd=files)
+    assert res.returncode == 1 and json.loads(res.stdout)["findings"][0]["rule"] == "pickle"
+    # a pickle named .txt is a pickle, not a requirements file
+    (files / "requirements-model.txt").write_bytes(EVIL)
+    res = run_guard("check", "-f", "json", files / "requirements-model.txt", cwd=files)
+    assert json.loads(res.stdout)["findings"][0]["rule"] == "pickle"
+
+
+def test_guard_check_leaves_requirements_alone(tmp_path):
+    from guardpolicy.scan.source import is_model_file
+
+    for name, text in {"requirements.txt": "certifi==2024.2.2\nidna==3.7\nlxml\n", "pyproject.toml": "[project]\nname='x'\n",
+                       "uv.lock": "version = 1\n", "report.json": '{"install": []}', "constraints.in": "cat\ndog\n"}.items():
+        (tmp_path / name).write_text(text)
+        assert not is_model_file(str(tmp_path / name)), name
+
+
+def test_scan_path_api_accepts_a_policy(files):
+    from guardpolicy import load_policy, scan_path
+
+    policy = load_policy("strict", cwd=files, env={})
+    rules = sorted(f.rule for f in scan_path(files / "ok.pkl", policy))
+    assert rules == ["format"]
+    assert scan_path(files / "ok.pkl") == []
+
+
+def test_folder_walk_skips_special_files(tmp_path):
+    import os
+
+    from guardpolicy.scan.api import iter_files
+
+    (tmp_path / "a.pkl").write_bytes(BENIGN)
+    os.mkfifo(tmp_path / "pipe")
+    os.symlink(tmp_path / "missing", tmp_path / "dangling")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "x.pkl").write_bytes(EVIL)
+    assert list(iter_files(str(tmp_path))) == [str(tmp_path / "a.pkl")]
+
+
+def test_strict_policy_allows_code_free_formats(tmp_path):
+    (tmp_path / "m.gguf").write_bytes(b"GGUF\x03\x00\x00\x00" + b"\0" * 64)
+    (tmp_path / "m.onnx").write_bytes(b"\x08\x07\x12\x07pytorch" + b"\0" * 16)
+    np = pytest.importorskip("numpy")
+    np.save(tmp_path / "a.npy", np.arange(4))
+    res = run_guard("scan", "--policy", "strict", tmp_path, cwd=tmp_path)
+    assert res.returncode == 0, res.stdout
