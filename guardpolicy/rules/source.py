@@ -109,5 +109,25 @@ def guard_check_package(package, policy, context):
 
 
 @hookimpl
+def guard_check_model(model, policy, context):
+    """The Hub endpoint must be in ``hub_endpoints``; the org in ``hub_orgs`` when the policy lists orgs."""
+    src = policy.sources
+    findings = []
+    if model.endpoint and not is_allowed_url(model.endpoint, src.get("hub_endpoints", ("https://huggingface.co",))):
+        allowed = ", ".join(src.get("hub_endpoints", ())) or "none"
+        findings.append(Finding(rule="source", subject=model.subject, location=model.location,
+                                message=f"Hub endpoint {model.endpoint} is not an allowed source (allowed: {allowed})",
+                                suggestion="unset HF_ENDPOINT / endpoint=, or add the mirror to [sources] hub_endpoints"))
+    orgs = src.get("hub_orgs") or ()
+    if orgs:
+        org = (model.org or "").lower()
+        if not any(fnmatch.fnmatchcase(org, o.lower()) for o in orgs):
+            findings.append(Finding(rule="source", subject=model.subject, location=model.location,
+                                    message=f"org {model.org or '(none)'!s} is not in the allowed Hub orgs ({', '.join(orgs)})",
+                                    suggestion="use a model from an allowed org, or add the org to [sources] hub_orgs"))
+    return findings
+
+
+@hookimpl
 def guard_rules():
     return [RULE]

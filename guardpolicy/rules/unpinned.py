@@ -87,5 +87,17 @@ def guard_check_package(package, policy, context):
 
 
 @hookimpl
+def guard_check_model(model, policy, context):
+    """A Hub reference floats unless its revision is a full 40-hex commit (branches and tags move)."""
+    if model.revision and _COMMIT.match(model.revision):
+        return None
+    rev = repr(model.revision) if model.revision else "no revision (the default branch)"
+    return [Finding(rule="unpinned", subject=model.subject, location=model.location,
+                    message=f"{model.repo_id} is fetched at {rev}, not a commit id: the files can change under you",
+                    suggestion=f"pin a commit: revision='<40-hex sha>' (huggingface_hub.HfApi().model_info("
+                               f"'{model.repo_id}').sha gives the current one)")]
+
+
+@hookimpl
 def guard_rules():
     return [RULE]

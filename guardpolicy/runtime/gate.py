@@ -55,13 +55,32 @@ def format_violation(decision, operation: str) -> str:
     return "\n".join(lines)
 
 
-def enforce(subjects: Iterable, operation: str, policy=None):
+def ensure_patched(library: str, operation: str) -> None:
+    """Fail closed when the startup hook could not patch (part of) ``library`` in this process.
+
+    A half-patched library would let some entry points through unchecked, so every gated
+    operation of that library is refused instead (see ``guardpolicy._startup``).
+    """
+    startup = sys.modules.get("guardpolicy._startup")
+    error = startup.failure(library) if startup is not None else None
+    if error:
+        print(f"guard: BLOCKED {operation}: guard's {library} patch failed ({error})", file=sys.stderr)
+        raise PolicyViolation(f"guard: {operation} refused: the {library} patch failed in this process "
+                              f"({error}); fix or upgrade guardpolicy, or set GUARDPOLICY_DISABLE=1 if your "
+                              f"policy allows running unguarded")
+
+
+def enforce(subjects: Iterable, operation: str, policy=None, library: Optional[str] = None):
     """Evaluate ``subjects``; print warnings; raise ``PolicyViolation`` on deny. Returns the ``Decision``.
 
     Also prints one ``guard: BLOCKED ...`` line on stderr, because some callers swallow exceptions.
+    ``library`` (``"pip"``, ``"huggingface_hub"``, ``"torch"``) makes the call fail closed when the
+    startup hook could not patch that library.
     """
     from ..engine import CheckOptions, Engine
 
+    if library:
+        ensure_patched(library, operation)
     policy = policy or get_policy()
     decision = Engine(policy, CheckOptions(origin="runtime")).decide(list(subjects))
     for f in decision.findings:
