@@ -68,6 +68,17 @@ def clean_pickle() -> bytes:
     return pickle.dumps({"weight": [1.0, 2.0], "bias": [0.5]}, protocol=4)
 
 
+def safetensors_bytes(values=(1.0, 2.0)) -> bytes:
+    """A valid safetensors file with one F32 tensor ``w`` (the format written by hand, per its spec)."""
+    import json
+    import struct
+
+    data = struct.pack(f"<{len(values)}f", *values)
+    header = json.dumps({"w": {"dtype": "F32", "shape": [len(values)], "data_offsets": [0, len(data)]}}).encode()
+    header += b" " * (-len(header) % 8)
+    return struct.pack("<Q", len(header)) + header + data
+
+
 def run_hooked(code: str, env: dict, timeout: int = 120, pythonpath: str = "") -> subprocess.CompletedProcess:
     """Run ``PRELUDE + code`` in a fresh interpreter with ``env`` overlaid on a clean environment."""
     full = dict(os.environ)

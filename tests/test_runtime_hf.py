@@ -16,14 +16,14 @@ import pytest
 
 pytest.importorskip("huggingface_hub")
 
-from runtime_support import clean_pickle, evil_pickle, outcomes, run_hooked  # noqa: E402
+from runtime_support import clean_pickle, evil_pickle, outcomes, run_hooked, safetensors_bytes  # noqa: E402
 
 try:
     from support.fakehub import FakeHub
 except ImportError:  # pragma: no cover - run from the repo root
     from tests.support.fakehub import FakeHub
 
-WEIGHTS = b"\x08\x00\x00\x00\x00\x00\x00\x00{}      " + b"\x00" * 64  # tiny, content irrelevant here
+WEIGHTS = safetensors_bytes()
 CONFIG = b'{"model_type": "gpt2", "n_layer": 1, "n_head": 1, "n_embd": 8, "vocab_size": 16, "n_positions": 8}'
 
 
@@ -54,6 +54,7 @@ def write_policy(path: Path, endpoint: str, *, unpinned="deny", mode="enforce", 
 mode = "{mode}"
 [sources]
 hub_endpoints = ["{endpoint}"]
+allow_http = true
 {sources_extra}
 [rules.unpinned]
 action = "{unpinned}"
@@ -234,13 +235,22 @@ def test_lock_commit_and_digests(hub, env, tmp_path):
     good = hashlib.sha256(WEIGHTS).hexdigest()
     lock = tmp_path / "guard.lock"
     lock.write_text(f'''
-[repos."acme/tiny"]
-repo_type = "model"
+version = 1
+
+[[repo]]
+id = "acme/tiny"
+kind = "model"
 commit = "{sha}"
-files = [
-  {{ path = "config.json", size = {len(CONFIG)}, sha256 = "{hashlib.sha256(CONFIG).hexdigest()}" }},
-  {{ path = "model.safetensors", size = {len(WEIGHTS)}, sha256 = "{"0" * 64}" }},
-]
+
+[[repo.files]]
+path = "config.json"
+size = {len(CONFIG)}
+sha256 = "{hashlib.sha256(CONFIG).hexdigest()}"
+
+[[repo.files]]
+path = "model.safetensors"
+size = {len(WEIGHTS)}
+sha256 = "{"0" * 64}"
 ''')
     write_policy(Path(env["_POLICY"]), hub.url, hub_extra='lock = "guard.lock"')
     new_sha = hub.commit("acme/tiny", {"extra.json": b"{}"}, branch="next", replace=False)

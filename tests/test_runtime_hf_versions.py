@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime_support import clean_pickle, evil_pickle, outcomes, run_hooked  # noqa: E402
+from runtime_support import clean_pickle, evil_pickle, outcomes, run_hooked, safetensors_bytes  # noqa: E402
 
 try:
     from support.fakehub import FakeHub
@@ -24,7 +24,7 @@ except ImportError:  # pragma: no cover
     from tests.support.fakehub import FakeHub
 
 VERSIONS = ["0.25.2", "0.36.2", "1.33.0"]
-WEIGHTS = b"\x08\x00\x00\x00\x00\x00\x00\x00{}      " + b"\x00" * 64
+WEIGHTS = safetensors_bytes()
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +65,7 @@ def hub(tmp_path_factory):
 
 def _env(tmp_path, hub, hub_extra=""):
     policy = tmp_path / "guard.toml"
-    policy.write_text(f'mode = "enforce"\n[sources]\nhub_endpoints = ["{hub.url}"]\n'
+    policy.write_text(f'mode = "enforce"\n[sources]\nhub_endpoints = ["{hub.url}"]\nallow_http = true\n'
                       f'[rules.unpinned]\naction = "deny"\n[hub]\n{hub_extra}\n')
     return {"HF_ENDPOINT": hub.url, "HF_HUB_CACHE": str(tmp_path / "hfcache"), "HF_HOME": str(tmp_path / "hfhome"),
             "GUARD_POLICY": str(policy), "XDG_CACHE_HOME": str(tmp_path / "xdg")}

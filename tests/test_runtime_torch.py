@@ -7,6 +7,7 @@ marker file appears, so every "blocked" assertion also checks that no code ran.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -27,8 +28,8 @@ with open(os.environ["T_EVIL_RAW"], "wb") as fh:
 '''
 
 
-def write_policy(path: Path, pickle_action: str = "deny") -> Path:
-    path.write_text(f'mode = "enforce"\n[rules.pickle]\naction = "{pickle_action}"\n')
+def write_policy(path: Path, mode: str = "enforce") -> Path:
+    path.write_text(f'mode = "{mode}"\n')
     return path
 
 
@@ -41,7 +42,7 @@ def env(tmp_path):
 
 def test_weights_only_false_denied_on_malicious_and_allowed_on_clean(env):
     pytest.importorskip("guardpolicy.scan")
-    r = run_hooked(MAKE + r'''
+    r = run_hooked(MAKE + textwrap.dedent(r'''
         import torch, pickle
         attempt("clean", lambda: sorted(torch.load(os.environ["T_CLEAN"], weights_only=False)))
         attempt("evil", torch.load, os.environ["T_EVIL"], weights_only=False)
@@ -54,7 +55,7 @@ def test_weights_only_false_denied_on_malicious_and_allowed_on_clean(env):
         print("stream-pos", buf.tell())
         attempt("evil-weights-only", torch.load, os.environ["T_EVIL"])
         print("marker", os.path.exists(os.environ["T_MARKER"]))
-    ''', env)
+    '''), env)
     o = outcomes(r)
     assert o["clean"] == "OK ['b', 'w']", r.stdout + r.stderr
     for label in ("evil", "evil-serialization", "evil-raw", "evil-pickle-module", "evil-stream"):
@@ -66,13 +67,13 @@ def test_weights_only_false_denied_on_malicious_and_allowed_on_clean(env):
     assert "guard: BLOCKED torch.load(" in r.stderr
 
 
-def test_warn_action_lets_the_load_proceed_with_a_warning(env, tmp_path):
+def test_warn_mode_lets_the_load_proceed_with_a_warning(env, tmp_path):
     pytest.importorskip("guardpolicy.scan")
-    write_policy(Path(env["GUARD_POLICY"]), pickle_action="warn")
-    r = run_hooked(MAKE + r'''
+    write_policy(Path(env["GUARD_POLICY"]), mode="warn")
+    r = run_hooked(MAKE + textwrap.dedent(r'''
         import torch
         attempt("evil", lambda: sorted(torch.load(os.environ["T_EVIL"], weights_only=False)))
-    ''', env)
+    '''), env)
     assert outcomes(r)["evil"] == "OK ['w', 'x']", r.stdout + r.stderr
     assert "guard: WARNING [pickle]" in r.stderr
     assert Path(env["T_MARKER"]).exists()  # the policy said warn: the (harmless) payload ran
@@ -80,7 +81,7 @@ def test_warn_action_lets_the_load_proceed_with_a_warning(env, tmp_path):
 
 def test_scan_results_are_cached_by_content(env):
     pytest.importorskip("guardpolicy.scan")
-    r = run_hooked(MAKE + r'''
+    r = run_hooked(MAKE + textwrap.dedent(r'''
         import shutil, torch
         import guardpolicy.runtime.filescan as fs
         calls = []
@@ -92,7 +93,7 @@ def test_scan_results_are_cached_by_content(env):
         torch.load(copy, weights_only=False)          # same bytes, other path: no second scan
         torch.load(os.environ["T_CLEAN"], weights_only=False)
         print("scans", len(calls))
-    ''', env)
+    '''), env)
     assert "scans 1" in r.stdout, r.stdout + r.stderr
 
 

@@ -3,12 +3,16 @@
 Flags index / extra-index / find-links URLs not in ``[sources] indexes``, plain ``http``,
 ``--trusted-host``, direct URLs from unknown hosts, and dependency confusion: a
 ``protected`` (internal) name while an extra index is configured, so the public index may
-win. Hub endpoints and orgs are judged by the model rules.
+win. For Hub repos (``ModelRef``): the endpoint (the ref's own, else ``HF_ENDPOINT``, else
+``https://huggingface.co``) must be in ``[sources] hub_endpoints`` (scheme + host + port,
+trailing slash ignored, globs allowed), and when ``hub_orgs`` is set the repo's org must match
+one of its globs (an entry with a ``/`` matches whole repo ids).
 """
 
 from __future__ import annotations
 
 import fnmatch
+import os
 from urllib.parse import urlsplit
 
 from ..hookspecs import hookimpl
@@ -108,23 +112,60 @@ def guard_check_package(package, policy, context):
     return findings
 
 
+#: names of the public Hub that are the same endpoint
+HUB_ALIASES = {"https://huggingface.co", "https://hf.co", "https://www.huggingface.co"}
+
+
+def endpoint_allowed(endpoint: str, allowed) -> bool:
+    """True when the normalised ``endpoint`` equals (or glob-matches) an allowed endpoint."""
+    from ..sources.hub import normalize_endpoint
+
+    e = normalize_endpoint(endpoint)
+    for a in allowed:
+        n = normalize_endpoint(a)
+        if e == n or fnmatch.fnmatchcase(e, n) or (e in HUB_ALIASES and n in HUB_ALIASES):
+            return True
+    return False
+
+
+def org_allowed(repo_id: str, allowed) -> bool:
+    """True when the repo's org (or, for entries with ``/``, the whole id) matches an allowed glob."""
+    org = repo_id.split("/", 1)[0].lower() if "/" in repo_id else None
+    for pattern in allowed:
+        p = pattern.lower().strip()
+        if "/" in p:
+            if fnmatch.fnmatchcase(repo_id.lower(), p):
+                return True
+        elif org is not None and fnmatch.fnmatchcase(org, p):
+            return True
+    return False
+
+
 @hookimpl
 def guard_check_model(model, policy, context):
-    """The Hub endpoint must be in ``hub_endpoints``; the org in ``hub_orgs`` when the policy lists orgs."""
+    from ..sources.hub import effective_endpoint
+
     src = policy.sources
     findings = []
-    if model.endpoint and not is_allowed_url(model.endpoint, src.get("hub_endpoints", ("https://huggingface.co",))):
-        allowed = ", ".join(src.get("hub_endpoints", ())) or "none"
-        findings.append(Finding(rule="source", subject=model.subject, location=model.location,
-                                message=f"Hub endpoint {model.endpoint} is not an allowed source (allowed: {allowed})",
-                                suggestion="unset HF_ENDPOINT / endpoint=, or add the mirror to [sources] hub_endpoints"))
-    orgs = src.get("hub_orgs") or ()
-    if orgs:
-        org = (model.org or "").lower()
-        if not any(fnmatch.fnmatchcase(org, o.lower()) for o in orgs):
-            findings.append(Finding(rule="source", subject=model.subject, location=model.location,
-                                    message=f"org {model.org or '(none)'!s} is not in the allowed Hub orgs ({', '.join(orgs)})",
-                                    suggestion="use a model from an allowed org, or add the org to [sources] hub_orgs"))
+    endpoint = effective_endpoint(model)
+    where = "" if model.endpoint else (" (from HF_ENDPOINT)" if os.environ.get("HF_ENDPOINT") else "")
+
+    def add(msg, hint, **details):
+        findings.append(Finding(rule="source", subject=model.subject, message=msg, location=model.location,
+                                suggestion=hint, details=details))
+
+    allowed = src.get("hub_endpoints", ())
+    if not endpoint_allowed(endpoint, allowed):
+        add(f"Hub endpoint {endpoint}{where} is not an allowed source "
+            f"(allowed: {', '.join(allowed) or 'none'})",
+            "fetch from an allowed endpoint, or add it to [sources] hub_endpoints in the policy", endpoint=endpoint)
+    elif urlsplit(endpoint).scheme == "http" and not src.get("allow_http", False):
+        add(f"Hub endpoint {endpoint} uses plain http", "use https", endpoint=endpoint)
+    orgs = src.get("hub_orgs", ())
+    if orgs and not org_allowed(model.repo_id, orgs):
+        who = f"org {model.org!r}" if model.org else f"legacy un-namespaced id {model.repo_id!r}"
+        add(f"{who} is not an allowed Hub org (allowed: {', '.join(orgs)})",
+            "use a repo from an allowed org, or add the org to [sources] hub_orgs", org=model.org)
     return findings
 
 

@@ -1,7 +1,8 @@
 """Rule ``unpinned``: a requirement that can resolve to more than one artifact.
 
 Pinned means: exactly ``==`` without a wildcard, or ``===``; a direct URL with a hash; a VCS
-URL whose ref is a full 40-hex commit id. Hub references are judged by the model rules.
+URL whose ref is a full 40-hex commit id. A Hub reference (``ModelRef``) is pinned only by a
+full 40-hex commit id: branches (``main``), tags and ``refs/pr/N`` move.
 """
 
 from __future__ import annotations
@@ -86,16 +87,37 @@ def guard_check_package(package, policy, context):
                     suggestion=f"pin one version: {name}==<version> (pip-compile / uv pip compile can do it)")]
 
 
+def is_commit_id(revision) -> bool:
+    """True for a full, lower-case 40-hex commit id (what the Hub returns as ``sha``)."""
+    return isinstance(revision, str) and bool(_COMMIT.match(revision))
+
+
 @hookimpl
 def guard_check_model(model, policy, context):
-    """A Hub reference floats unless its revision is a full 40-hex commit (branches and tags move)."""
-    if model.revision and _COMMIT.match(model.revision):
+    if is_commit_id(model.revision):
         return None
-    rev = repr(model.revision) if model.revision else "no revision (the default branch)"
+    what = f"revision {model.revision!r} is a branch or tag, not a commit id" if model.revision else \
+        "no revision: it follows the default branch"
+    if model.revision and re.fullmatch(r"[0-9a-fA-F]{7,40}", model.revision):
+        what = f"revision {model.revision!r} is not a full lower-case 40-hex commit id"
+    commit = _current_commit(model, context)
+    base = model.subject.rsplit("@", 1)[0] if model.revision else model.subject
+    hint = f"pin the commit: {base}@{commit}" if commit else \
+        f"pin a 40-hex commit: {base}@<commit> (`guard lock {model.subject}` resolves and freezes it)"
     return [Finding(rule="unpinned", subject=model.subject, location=model.location,
-                    message=f"{model.repo_id} is fetched at {rev}, not a commit id: the files can change under you",
-                    suggestion=f"pin a commit: revision='<40-hex sha>' (huggingface_hub.HfApi().model_info("
-                               f"'{model.repo_id}').sha gives the current one)")]
+                    message=what, suggestion=hint,
+                    details={"revision": model.revision, **({"commit": commit} if commit else {})})]
+
+
+def _current_commit(model, context):
+    """The commit the revision points at now (only when online; ``None`` otherwise)."""
+    from ..hubinfo import HubLookupError, repo_facts
+
+    try:
+        facts = repo_facts(model, context)
+    except HubLookupError:
+        return None
+    return facts.commit if facts else None
 
 
 @hookimpl

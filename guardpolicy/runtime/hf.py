@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+from dataclasses import replace
 import os
 import shutil
 import sys
@@ -242,7 +243,9 @@ def check_file(ref: ModelRef, repo_path: str, local: str, operation: str, policy
         found = scan_file(local, policy, subject=file_subject(ref, repo_path))
         if not hub_settings(policy)[1]:  # [hub] scan_pickles = false: format findings only
             found = [f for f in found if f.rule != "pickle"]
-        findings += found
+        # name the file as the user asked for it (waivers say hf:org/name@rev/file, not a cache path)
+        findings += [replace(f, subject=file_subject(ref, repo_path)) if f.subject in (local, os.path.realpath(local))
+                     else f for f in found]
     if not findings:
         return
     try:

@@ -34,12 +34,12 @@ FORMAT_BY_SUFFIX = {
     ".h5": "hdf5",
     ".hdf5": "hdf5",
     ".keras": "keras",
-    ".msgpack": "msgpack",
-    ".tflite": "tflite",
-    ".pb": "tensorflow",
 }
 
-#: formats whose loaders unpickle (arbitrary code on load): allowed only after a clean scan
+#: format -> the family ``[hub] allowed_formats`` may name instead (as ``guardpolicy.scan.detect.FAMILIES``)
+FAMILY = {"torch": "pickle", "joblib": "pickle", "pickle": "pickle"}
+
+#: formats whose loaders may unpickle (arbitrary code on load): allowed only after a clean scan
 PICKLE_FORMATS = frozenset({"torch", "pickle", "joblib", "numpy"})
 
 #: directories inside a returned snapshot / local_dir that are bookkeeping, not repo files
@@ -114,7 +114,7 @@ def name_findings(model: ModelRef, paths: Iterable[str], policy) -> list:
     out = []
     for path in paths:
         fmt = format_by_name(path)
-        if fmt is None or allowed is None or fmt in allowed:
+        if fmt is None or allowed is None or fmt in allowed or FAMILY.get(fmt, fmt) in allowed:
             continue
         extra = " (pickle-based: loading it can run code)" if fmt in PICKLE_FORMATS else ""
         out.append(Finding(
@@ -205,10 +205,11 @@ def _files_of(entry: Mapping) -> dict:
 def parse_lock(data: Mapping) -> dict:
     """Index a parsed ``guard.lock`` by ``(repo_type, repo_id)``.
 
-    Accepts ``[repos."org/name"]`` tables and ``[[repos]]`` arrays (``repo_id``/``id``/``repo``
-    naming the repo); each entry has ``commit`` (or ``revision``/``sha``) and ``files``.
+    Accepts ``[[repo]]`` arrays as ``guard lock`` writes them (``id``, ``kind``, ``commit``,
+    ``[[repo.files]]``), and ``[repos."org/name"]`` tables; each entry has ``commit`` (or
+    ``revision``/``sha``) and ``files`` (a list of ``{path, size, sha256}`` or a table by path).
     """
-    repos = data.get("repos") or data.get("models") or {}
+    repos = data.get("repo") or data.get("repos") or data.get("models") or {}
     out = {}
     items = repos.items() if isinstance(repos, Mapping) else ((None, r) for r in repos)
     for key, entry in items:
@@ -217,14 +218,27 @@ def parse_lock(data: Mapping) -> dict:
         name = entry.get("repo_id") or entry.get("id") or entry.get("repo") or key
         if not name:
             continue
-        rtype, rid = _repo_key(name, entry.get("repo_type") or entry.get("type"))
+        rtype, rid = _repo_key(name, entry.get("kind") or entry.get("repo_type") or entry.get("type"))
         commit = entry.get("commit") or entry.get("revision") or entry.get("sha")
-        out[(rtype, rid)] = {"commit": str(commit) if commit else None, "files": _files_of(entry)}
+        out[(rtype, rid.lower())] = {"commit": str(commit) if commit else None, "files": _files_of(entry)}
     return out
 
 
 def load_lock(path: str) -> dict:
-    """Read and index a lock file; raises ``OSError`` / ``ValueError`` with the path on failure."""
+    """Read and index a ``guard.lock``; raises ``OSError`` / ``ValueError`` naming the file on failure.
+
+    Uses the strict reader of ``guardpolicy.lockfile`` (``[[repo]]`` entries written by ``guard lock``)
+    when it is installed; otherwise the tolerant ``parse_lock`` above.
+    """
+    try:
+        from ..lockfile import read_lock
+    except ImportError:
+        read_lock = None
+    if read_lock is not None:
+        lock = read_lock(path)  # LockError is a ValueError with file and line
+        return {(r.kind, r.id.lower()): {"commit": r.commit,
+                                         "files": {f.path: {"sha256": f.sha256, "size": f.size} for f in r.files}}
+                for r in lock.repos}
     import tomllib
 
     with open(path, "rb") as fh:
@@ -238,7 +252,7 @@ def lock_entry(lock: Optional[Mapping], model: ModelRef) -> Optional[dict]:
     """The lock's entry for this repo, or ``None`` when the lock does not list it."""
     if not lock:
         return None
-    return lock.get((model.repo_type or "model", model.repo_id))
+    return lock.get((model.repo_type or "model", model.repo_id.lower()))
 
 
 def lock_commit_findings(model: ModelRef, commit: Optional[str], entry: Optional[Mapping], lock_file: str = "guard.lock") -> list:

@@ -1,0 +1,136 @@
+"""``scan_path``: files and directories in, ``Finding`` objects out (rules ``format`` and ``pickle``).
+
+Rule ``pickle`` reports the globals outside the allowlist (each ``module.name`` with the archive
+member and byte offset, also in ``details["globals"]``) and everything that makes a scan fail
+closed: parse errors, limits, code hidden in constants or Keras configs. Rule ``format``
+reports a format the policy's ``[hub] allowed_formats`` does not list, and invalid
+safetensors/npy headers. For a file, the finding's subject is its path.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterable, Iterator, List, Optional
+
+from ..model import Finding
+from .containers import Report, Scanner
+from .detect import family
+from .limits import DEFAULT_LIMITS, ScanLimits
+
+#: folders never descended into when a directory is scanned
+SKIP_DIRS = frozenset([".git", ".cache", ".hg", ".svn", "__pycache__", ".venv", "node_modules"])
+#: formats that say nothing about the file's safety by themselves
+_NEUTRAL = frozenset(["archive", "unknown", "zip-anomaly"])
+
+
+def iter_files(path: str, max_files: int = DEFAULT_LIMITS.max_files) -> Iterator[str]:
+    """``path`` itself, or every file under it (sorted, skipping VCS and cache folders, no symlinked dirs)."""
+    if not os.path.isdir(path):
+        yield path
+        return
+    count = 0
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+        for name in sorted(files):
+            count += 1
+            if count > max_files:
+                return
+            yield os.path.join(root, name)
+
+
+def allowed_globals(policy) -> tuple:
+    """The policy's extra allowlist (``[rules.pickle] allowed_globals``)."""
+    if policy is None:
+        return ()
+    try:
+        return tuple(policy.rule("pickle").get("allowed_globals") or ())
+    except Exception:  # a policy object from elsewhere (tests, other tools)
+        return ()
+
+
+def allowed_formats(policy) -> Optional[tuple]:
+    """``[hub] allowed_formats`` or ``None`` when the policy allows every format (pickles still scanned)."""
+    if policy is None:
+        return None
+    value = policy.section("hub").get("allowed_formats")
+    return tuple(value) if value else None
+
+
+def scan_report(path: str, policy=None, limits: ScanLimits = DEFAULT_LIMITS) -> Report:
+    """Scan one file and return the raw ``Report``."""
+    return Scanner(limits, allowed_globals(policy)).scan_file(path)
+
+
+def scan_path(path, policy=None, limits: ScanLimits = DEFAULT_LIMITS) -> List[Finding]:
+    """Scan a file, or every file under a directory; return the findings (empty when clean)."""
+    path = os.fspath(path)
+    scanner = Scanner(limits, allowed_globals(policy))
+    out: List[Finding] = []
+    for file in iter_files(path, limits.max_files):
+        report = scanner.scan_file(file)
+        out.extend(pickle_findings(report))
+        out.extend(format_findings(report, allowed_formats(policy)))
+    return out
+
+
+def _where(member: str, offset: Optional[int]) -> str:
+    parts = []
+    if member:
+        parts.append(f"in {member}")
+    if offset is not None:
+        parts.append(f"at byte {offset}")
+    return " ".join(parts)
+
+
+def pickle_findings(report: Report) -> List[Finding]:
+    """Rule ``pickle``: offending globals (one finding per file) and fail-closed problems."""
+    out = []
+    if report.hits:
+        dangerous = [h for h in report.hits if h.danger]
+        items = []
+        for h in report.hits[:20]:
+            tag = " [dangerous]" if h.danger else ""
+            where = _where(h.member, h.offset)
+            items.append(f"{h.module}.{h.name}{tag} ({h.opcode} {where})" if where else f"{h.module}.{h.name}{tag}")
+        more = f" and {len(report.hits) - 20} more" if len(report.hits) > 20 else ""
+        lead = (f"{len(dangerous)} dangerous of {len(report.hits)} unsafe pickle global(s)" if dangerous
+                else f"{len(report.hits)} pickle global(s) outside the allowlist")
+        out.append(Finding(
+            rule="pickle", subject=report.path,
+            message=f"{lead}: {'; '.join(items)}{more}",
+            suggestion=("do not load this file; if it comes from a source you trust, convert it to safetensors, "
+                        "or add the globals to [rules.pickle] allowed_globals"),
+            details={"format": report.format, "globals": [h.to_dict() for h in report.hits]},
+        ))
+    for p in report.problems:
+        if p.kind == "header":
+            continue
+        where = _where(p.member, p.offset)
+        out.append(Finding(rule="pickle", subject=report.path,
+                           message=f"{p.message}{' (' + where + ')' if where else ''}",
+                           suggestion="treat the file as hostile; re-export it from its source as safetensors",
+                           details={"format": report.format, "kind": p.kind, "member": p.member, "offset": p.offset}))
+    return out
+
+
+def format_findings(report: Report, allowed: Optional[Iterable[str]]) -> List[Finding]:
+    """Rule ``format``: a format the policy does not allow, or a malformed header."""
+    out = []
+    for p in report.problems:
+        if p.kind == "header":
+            where = _where(p.member, p.offset)
+            out.append(Finding(rule="format", subject=report.path, message=f"{p.message}{' (' + where + ')' if where else ''}",
+                               suggestion="re-download or re-export the file",
+                               details={"format": report.format, "kind": p.kind}))
+    if allowed is None:
+        return out
+    allowed = set(allowed)
+    bad = sorted({f for f in report.formats | {report.format}
+                  if family(f) not in _NEUTRAL and f not in allowed and family(f) not in allowed})
+    if bad:
+        names = ", ".join(f"{f} ({family(f)})" if family(f) != f else f for f in bad)
+        out.append(Finding(rule="format", subject=report.path,
+                           message=f"format not allowed by the policy: {names} (allowed: {', '.join(sorted(allowed))})",
+                           suggestion="use a safetensors (or GGUF/ONNX) export of the model",
+                           details={"format": report.format, "formats": sorted(report.formats)}))
+    return out

@@ -1,0 +1,644 @@
+"""Walk a file's containers down to its pickles, and judge every global found.
+
+One ``Scanner`` per scan. ``scan_file(path)`` maps the file (nothing is read that the format
+does not need: a 1 GiB torch checkpoint costs its pickles, not its tensors) and dispatches by
+content: raw pickles and pickle sequences (legacy torch), joblib, zip archives (torch
+checkpoints, ``.npz``, ``.keras``) through ``zipread``, tar and compressed wrappers, ``.npy``
+headers, safetensors headers, HDF5 Keras configs. Archives nest up to ``max_depth``.
+
+Results are plain records (``Hit`` for an offending global, ``Problem`` for anything else that
+must fail closed); ``guardpolicy.scan.api`` turns them into ``Finding`` objects.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import re
+from dataclasses import dataclass, field
+from struct import unpack_from
+from typing import List, Optional, Set
+
+from . import zipread
+from .allowlist import danger, is_safe
+from .detect import _IDENT, sniff
+from .limits import DEFAULT_LIMITS, ScanLimits
+from .pickle_vm import BigBytes, PickleMachine, StreamResult, looks_nested
+
+#: the first pickle of a legacy (pre-1.6) torch file holds this number
+TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+_STORAGE_MEMBER = re.compile(r"(?:^|/)data/\d+\Z")
+_PEEK = 4096
+
+
+@dataclass
+class Hit:
+    """A global outside the allowlist: where it is and, when known, why it is dangerous."""
+
+    module: str
+    name: str
+    member: str
+    offset: int
+    opcode: str
+    danger: Optional[str] = None
+
+    def to_dict(self) -> dict:
+        """The ``details["globals"]`` entry."""
+        return {"module": self.module, "name": self.name, "member": self.member, "offset": self.offset,
+                "opcode": self.opcode, "dangerous": self.danger is not None, "why": self.danger}
+
+
+@dataclass
+class Problem:
+    """Something that makes the file unsafe or unscannable.
+
+    ``kind``: ``parse`` (pickle parse error), ``limit`` (a bound was hit), ``code`` (code the
+    loader runs: BUILD on a global, Keras Lambda), ``header`` (invalid safetensors/npy header),
+    ``unsupported`` (a compression the scanner cannot read).
+    """
+
+    kind: str
+    message: str
+    member: str = ""
+    offset: Optional[int] = None
+
+
+@dataclass
+class Report:
+    """Everything one file holds: its format, the formats inside it, hits and problems."""
+
+    path: str
+    format: str = "unknown"
+    formats: Set[str] = field(default_factory=set)
+    hits: List[Hit] = field(default_factory=list)
+    problems: List[Problem] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        """No hit and no problem."""
+        return not self.hits and not self.problems
+
+
+class _Budget(Exception):
+    pass
+
+
+class Scanner:
+    """Scans files under ``limits``; ``extra_allowed`` extends the allowlist (``module.name`` globs)."""
+
+    def __init__(self, limits: ScanLimits = DEFAULT_LIMITS, extra_allowed=()):
+        self.limits = limits
+        self.extra = tuple(extra_allowed)
+
+    # -- entry points ---------------------------------------------------------------
+    def scan_file(self, path: str) -> Report:
+        """Scan one file; never raises (I/O errors become problems)."""
+        self.report = report = Report(path=path)
+        self.decompressed = 0
+        try:
+            size = os.path.getsize(path)
+            if size > self.limits.max_file_size:
+                report.problems.append(Problem("limit", f"limit exceeded: file is {size} bytes "
+                                                        f"(max_file_size {self.limits.max_file_size})"))
+                return report
+            if size == 0:
+                return report
+            with open(path, "rb") as fh:
+                with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                    report.format = self._scan(mm, 0, size, "", 0, forced=True)
+        except OSError as exc:
+            report.problems.append(Problem("parse", f"cannot read: {exc.strerror or exc}"))
+        except RecursionError:
+            report.problems.append(Problem("limit", "limit exceeded: nesting too deep"))
+        return report
+
+    def scan_bytes(self, data: bytes, name: str = "<bytes>") -> Report:
+        """Scan an in-memory buffer (tests, the runtime hooks)."""
+        self.report = report = Report(path=name)
+        self.decompressed = 0
+        if data:
+            report.format = self._scan(data, 0, len(data), "", 0, forced=True)
+        return report
+
+    # -- dispatch -------------------------------------------------------------------
+    def _scan(self, data, start: int, end: int, where: str, depth: int, forced: bool) -> str:
+        """Scan ``data[start:end]``; return its format name."""
+        if depth > self.limits.max_depth:
+            self._problem("limit", f"limit exceeded: nested deeper than {self.limits.max_depth} levels", where, start)
+            return "unknown"
+        fmt = sniff(data, start, end)
+        self.report.formats.add(fmt)
+        if fmt == "pickle":
+            return self._scan_pickles(data, start, end, where, depth, forced)
+        if fmt == "zip":
+            return self._scan_zip(data, start, end, where, depth)
+        if fmt == "numpy":
+            return self._scan_npy(data, start, end, where, depth)
+        if fmt in ("gzip", "bz2", "xz", "zlib"):
+            buf = self._decompress(fmt, data, start, end, where, quiet=not forced)
+            if buf is not None:
+                inner = self._scan(buf, 0, len(buf), f"{where}!{fmt}", depth + 1, forced)
+                return inner if inner != "unknown" else fmt
+            return fmt
+        if fmt == "tar":
+            return self._scan_tar(data, start, end, where, depth)
+        if fmt == "safetensors":
+            self._check_safetensors(data, start, end, where)
+            return fmt
+        if fmt == "hdf5":
+            self._check_hdf5(data, start, end, where)
+            return fmt
+        if fmt in ("gguf", "onnx"):
+            return fmt
+        self._probe_embedded(data, start, end, where, depth)
+        return fmt
+
+    # -- pickles ----------------------------------------------------------------------
+    def _scan_pickles(self, data, start: int, end: int, where: str, depth: int, forced: bool) -> str:
+        """A pickle, or several in sequence (legacy torch writes five)."""
+        if end - start > self.limits.max_pickle_size:
+            self._problem("limit", f"limit exceeded: pickle of {end - start} bytes (max_pickle_size "
+                                   f"{self.limits.max_pickle_size})", where, start)
+            return "pickle"
+        res = PickleMachine(data, start, end, self.limits).run()
+        self._take(res, data, where, depth, forced)
+        fmt = "joblib" if any(g.name == "NumpyArrayWrapper" for g in res.globals) else "pickle"
+        if res.stopped and res.value == TORCH_LEGACY_MAGIC and type(res.value) is int:
+            fmt = "torch-legacy"
+            pos = res.end
+            # protocol version, sys info, the object, the storage keys; raw storages follow
+            for _ in range(4):
+                if pos >= end:
+                    self._problem("parse", "legacy torch file ends before its pickles do", where, pos)
+                    break
+                res = PickleMachine(data, pos, end, self.limits).run()
+                self._take(res, data, where, depth, True)
+                if not res.stopped:
+                    break
+                pos = res.end
+            return fmt
+        # more pickles after the first STOP: followed while they start like pickles
+        pos, extra = res.end, 0
+        while res.stopped and pos + 2 <= end and data[pos] == 0x80 and data[pos + 1] <= 5 and extra < 64:
+            res = PickleMachine(data, pos, end, self.limits).run()
+            self._take(res, data, where, depth, forced=False)
+            pos, extra = res.end, extra + 1
+        return fmt
+
+    def _take(self, res: StreamResult, data, where: str, depth: int, forced: bool) -> None:
+        """Judge one stream's globals and follow its nested payloads."""
+        report = self.report
+        for g in res.globals:
+            if not forced and not (_IDENT.match(g.module.encode("utf-8", "replace")) and
+                                   _IDENT.match(g.name.encode("utf-8", "replace"))):
+                continue  # a speculative parse of random bytes
+            if not is_safe(g.module, g.name, self.extra):
+                why = danger(g.module, g.name)
+                if g.opcode == "EXT":
+                    why = "copyreg extension code: the global it names is decided at load time"
+                elif g.opcode == "STACK_GLOBAL?":
+                    why = "STACK_GLOBAL on values that are not constant strings"
+                report.hits.append(Hit(g.module, g.name, where, g.offset, g.opcode, why))
+        for off in res.build_on_global:
+            self._problem("code", "BUILD applied to a global (overwrites attributes of an imported object)", where, off)
+        if forced and res.error:
+            off, msg = res.error
+            self._problem("parse", f"pickle parse error at byte {off}: {msg} (failing closed: whatever ran "
+                                   f"before this point would have run)", where, off)
+        if res.limit:
+            self._problem("limit", f"limit exceeded: {res.limit}", where, res.end)
+        for off, sub in res.inline:
+            self._take(sub, data, f"{where}" if where else "", depth, forced=True)
+        for n in res.nested:
+            self._nested(n, where, depth, forced and n.forced)
+
+    def _nested(self, n, where: str, depth: int, forced: bool) -> None:
+        """A bytes/str constant that may be a pickle (or a compressed one)."""
+        value = n.value
+        if isinstance(value, str):
+            try:
+                value = value.encode("latin-1")
+            except UnicodeEncodeError:
+                value = value.encode("utf-8", "surrogatepass") if forced else None
+        elif isinstance(value, BigBytes):
+            if len(value) > self.limits.max_pickle_size:
+                if forced:
+                    self._problem("limit", "limit exceeded: nested payload too large", where, n.offset)
+                return
+            value = value.tobytes()
+        if not value:
+            return
+        inner_where = f"{where}@{n.offset}"
+        if depth + 1 > self.limits.max_depth:
+            self._problem("limit", f"limit exceeded: nested deeper than {self.limits.max_depth} levels", where, n.offset)
+            return
+        kind = looks_nested(value[:8])
+        before = len(self.report.hits)
+        if kind == "pickle" or (forced and kind is None):
+            self._scan_pickles(value, 0, len(value), inner_where, depth + 1, forced)
+        elif kind in ("zlib", "gzip", "bz2", "xz"):
+            buf = self._decompress(kind, value, 0, len(value), inner_where, quiet=not forced)
+            if buf is not None:
+                self._scan(buf, 0, len(buf), f"{inner_where}!{kind}", depth + 1, forced)
+        elif kind == "zip":
+            self._scan_zip(value, 0, len(value), inner_where, depth + 1)
+        if len(self.report.hits) > before and not forced:
+            self._problem("code", f"a pickle is hidden in a constant ({n.via})", where, n.offset)
+
+    # -- zip ----------------------------------------------------------------------------
+    def _scan_zip(self, data, start: int, end: int, where: str, depth: int) -> str:
+        if start != 0 or end != len(data):
+            data = self._copy(data, start, end, where)
+            if data is None:
+                return "zip"
+        members, problems, truncated = zipread.list_members(data, len(data), self.limits.max_members)
+        if truncated:
+            self._problem("limit", f"limit exceeded: more than {self.limits.max_members} archive members", where)
+        for msg in problems:
+            # not a finding by itself (torch tolerates it); recorded as detail on the scan
+            self.report.formats.add("zip-anomaly")
+        names = {m.name for m in members}
+        fmt = "zip"
+        if any(n.endswith("data.pkl") for n in names):
+            fmt = "torch"
+        elif "config.json" in names and ("metadata.json" in names or "model.weights.h5" in names):
+            fmt = "keras"
+        for m in members:
+            sub = f"{where}!{m.name}" if where else m.name
+            if m.cd_name is not None and m.cd_name != m.name:
+                sub += f" (central directory name {m.cd_name!r})"
+            self._scan_member(data, m, sub, depth, keras=fmt == "keras")
+        if fmt == "zip" and members and all(n.endswith(".npy") for n in names):
+            fmt = "numpy-object" if "numpy-object" in self.report.formats else "numpy"
+        self.report.formats.add(fmt)
+        return fmt
+
+    def _scan_member(self, data, m, where: str, depth: int, keras: bool) -> None:
+        storage = bool(_STORAGE_MEMBER.search(m.name)) and ".." not in m.name
+        if m.comp_size == 0 and m.method == 0:
+            return
+        if m.method == 0:
+            start, end = m.data_offset, m.data_offset + m.comp_size
+            if storage and not looks_nested(bytes(data[start:start + 8]) + b"\0" * 8):
+                return  # tensor bytes: never unpickled, never read
+            if keras and m.name == "config.json":
+                self._check_keras_config(bytes(data[start:end]), where)
+                return
+            self._scan(data, start, end, where, depth + 1, forced=not storage)
+            return
+        if m.method not in (8, 12, 14):
+            self._problem("unsupported", f"member compressed with method {m.method}: cannot be checked", where)
+            return
+        head = self._inflate(data, m, _PEEK, where, peek=True)
+        if head is None:
+            return
+        fmt = sniff(head)
+        if storage and fmt != "pickle" and not looks_nested(head[:8] + b"\0" * 8):
+            return
+        if fmt in ("unknown", "gguf", "onnx", "hdf5") and not (keras and m.name == "config.json"):
+            if fmt == "unknown" and len(head) < m.size:
+                pass  # an unknown member (tensor data, text) needs no full read
+            self.report.formats.add(fmt)
+            return
+        if fmt == "numpy":
+            # the header says whether a pickle follows; read only as much as it needs
+            self._scan_npy(head, 0, len(head), where, depth + 1, member=(data, m))
+            return
+        full = self._inflate(data, m, None, where)
+        if full is None:
+            return
+        if keras and m.name == "config.json":
+            self._check_keras_config(full, where)
+            return
+        self._scan(full, 0, len(full), where, depth + 1, forced=not storage)
+
+    def _inflate(self, data, m, limit: Optional[int], where: str, peek: bool = False) -> Optional[bytes]:
+        """Decompress a member (all of it, or its first ``limit`` bytes), within the budgets."""
+        import zlib
+
+        raw = data[m.data_offset:m.data_offset + m.comp_size]
+        try:
+            if m.method == 8:
+                d = zlib.decompressobj(-15)
+            elif m.method == 12:
+                import bz2
+
+                d = bz2.BZ2Decompressor()
+            else:
+                return self._inflate_lzma(raw, limit, where)
+            return self._bounded(d, raw, limit, where, m.comp_size)
+        except _Budget:
+            return None
+        except (zlib.error, OSError, ValueError, EOFError) as exc:
+            if not peek:
+                self._problem("parse", f"member cannot be decompressed: {exc}", where)
+            return None
+
+    def _inflate_lzma(self, raw, limit, where):
+        import lzma
+
+        # zip's LZMA: 2 bytes version, 2 bytes properties size, then LZMA1 properties
+        if len(raw) < 4:
+            return None
+        psize = unpack_from("<H", raw, 2)[0]
+        props = bytes(raw[4:4 + psize])
+        try:
+            filt = lzma._decode_filter_properties(lzma.FILTER_LZMA1, props)
+            d = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[filt])
+            return self._bounded(d, raw[4 + psize:], limit, where, len(raw))
+        except (lzma.LZMAError, ValueError, _Budget):
+            return None
+
+    def _bounded(self, d, raw, limit, where: str, comp_size: int) -> bytes:
+        """Run a decompressor under the absolute and ratio limits (zip bombs)."""
+        cap = self.limits.max_decompressed - self.decompressed
+        want = cap if limit is None else min(limit, cap)
+        if hasattr(d, "unconsumed_tail"):
+            out = d.decompress(bytes(raw), want + 1)
+        else:
+            out = d.decompress(bytes(raw), max_length=want + 1)
+        if limit is not None:
+            return out[:limit]
+        if len(out) > want:
+            self._problem("limit", f"limit exceeded: decompresses to more than {self.limits.max_decompressed} bytes "
+                                   "(zip bomb?)", where)
+            raise _Budget()
+        self.decompressed += len(out)
+        if len(out) > self.limits.ratio_floor and len(out) > self.limits.max_ratio * max(1, comp_size):
+            self._problem("limit", f"limit exceeded: decompression ratio {len(out) // max(1, comp_size)}:1 "
+                                   "(zip bomb?)", where)
+            raise _Budget()
+        return out
+
+    def _decompress(self, kind: str, data, start: int, end: int, where: str, quiet: bool = False) -> Optional[bytes]:
+        """Decompress a gzip/bz2/xz/zlib stream within the budgets."""
+        import zlib
+
+        try:
+            if kind == "gzip":
+                d = zlib.decompressobj(31)
+            elif kind == "zlib":
+                d = zlib.decompressobj()
+            elif kind == "bz2":
+                import bz2
+
+                d = bz2.BZ2Decompressor()
+            else:
+                import lzma
+
+                d = lzma.LZMADecompressor()
+            return self._bounded(d, data[start:end], None, where, end - start)
+        except _Budget:
+            return None
+        except (zlib.error, OSError, ValueError, EOFError, ImportError) as exc:
+            if not quiet:
+                self._problem("parse", f"{kind} stream cannot be decompressed: {exc}", where)
+            return None
+
+    def _copy(self, data, start: int, end: int, where: str) -> Optional[bytes]:
+        if end - start > self.limits.max_decompressed - self.decompressed:
+            self._problem("limit", "limit exceeded: nested archive too large to scan", where, start)
+            return None
+        self.decompressed += end - start
+        return bytes(data[start:end])
+
+    # -- tar ------------------------------------------------------------------------------
+    def _scan_tar(self, data, start: int, end: int, where: str, depth: int) -> str:
+        pos, count, long_name = start, 0, None
+        while pos + 512 <= end:
+            block = bytes(data[pos:pos + 512])
+            if block == b"\0" * 512:
+                break
+            count += 1
+            if count > self.limits.max_members:
+                self._problem("limit", f"limit exceeded: more than {self.limits.max_members} archive members", where)
+                break
+            name = block[:100].split(b"\0", 1)[0].decode("utf-8", "replace")
+            prefix = block[345:500].split(b"\0", 1)[0].decode("utf-8", "replace") if block[257:262] == b"ustar" else ""
+            if prefix:
+                name = f"{prefix}/{name}"
+            try:
+                size_field = block[124:136]
+                if size_field[0] & 0x80:  # GNU base-256
+                    size = int.from_bytes(size_field[1:], "big")
+                else:
+                    size = int(size_field.split(b"\0", 1)[0].strip() or b"0", 8)
+            except ValueError:
+                self._problem("parse", "bad tar header", where, pos)
+                break
+            kind = block[156:157]
+            body = pos + 512
+            if kind == b"L":
+                long_name = bytes(data[body:body + size]).split(b"\0", 1)[0].decode("utf-8", "replace")
+            elif kind in (b"0", b"\0", b"7"):
+                name = long_name or name
+                long_name = None
+                sub = f"{where}!{name}" if where else name
+                self._scan(data, body, min(end, body + size), sub, depth + 1, forced=True)
+            pos = body + (size + 511) // 512 * 512
+        return "tar"
+
+    # -- numpy ----------------------------------------------------------------------------
+    def _scan_npy(self, data, start: int, end: int, where: str, depth: int, member=None) -> str:
+        """``.npy``: a plain dtype is data; an object dtype means a pickle follows the header.
+
+        For a compressed zip ``member`` only the first bytes are in ``data``; the member is
+        inflated in full only when a pickle follows.
+        """
+        status, body = _npy_info(data, start, end)
+        if status == "truncated" and member is not None:
+            data = self._inflate(member[0], member[1], 1 << 20, where)
+            if data is None:
+                return "numpy"
+            start, end = 0, len(data)
+            status, body = _npy_info(data, start, end)
+        if status in ("truncated", "bad"):
+            self._problem("header", f"{'truncated' if status == 'truncated' else 'unreadable'} .npy header", where, start)
+            return "numpy"
+        if status == "plain":
+            self.report.formats.add("numpy")
+            return "numpy"
+        self.report.formats.add("numpy-object")
+        if member is not None:
+            full = self._inflate(member[0], member[1], None, where)
+            if full is None:
+                return "numpy-object"
+            data, end = full, len(full)
+        self._scan_pickles(data, body, end, where, depth + 1, forced=True)
+        return "numpy-object"
+
+    # -- safetensors ----------------------------------------------------------------------
+    def _check_safetensors(self, data, start: int, end: int, where: str) -> None:
+        err = safetensors_error(data, start, end, self.limits.max_safetensors_header)
+        if err:
+            self._problem("header", f"invalid safetensors file: {err}", where, start)
+
+    # -- Keras ----------------------------------------------------------------------------
+    def _check_keras_config(self, raw: bytes, where: str) -> None:
+        try:
+            config = json.loads(raw)
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            self._problem("parse", f"Keras config.json is not JSON: {exc}"[:200], where)
+            return
+        for msg in keras_code(config):
+            self._problem("code", msg, where)
+
+    def _check_hdf5(self, data, start: int, end: int, where: str) -> None:
+        # Keras 2 keeps ``model_config`` as JSON in a root attribute near the start
+        window = bytes(data[start:min(end, start + 64 * 1024 * 1024)])
+        if re.search(rb'"class_name":\s*"Lambda"', window):
+            self.report.formats.add("keras")
+            self._problem("code", "Keras Lambda layer (marshalled Python code runs on load)", where)
+
+    # -- unknown --------------------------------------------------------------------------
+    def _probe_embedded(self, data, start: int, end: int, where: str, depth: int) -> None:
+        """A pickle after leading junk: try every protocol 2+ header found (bounded)."""
+        stop = min(end, start + self.limits.max_probe_unknown)
+        pos, tries = start, 0
+        while tries < 64:
+            pos = data.find(b"\x80", pos, stop) if hasattr(data, "find") else -1
+            if pos < 0 or pos + 2 >= stop:
+                break
+            if 2 <= data[pos + 1] <= 5:
+                tries += 1
+                res = PickleMachine(data, pos, end, self.limits).run()
+                if res.globals:
+                    before = len(self.report.hits)
+                    self._take(res, data, where, depth, forced=False)
+                    if len(self.report.hits) > before:
+                        self._problem("code", f"pickle embedded after {pos - start} bytes of other data", where, pos)
+                        self.report.formats.add("pickle")
+                if res.stopped:
+                    pos = res.end
+                    continue
+            pos += 1
+
+    def _problem(self, kind: str, message: str, where: str = "", offset: Optional[int] = None) -> None:
+        self.report.problems.append(Problem(kind, message, where, offset))
+
+
+def _npy_info(data, start: int, end: int):
+    """``(status, body_offset)`` of a ``.npy`` header: status ``object``, ``plain``, ``truncated`` or ``bad``."""
+    if end - start < 12:
+        return "truncated", 0
+    major = data[start + 6]
+    if major == 1:
+        hlen, hstart = unpack_from("<H", data, start + 8)[0], start + 10
+    elif major in (2, 3):
+        hlen, hstart = unpack_from("<I", data, start + 8)[0], start + 12
+    else:
+        return "bad", 0
+    if hstart + hlen > end:
+        return "truncated", 0
+    obj = _npy_has_object(bytes(data[hstart:hstart + hlen]))
+    if obj is None:
+        return "bad", 0
+    return ("object" if obj else "plain"), hstart + hlen
+
+
+def _npy_has_object(header: bytes) -> Optional[bool]:
+    """Whether a ``.npy`` header's ``descr`` holds Python objects (``None`` if unreadable)."""
+    import ast
+
+    try:
+        d = ast.literal_eval(header.decode("latin-1").strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if not isinstance(d, dict) or "descr" not in d:
+        return None
+
+    def has_o(descr) -> bool:
+        if isinstance(descr, str):
+            return "O" in descr
+        if isinstance(descr, (list, tuple)):
+            return any(has_o(x) for x in descr)
+        return True  # anything odd: assume the worst
+
+    return has_o(d["descr"])
+
+
+_ST_SIZES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "F8_E8M0": 1, "I16": 2, "U16": 2, "F16": 2,
+             "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "F64": 8, "I64": 8, "U64": 8, "C64": 8}
+_ST_SUBBYTE = {"F4", "F6_E2M3", "F6_E3M2"}
+
+
+def safetensors_error(data, start: int, end: int, max_header: int) -> Optional[str]:
+    """What is wrong with a safetensors header (``None`` when it is sound)."""
+    if end - start < 8:
+        return "shorter than its 8-byte header length"
+    hlen = unpack_from("<Q", data, start)[0]
+    if hlen > max_header:
+        return f"header length {hlen} exceeds the limit ({max_header})"
+    if 8 + hlen > end - start:
+        return f"header length {hlen} runs past the end of the file"
+    try:
+        header = json.loads(bytes(data[start + 8:start + 8 + hlen]).rstrip(b" "))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return "header is not valid JSON"
+    if not isinstance(header, dict):
+        return "header is not a JSON object"
+    body = end - start - 8 - hlen
+    spans = []
+    for key, info in header.items():
+        if key == "__metadata__":
+            if not isinstance(info, dict) or not all(isinstance(v, str) for v in info.values()):
+                return "__metadata__ must map strings to strings"
+            continue
+        if not isinstance(info, dict):
+            return f"tensor {key!r}: entry is not an object"
+        dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
+        if dtype not in _ST_SIZES and dtype not in _ST_SUBBYTE:
+            return f"tensor {key!r}: unknown dtype {dtype!r}"
+        if not isinstance(shape, list) or not all(type(x) is int and x >= 0 for x in shape):
+            return f"tensor {key!r}: bad shape {shape!r}"[:200]
+        if (not isinstance(offsets, list) or len(offsets) != 2 or not all(type(x) is int for x in offsets)
+                or not 0 <= offsets[0] <= offsets[1] <= body):
+            return f"tensor {key!r}: data offsets {offsets!r} outside the data ({body} bytes)"[:200]
+        if dtype in _ST_SIZES:
+            n = 1
+            for x in shape:
+                n *= x
+            if n * _ST_SIZES[dtype] != offsets[1] - offsets[0]:
+                return f"tensor {key!r}: {dtype}{shape} needs {n * _ST_SIZES[dtype]} bytes, offsets give {offsets[1] - offsets[0]}"
+        spans.append((offsets[0], offsets[1], key))
+    spans.sort()
+    pos = 0
+    for a, b, key in spans:
+        if a < pos:
+            return f"tensor {key!r} overlaps the previous tensor"
+        if a > pos:
+            return f"gap before tensor {key!r} (bytes {pos}..{a} are not described)"
+        pos = b
+    if pos != body:
+        return f"{body - pos} bytes after the last tensor are not described"
+    return None
+
+
+_KERAS_SAFE_MODULES = ("keras", "tensorflow", "tf_keras")
+
+
+def keras_code(config, _depth: int = 0) -> List[str]:
+    """Messages for every piece of a Keras config that runs code on load (Lambda, functions)."""
+    out: List[str] = []
+    stack = [(config, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > 200:
+            out.append("Keras config nested too deeply to check")
+            break
+        if isinstance(node, dict):
+            cls = node.get("class_name")
+            mod = node.get("module")
+            if cls == "Lambda":
+                out.append("Keras Lambda layer (runs Python code on load)")
+            elif cls == "__lambda__":
+                out.append("Keras serialized lambda (marshalled Python bytecode)")
+            elif isinstance(mod, str) and cls is not None and not mod.startswith(_KERAS_SAFE_MODULES):
+                out.append(f"Keras config references {mod}.{cls} (outside keras: custom code runs on load)")
+            elif cls == "function" and isinstance(node.get("config"), str) and not str(mod).startswith(_KERAS_SAFE_MODULES):
+                out.append(f"Keras config calls function {node.get('config')!r}")
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return out

@@ -1,0 +1,721 @@
+"""A static pickle machine: runs the opcode stream on a model of the stack, never on Python.
+
+Every opcode of protocols 0-5 is executed against a real stack, mark stack and memo, so
+globals reached through memo tricks (BINPUT then BINGET of the module and name strings),
+STACK_GLOBAL on constructed strings, INST/OBJ/NEWOBJ, or copyreg extension codes are all
+seen exactly as ``pickle.load`` would see them. Nothing is imported and nothing is called:
+``REDUCE`` pushes a ``Call`` record instead of calling.
+
+The machine never raises on bad input. A parse error stops it and is reported in
+``StreamResult.error`` together with every global found before it (the caller fails closed).
+"""
+
+from __future__ import annotations
+
+import codecs
+from struct import unpack_from
+from typing import Any, List, Optional
+
+from .limits import DEFAULT_LIMITS, ScanLimits
+
+#: strings longer than this are not decoded (a module name is never that long)
+_MAX_DECODE = 1 << 20
+#: bytes constants longer than this are kept as a ``BigBytes`` view instead of copied
+_MAX_INLINE_BYTES = 4096
+
+
+class GlobalRef:
+    """A global the stream imports: ``module``/``name`` as ``find_class`` would receive them."""
+
+    __slots__ = ("module", "name", "offset", "opcode")
+
+    def __init__(self, module: str, name: str, offset: int, opcode: str):
+        self.module, self.name, self.offset, self.opcode = module, name, offset, opcode
+
+    def __repr__(self) -> str:
+        return f"GlobalRef({self.module!r}, {self.name!r}, @{self.offset}, {self.opcode})"
+
+
+class Call:
+    """The result of REDUCE/NEWOBJ/NEWOBJ_EX/OBJ/INST: ``func(*args)`` that a loader would run."""
+
+    __slots__ = ("func", "args", "offset", "state")
+
+    def __init__(self, func: Any, args: Any, offset: int):
+        self.func, self.args, self.offset, self.state = func, args, offset, None
+
+
+class BigBytes:
+    """A long bytes constant, kept as a window on the source instead of a copy."""
+
+    __slots__ = ("src", "start", "end")
+
+    def __init__(self, src, start: int, end: int):
+        self.src, self.start, self.end = src, start, end
+
+    def head(self, n: int) -> bytes:
+        """The first ``n`` bytes."""
+        return bytes(self.src[self.start:min(self.end, self.start + n)])
+
+    def tobytes(self) -> bytes:
+        """The whole constant (callers bound the size first)."""
+        return bytes(self.src[self.start:self.end])
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+
+class Opaque:
+    """A value the model does not track (persistent ids, out-of-band buffers, huge strings)."""
+
+    __slots__ = ("what",)
+
+    def __init__(self, what: str):
+        self.what = what
+
+
+class Nested:
+    """A bytes/str constant that may be a pickle of its own.
+
+    ``forced`` is True when the stream passes it to a loader (``pickle.loads`` & co.); then
+    a parse error in it is reported too. Otherwise it is a speculative look.
+    """
+
+    __slots__ = ("value", "offset", "forced", "via")
+
+    def __init__(self, value, offset: int, forced: bool, via: str):
+        self.value, self.offset, self.forced, self.via = value, offset, forced, via
+
+
+class StreamResult:
+    """What one pickle stream contains.
+
+    ``globals`` in stream order; ``end`` is the offset just after STOP (or where parsing
+    stopped); ``error`` is ``(offset, message)`` for a parse error; ``limit`` names a bound
+    that was hit; ``nested`` are payloads to scan recursively; ``build_on_global`` lists the
+    offsets of BUILD applied directly to a global (attribute overwrite on a module object).
+    """
+
+    __slots__ = ("globals", "end", "error", "limit", "nested", "build_on_global", "protocol", "opcodes", "stopped",
+                 "inline", "calls", "value")
+
+    def __init__(self):
+        self.globals: List[GlobalRef] = []
+        self.end = 0
+        self.error: Optional[tuple] = None
+        self.limit: Optional[str] = None
+        self.nested: List[Nested] = []
+        self.build_on_global: List[int] = []
+        self.protocol = 0
+        self.opcodes = 0
+        self.stopped = False
+        #: (offset, StreamResult) of pickles joblib writes inline for object arrays
+        self.inline: List[tuple] = []
+        self.calls = 0
+        self.value = None
+
+
+#: globals whose first argument is unpickled (or unmarshalled) by the loader
+LOADERS = {
+    ("pickle", "loads"), ("pickle", "load"), ("_pickle", "loads"), ("_pickle", "load"), ("cPickle", "loads"),
+    ("pickle", "_loads"), ("dill", "loads"), ("cloudpickle", "loads"), ("torch", "load"),
+    ("torch.serialization", "load"), ("joblib", "load"), ("numpy", "loads"), ("marshal", "loads"),
+    ("builtins", "exec"), ("builtins", "eval"), ("pickle", "Unpickler"), ("_pickle", "Unpickler"),
+}
+
+_ZLIB_SECOND = (0x01, 0x5E, 0x9C, 0xDA)
+
+
+def looks_nested(head: bytes) -> Optional[str]:
+    """If a constant starts like a pickle or a compressed stream, say which (else ``None``)."""
+    if len(head) < 4:
+        return None
+    b0, b1 = head[0], head[1]
+    if b0 == 0x80 and b1 <= 5:
+        return "pickle"
+    if b0 == 0x78 and b1 in _ZLIB_SECOND:
+        return "zlib"
+    if head[:2] == b"\x1f\x8b":
+        return "gzip"
+    if head[:3] == b"BZh" and 0x31 <= head[3] <= 0x39:
+        return "bz2"
+    if head[:4] == b"\xfd7zX":
+        return "xz"
+    if head[:4] == b"PK\x03\x04":
+        return "zip"
+    return None
+
+
+class _ParseError(Exception):
+    pass
+
+
+class _Limit(Exception):
+    pass
+
+
+def _decode_str(raw: bytes, encoding: str) -> str:
+    """Decode without ever failing (an undecodable name still has to be reported)."""
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError:
+        return raw.decode(encoding, "surrogateescape") if encoding == "utf-8" else raw.decode("latin-1")
+
+
+def _line(data, pos: int, end: int):
+    nl = data.find(b"\n", pos, end)
+    if nl < 0:
+        raise _ParseError("unterminated line argument")
+    return bytes(data[pos:nl]), nl + 1
+
+
+def _int_line(raw: bytes) -> int:
+    try:
+        return int(raw.rstrip(b"L"), 0) if raw not in (b"00", b"01") else raw == b"01"
+    except ValueError:
+        try:
+            return int(raw.rstrip(b"L"))
+        except ValueError:
+            raise _ParseError(f"bad integer {raw[:40]!r}") from None
+
+
+def _quoted(raw: bytes) -> bytes:
+    if len(raw) >= 2 and raw[0] == raw[-1] and raw[:1] in (b"'", b'"'):
+        try:
+            return codecs.escape_decode(raw[1:-1])[0]
+        except Exception:
+            raise _ParseError("bad STRING escape") from None
+    raise _ParseError("the STRING opcode argument must be quoted")
+
+
+_SIMPLE_KEYS = (str, int, float, bytes, bool, type(None))
+
+
+def _hashable(key) -> bool:
+    """Only flat keys are kept: hashing a deeply nested tuple could overflow the C stack."""
+    if isinstance(key, _SIMPLE_KEYS):
+        return True
+    if type(key) is tuple:
+        return len(key) < 64 and all(isinstance(k, _SIMPLE_KEYS) for k in key)
+    return False
+
+
+class PickleMachine:
+    """Runs one pickle stream from ``start`` statically. Use ``run()``; it never raises."""
+
+    def __init__(self, data, start: int = 0, end: Optional[int] = None, limits: ScanLimits = DEFAULT_LIMITS,
+                 joblib: bool = True):
+        self.data = data
+        self.start = start
+        self.end = len(data) if end is None else min(end, len(data))
+        self.limits = limits
+        self.joblib = joblib
+
+    def run(self) -> StreamResult:
+        """Execute until STOP, a parse error, or a limit; return what was found."""
+        res = StreamResult()
+        self.res = res
+        try:
+            self._run(res)
+        except _ParseError as exc:
+            res.error = (self.pos_op, str(exc))
+            self.pos = self.pos_op
+        except _Limit as exc:
+            res.limit = str(exc)
+            self.pos = self.pos_op
+        except (IndexError, ValueError, OverflowError, TypeError, MemoryError, RecursionError, KeyError) as exc:
+            # a model bug must never look like a clean file: report it as a parse error
+            res.error = (self.pos_op, f"unparseable ({type(exc).__name__}: {exc})"[:200])
+            self.pos = self.pos_op
+        res.end = self.pos
+        return res
+
+    # The dispatch loop is one long function on purpose: attribute look-ups and calls per
+    # opcode dominate the cost of a pure-Python pickle walker.
+    def _run(self, res: StreamResult) -> None:  # noqa: C901
+        data, end, limits = self.data, self.end, self.limits
+        max_ops, max_memo = limits.max_opcodes, limits.max_memo
+        stack: list = []
+        marks: list = []
+        memo: dict = {}
+        globals_ = res.globals
+        nested = res.nested
+        max_nested = limits.max_nested
+        pos = self.start
+        self.pos = self.pos_op = pos
+        ops = 0
+        proto = 0
+
+        def push_const(value, at):
+            # byte/str constants that look like pickles or compressed streams are followed
+            if len(nested) < max_nested:
+                if isinstance(value, BigBytes):
+                    head = value.head(8)
+                elif isinstance(value, (bytes, bytearray)):
+                    head = bytes(value[:8])
+                elif isinstance(value, str):
+                    head = value[:8].encode("latin-1", "replace")
+                else:
+                    head = b""
+                if head and looks_nested(head):
+                    nested.append(Nested(value, at, False, "constant"))
+            stack.append(value)
+
+        def pop_mark():
+            if not marks:
+                raise _ParseError("MARK expected (mark stack empty)")
+            k = marks.pop()
+            items = stack[k:]
+            del stack[k:]
+            return items
+
+        def need(n):
+            if len(stack) - (marks[-1] if marks else 0) < n:
+                raise _ParseError("stack underflow")
+
+        def read(n, at):
+            if n < 0 or at + n > end:
+                raise _ParseError("pickle data was truncated")
+            return at + n
+
+        def bytes_const(a, b):
+            if b - a > _MAX_INLINE_BYTES:
+                return BigBytes(data, a, b)
+            return bytes(data[a:b])
+
+        def str_const(a, b, at):
+            if b - a > _MAX_DECODE:
+                return Opaque("long string")
+            return _decode_str(bytes(data[a:b]), "utf-8")
+
+        try:
+            while True:
+                if pos >= end:
+                    self.pos_op = pos
+                    raise _ParseError("pickle exhausted before STOP")
+                ops += 1
+                if ops > max_ops:
+                    raise _Limit(f"more than {max_ops} opcodes in one pickle")
+                op = data[pos]
+                self.pos_op = at = pos
+                pos += 1
+                # -- most frequent opcodes of real checkpoints first --
+                if op == 0x94:  # MEMOIZE
+                    if not stack:
+                        raise _ParseError("MEMOIZE on an empty stack")
+                    memo[len(memo)] = stack[-1]
+                    if len(memo) > max_memo:
+                        raise _Limit(f"memo larger than {max_memo} entries")
+                elif op == 0x71:  # BINPUT
+                    pos = read(1, pos)
+                    if not stack:
+                        raise _ParseError("BINPUT on an empty stack")
+                    memo[data[pos - 1]] = stack[-1]
+                elif op == 0x72:  # LONG_BINPUT
+                    pos = read(4, pos)
+                    if not stack:
+                        raise _ParseError("LONG_BINPUT on an empty stack")
+                    memo[unpack_from("<I", data, pos - 4)[0]] = stack[-1]
+                    if len(memo) > max_memo:
+                        raise _Limit(f"memo larger than {max_memo} entries")
+                elif op == 0x68:  # BINGET
+                    pos = read(1, pos)
+                    try:
+                        stack.append(memo[data[pos - 1]])
+                    except KeyError:
+                        raise _ParseError(f"memo key {data[pos - 1]} not found") from None
+                elif op == 0x6A:  # LONG_BINGET
+                    pos = read(4, pos)
+                    key = unpack_from("<I", data, pos - 4)[0]
+                    try:
+                        stack.append(memo[key])
+                    except KeyError:
+                        raise _ParseError(f"memo key {key} not found") from None
+                elif op == 0x4B:  # BININT1
+                    pos = read(1, pos)
+                    stack.append(data[pos - 1])
+                elif op == 0x4D:  # BININT2
+                    pos = read(2, pos)
+                    stack.append(unpack_from("<H", data, pos - 2)[0])
+                elif op == 0x4A:  # BININT
+                    pos = read(4, pos)
+                    stack.append(unpack_from("<i", data, pos - 4)[0])
+                elif op == 0x8C:  # SHORT_BINUNICODE
+                    pos = read(1, pos)
+                    n = data[pos - 1]
+                    pos = read(n, pos)
+                    push_const(str_const(pos - n, pos, at), at)
+                elif op == 0x58:  # BINUNICODE
+                    pos = read(4, pos)
+                    n = unpack_from("<I", data, pos - 4)[0]
+                    pos = read(n, pos)
+                    push_const(str_const(pos - n, pos, at), at)
+                elif op == 0x8D:  # BINUNICODE8
+                    pos = read(8, pos)
+                    n = unpack_from("<Q", data, pos - 8)[0]
+                    pos = read(n, pos)
+                    push_const(str_const(pos - n, pos, at), at)
+                elif op == 0x85:  # TUPLE1
+                    need(1)
+                    stack[-1] = (stack[-1],)
+                elif op == 0x86:  # TUPLE2
+                    need(2)
+                    stack[-2:] = [(stack[-2], stack[-1])]
+                elif op == 0x87:  # TUPLE3
+                    need(3)
+                    stack[-3:] = [(stack[-3], stack[-2], stack[-1])]
+                elif op == 0x29:  # EMPTY_TUPLE
+                    stack.append(())
+                elif op == 0x28:  # MARK
+                    marks.append(len(stack))
+                elif op == 0x74:  # TUPLE
+                    stack.append(tuple(pop_mark()))
+                elif op == 0x52:  # REDUCE
+                    need(2)
+                    args = stack.pop()
+                    func = stack[-1]
+                    stack[-1] = self._call(func, args, at)
+                elif op == 0x51:  # BINPERSID
+                    need(1)
+                    stack[-1] = Opaque("persistent id")
+                elif op == 0x7D:  # EMPTY_DICT
+                    stack.append({})
+                elif op == 0x5D:  # EMPTY_LIST
+                    stack.append([])
+                elif op == 0x73:  # SETITEM
+                    need(3)
+                    v = stack.pop()
+                    k = stack.pop()
+                    target = stack[-1]
+                    if type(target) is dict and _hashable(k):
+                        target[k] = v
+                elif op == 0x75:  # SETITEMS
+                    items = pop_mark()
+                    if not stack:
+                        raise _ParseError("SETITEMS without a target")
+                    if len(items) % 2:
+                        raise _ParseError("odd number of items for SETITEMS")
+                    target = stack[-1]
+                    if type(target) is dict:
+                        for i in range(0, len(items), 2):
+                            if _hashable(items[i]):
+                                target[items[i]] = items[i + 1]
+                elif op == 0x61:  # APPEND
+                    need(2)
+                    v = stack.pop()
+                    if type(stack[-1]) is list:
+                        stack[-1].append(v)
+                elif op == 0x65:  # APPENDS
+                    items = pop_mark()
+                    if not stack:
+                        raise _ParseError("APPENDS without a target")
+                    if type(stack[-1]) is list:
+                        stack[-1].extend(items)
+                elif op == 0x62:  # BUILD
+                    need(2)
+                    state = stack.pop()
+                    obj = stack[-1]
+                    if isinstance(obj, GlobalRef):
+                        # setattr on a module-level object: never in a checkpoint, a classic bypass
+                        res.build_on_global.append(at)
+                    elif isinstance(obj, Call):
+                        obj.state = state
+                        if self.joblib and isinstance(obj.func, GlobalRef) and obj.func.name == "NumpyArrayWrapper":
+                            pos = self._joblib_skip(obj, state, pos)
+                elif op == 0x93:  # STACK_GLOBAL
+                    need(2)
+                    name = stack.pop()
+                    module = stack.pop()
+                    if type(module) is not str or type(name) is not str:
+                        # pickle.load raises here, but fail closed: report an unresolvable global
+                        g = GlobalRef(_describe(module), _describe(name), at, "STACK_GLOBAL?")
+                    else:
+                        g = GlobalRef(module, name, at, "STACK_GLOBAL")
+                    globals_.append(g)
+                    stack.append(g)
+                elif op == 0x63:  # GLOBAL
+                    mod_raw, pos = _line(data, pos, end)
+                    name_raw, pos = _line(data, pos, end)
+                    g = GlobalRef(_decode_str(mod_raw, "utf-8"), _decode_str(name_raw, "utf-8"), at, "GLOBAL")
+                    globals_.append(g)
+                    stack.append(g)
+                elif op == 0x80:  # PROTO
+                    pos = read(1, pos)
+                    proto = data[pos - 1]
+                    if proto > 5:
+                        raise _ParseError(f"unsupported pickle protocol: {proto}")
+                    res.protocol = proto
+                elif op == 0x95:  # FRAME
+                    pos = read(8, pos)
+                    n = unpack_from("<Q", data, pos - 8)[0]
+                    if pos + n > end:
+                        raise _ParseError("FRAME larger than the remaining data")
+                elif op == 0x2E:  # STOP
+                    if not stack:
+                        raise _ParseError("STOP on an empty stack")
+                    res.stopped = True
+                    res.value = stack[-1]
+                    break
+                elif op == 0x4E:  # NONE
+                    stack.append(None)
+                elif op == 0x88:  # NEWTRUE
+                    stack.append(True)
+                elif op == 0x89:  # NEWFALSE
+                    stack.append(False)
+                elif op == 0x47:  # BINFLOAT
+                    pos = read(8, pos)
+                    stack.append(unpack_from(">d", data, pos - 8)[0])
+                elif op == 0x8A:  # LONG1
+                    pos = read(1, pos)
+                    n = data[pos - 1]
+                    pos = read(n, pos)
+                    stack.append(int.from_bytes(data[pos - n:pos], "little", signed=True))
+                elif op == 0x8B:  # LONG4
+                    pos = read(4, pos)
+                    n = unpack_from("<i", data, pos - 4)[0]
+                    if n < 0:
+                        raise _ParseError("LONG4 byte count < 0")
+                    pos = read(n, pos)
+                    stack.append(int.from_bytes(data[pos - n:pos], "little", signed=True) if n <= 64 else Opaque("long"))
+                elif op == 0x43:  # SHORT_BINBYTES
+                    pos = read(1, pos)
+                    n = data[pos - 1]
+                    pos = read(n, pos)
+                    push_const(bytes_const(pos - n, pos), at)
+                elif op == 0x42:  # BINBYTES
+                    pos = read(4, pos)
+                    n = unpack_from("<I", data, pos - 4)[0]
+                    pos = read(n, pos)
+                    push_const(bytes_const(pos - n, pos), at)
+                elif op in (0x8E, 0x96):  # BINBYTES8, BYTEARRAY8
+                    pos = read(8, pos)
+                    n = unpack_from("<Q", data, pos - 8)[0]
+                    pos = read(n, pos)
+                    push_const(bytes_const(pos - n, pos), at)
+                elif op == 0x55:  # SHORT_BINSTRING (a str in Python 3)
+                    pos = read(1, pos)
+                    n = data[pos - 1]
+                    pos = read(n, pos)
+                    push_const(_decode_str(bytes(data[pos - n:pos]), "latin-1"), at)
+                elif op == 0x54:  # BINSTRING
+                    pos = read(4, pos)
+                    n = unpack_from("<i", data, pos - 4)[0]
+                    if n < 0:
+                        raise _ParseError("BINSTRING pickle has negative byte count")
+                    pos = read(n, pos)
+                    push_const(_decode_str(bytes(data[pos - n:pos]), "latin-1") if n <= _MAX_DECODE else
+                               BigBytes(data, pos - n, pos), at)
+                elif op == 0x53:  # STRING
+                    raw, pos = _line(data, pos, end)
+                    push_const(_decode_str(_quoted(raw), "latin-1"), at)
+                elif op == 0x56:  # UNICODE
+                    raw, pos = _line(data, pos, end)
+                    try:
+                        value = raw.decode("raw-unicode-escape")
+                    except UnicodeDecodeError:
+                        raise _ParseError("bad UNICODE argument") from None
+                    push_const(value, at)
+                elif op == 0x49:  # INT (also TRUE/FALSE)
+                    raw, pos = _line(data, pos, end)
+                    stack.append(_int_line(raw))
+                elif op == 0x4C:  # LONG
+                    raw, pos = _line(data, pos, end)
+                    stack.append(_int_line(raw))
+                elif op == 0x46:  # FLOAT
+                    raw, pos = _line(data, pos, end)
+                    try:
+                        stack.append(float(raw))
+                    except ValueError:
+                        raise _ParseError("bad FLOAT argument") from None
+                elif op == 0x70:  # PUT
+                    raw, pos = _line(data, pos, end)
+                    if not stack:
+                        raise _ParseError("PUT on an empty stack")
+                    memo[_int_line(raw)] = stack[-1]
+                    if len(memo) > max_memo:
+                        raise _Limit(f"memo larger than {max_memo} entries")
+                elif op == 0x67:  # GET
+                    raw, pos = _line(data, pos, end)
+                    key = _int_line(raw)
+                    try:
+                        stack.append(memo[key])
+                    except (KeyError, TypeError):
+                        raise _ParseError(f"memo key {key} not found") from None
+                elif op == 0x30:  # POP
+                    if stack and (not marks or len(stack) > marks[-1]):
+                        stack.pop()
+                    elif marks:
+                        pop_mark()
+                    else:
+                        raise _ParseError("POP on an empty stack")
+                elif op == 0x31:  # POP_MARK
+                    pop_mark()
+                elif op == 0x32:  # DUP
+                    if not stack:
+                        raise _ParseError("DUP on an empty stack")
+                    stack.append(stack[-1])
+                elif op == 0x6C:  # LIST
+                    stack.append(pop_mark())
+                elif op == 0x64:  # DICT
+                    items = pop_mark()
+                    if len(items) % 2:
+                        raise _ParseError("odd number of items for DICT")
+                    d = {}
+                    for i in range(0, len(items), 2):
+                        if _hashable(items[i]):
+                            d[items[i]] = items[i + 1]
+                    stack.append(d)
+                elif op == 0x8F:  # EMPTY_SET
+                    stack.append([])
+                elif op == 0x90:  # ADDITEMS
+                    items = pop_mark()
+                    if not stack:
+                        raise _ParseError("ADDITEMS without a target")
+                    if type(stack[-1]) is list:
+                        stack[-1].extend(items)
+                elif op == 0x91:  # FROZENSET
+                    stack.append(tuple(pop_mark()))
+                elif op == 0x81:  # NEWOBJ
+                    need(2)
+                    args = stack.pop()
+                    stack[-1] = self._call(stack[-1], args, at)
+                elif op == 0x92:  # NEWOBJ_EX
+                    need(3)
+                    stack.pop()  # kwargs
+                    args = stack.pop()
+                    stack[-1] = self._call(stack[-1], args, at)
+                elif op == 0x6F:  # OBJ
+                    items = pop_mark()
+                    if not items:
+                        raise _ParseError("OBJ without a class")
+                    stack.append(self._call(items[0], tuple(items[1:]), at))
+                elif op == 0x69:  # INST
+                    mod_raw, pos = _line(data, pos, end)
+                    name_raw, pos = _line(data, pos, end)
+                    g = GlobalRef(_decode_str(mod_raw, "utf-8"), _decode_str(name_raw, "utf-8"), at, "INST")
+                    globals_.append(g)
+                    args = pop_mark()
+                    stack.append(self._call(g, tuple(args), at))
+                elif op == 0x50:  # PERSID
+                    _raw, pos = _line(data, pos, end)
+                    stack.append(Opaque("persistent id"))
+                elif op in (0x82, 0x83, 0x84):  # EXT1, EXT2, EXT4
+                    n = {0x82: 1, 0x83: 2, 0x84: 4}[op]
+                    pos = read(n, pos)
+                    code = int.from_bytes(data[pos - n:pos], "little")
+                    # the copyreg extension registry maps the code to a global at load time:
+                    # unknowable statically, so it is reported as such
+                    g = GlobalRef("copyreg._extension_registry", f"code {code}", at, "EXT")
+                    globals_.append(g)
+                    stack.append(g)
+                elif op == 0x97:  # NEXT_BUFFER
+                    stack.append(Opaque("out-of-band buffer"))
+                elif op == 0x98:  # READONLY_BUFFER
+                    if not stack:
+                        raise _ParseError("READONLY_BUFFER on an empty stack")
+                else:
+                    raise _ParseError(f"invalid opcode 0x{op:02x}")
+        finally:
+            res.opcodes = ops
+        self.pos = pos  # just after STOP
+        res.protocol = proto
+
+    def _call(self, func, args, at: int) -> Call:
+        """REDUCE & co.: record the call; payloads handed to a loader are scanned (forced)."""
+        self.res.calls += 1
+        if isinstance(func, GlobalRef) and (func.module, func.name) in LOADERS and type(args) is tuple and args:
+            payload = _unwrap_payload(args[0])
+            if payload is not None and len(self.res.nested) < self.limits.max_nested:
+                self.res.nested.append(Nested(payload, at, True, f"argument of {func.module}.{func.name}"))
+        return Call(func, args, at)
+
+    def _joblib_skip(self, wrapper: Call, state, pos: int) -> int:
+        """joblib writes array bytes (or a whole pickle, for object arrays) right after BUILD."""
+        if type(state) is not dict:
+            raise _ParseError("joblib NumpyArrayWrapper without a state dict")
+        shape, dtype = state.get("shape"), state.get("dtype")
+        kind, itemsize = _dtype_size(dtype)
+        if kind is None:
+            raise _ParseError("joblib array with a dtype the scanner cannot size")
+        if kind == "O":
+            sub = PickleMachine(self.data, pos, self.end, self.limits, self.joblib).run()
+            self.res.inline.append((pos, sub))
+            if sub.error or sub.limit or not sub.stopped:
+                # the inline pickle is reported by the caller; parsing cannot go on past it
+                raise _ParseError("joblib inline object-array pickle is broken")
+            return sub.end
+        count = 1
+        if type(shape) is not tuple or not all(type(x) is int and x >= 0 for x in shape):
+            raise _ParseError("joblib array with a bad shape")
+        for x in shape:
+            count *= x
+        if state.get("numpy_array_alignment_bytes") is not None:
+            pos = self._read_check(pos, 1)
+            pos = self._read_check(pos, self.data[pos - 1])
+        return self._read_check(pos, count * itemsize)
+
+    def _read_check(self, pos: int, n: int) -> int:
+        if pos + n > self.end:
+            raise _ParseError("joblib array data truncated")
+        return pos + n
+
+
+_DTYPE_SIZES = {"b": 1, "?": 1, "B": 1}
+
+
+def _dtype_size(dtype):
+    """(kind, itemsize) of a pickled ``numpy.dtype(descr, ...)`` call, or (None, 0)."""
+    if not isinstance(dtype, Call) or type(dtype.args) is not tuple or not dtype.args:
+        return None, 0
+    descr = dtype.args[0]
+    if type(descr) is not str or not descr:
+        return None, 0
+    kind = descr[0]
+    digits = descr[1:]
+    if kind == "O":
+        return "O", 8
+    if kind in "?bB" and not digits:
+        return kind, 1
+    if not digits.isdigit():
+        # a structured dtype: its size is in the BUILD state (index 5 = elsize)
+        st = dtype.state
+        if kind == "V" and type(st) is tuple and len(st) > 5 and type(st[5]) is int and st[5] > 0:
+            return kind, st[5]
+        return None, 0
+    n = int(digits)
+    if kind == "U":
+        return kind, 4 * n
+    if kind in "biufcmMSV":
+        if kind == "V" and type(dtype.state) is tuple and len(dtype.state) > 3 and dtype.state[3] is not None:
+            # structured dtype with fields that hold objects cannot be sized safely
+            return None, 0
+        return kind, n
+    return None, 0
+
+
+def _unwrap_payload(value):
+    """The bytes a loader would read from ``value`` (bytes, str, or ``_codecs.encode(str, ...)``)."""
+    if isinstance(value, (bytes, str, BigBytes)):
+        return value
+    if isinstance(value, Call) and isinstance(value.func, GlobalRef) and type(value.args) is tuple and value.args:
+        if (value.func.module, value.func.name) in (("_codecs", "encode"), ("codecs", "encode"), ("builtins", "bytes"),
+                                                     ("builtins", "bytearray")):
+            return _unwrap_payload(value.args[0])
+    return None
+
+
+def _describe(value) -> str:
+    """A readable stand-in for a non-string STACK_GLOBAL operand."""
+    if isinstance(value, GlobalRef):
+        return f"<{value.module}.{value.name}>"
+    if isinstance(value, Call):
+        f = value.func
+        return f"<result of {f.module}.{f.name}(...)>" if isinstance(f, GlobalRef) else "<result of a call>"
+    if isinstance(value, bytes):
+        return f"<bytes {value[:40]!r}>"
+    return f"<{type(value).__name__}>"
+
+
+def scan_stream(data, start: int = 0, end: Optional[int] = None, limits: ScanLimits = DEFAULT_LIMITS) -> StreamResult:
+    """Run the static machine over one pickle stream starting at ``start``."""
+    return PickleMachine(data, start, end, limits).run()
