@@ -39,6 +39,7 @@ def hub(tmp_path_factory):
         "pkl": h.add_repo("acme/pkl", {"evil.pkl": evil_pickle(marker_dir / "pkl"), "clean.pkl": clean_pickle(),
                                        "renamed.safetensors": evil_pickle(marker_dir / "renamed")}),
         "other": h.add_repo("elsewhere/tiny", {"config.json": CONFIG}),
+        "squat": h.add_repo("meta-Ilama/Llama-3.1-8B", {"config.json": CONFIG, "model.safetensors": WEIGHTS}),
         "data": h.add_repo("acme/data", {"train.csv": b"a,b\n1,2\n", "evil.pkl": evil_pickle(marker_dir / "ds")},
                            repo_type="dataset"),
     }
@@ -98,6 +99,21 @@ def test_pinned_safetensors_downloads_and_floating_revision_is_blocked_before_an
     # nothing was asked of the server for the floating refs
     paths = [p for _, p in hub.requests[before:]]
     assert not any("/resolve/main/" in p or "/resolve/v1/" in p for p in paths), paths
+
+
+def test_typosquatted_repo_is_blocked_before_any_request(hub, env):
+    sha = hub.shas["squat"]
+    before = len(hub.requests)
+    r = run_hooked(f'''
+        from huggingface_hub import hf_hub_download, snapshot_download, HfFileSystem
+        attempt("file", hf_hub_download, "meta-Ilama/Llama-3.1-8B", "config.json", revision="{sha}")
+        attempt("snapshot", snapshot_download, "meta-Ilama/Llama-3.1-8B", revision="{sha}")
+        attempt("fs", lambda: HfFileSystem().open("meta-Ilama/Llama-3.1-8B@{sha}/config.json").read())
+    ''', env)
+    o = outcomes(r)
+    for label in ("file", "snapshot", "fs"):
+        assert o[label].startswith("BLOCKED [typosquat]") and "meta-llama" in o[label], (label, r.stdout, r.stderr)
+    assert hub.requests[before:] == []  # not even an API call
 
 
 def test_floating_revision_warns_under_warn_action(hub, env, tmp_path):

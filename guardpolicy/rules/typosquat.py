@@ -1,22 +1,209 @@
 """Rule ``typosquat``: a name close to a popular or protected name that is not itself one.
 
-(Stub: the matcher lands with the typosquat work.)
+PyPI packages are compared (PEP 503 canonical names) against the shipped list of the
+15,000 most-downloaded projects and the policy's ``[sources] protected`` names; Hugging Face
+repo ids against the shipped popular models/datasets and well-known orgs plus the policy's
+``hub_orgs``, ``protected`` and ``[hub] protected_repos``. An exact hit on the shipped
+known-malicious PyPI names is denied outright. The matching itself lives in
+``guardpolicy.similarity`` (pure functions, tested on their own); this module only turns
+matches into findings.
+
+Never flagged: a popular name, an allowlisted name (``allow``, globs), a name matching a
+protected glob (that is the org's own name; the ``source`` rule handles dependency confusion),
+a known Hub org, and spellings that normalise to the same project (``PyYAML``, ``ruamel_yaml``).
 """
 
 from __future__ import annotations
 
+import fnmatch
+from functools import lru_cache
+from typing import Optional, Tuple
+
 from ..hookspecs import hookimpl
-from . import RuleInfo
+from ..model import Finding
+from ..names import canonicalize_name
+from . import Option, RuleInfo
 
 RULE = RuleInfo(
     id="typosquat",
     summary="The name imitates a popular or protected name.",
-    help="Compares PEP 503 names against the most-downloaded PyPI projects and the policy's "
-         "`protected` names.",
+    help="Compares PEP 503 names against the 15,000 most-downloaded PyPI projects and the policy's "
+         "`protected` names (look-alike characters l/I/1, o/0, rn/m, vv/w, cl/d and separators; one "
+         "edit, two for long names; `python-`/`-py`/`-cli`/version affixes; two popular names glued "
+         "together), and Hugging Face repo ids against popular repos and well-known orgs (look-alike "
+         "orgs, a known org plus `-official`/`-research`/`-hf`/digits, typos of popular repo names). "
+         "Names on the shipped known-malicious list are denied outright.",
     default_action="deny",
-    example="requirements.txt:2: typosquat: 'reqeusts' looks like 'requests'",
+    options={
+        "one_edit_rank": Option(int, 15000, "one-edit typos are matched against the N most popular PyPI names"),
+        "two_edit_rank": Option(int, 1000, "two-edit typos of long names against the N most popular PyPI names"),
+        "combosquats": Option(bool, True, "flag two popular names glued together (pandas-numpy) and bait words"),
+        "known_malicious": Option(bool, True, "deny names on the shipped known-malicious list"),
+    },
+    example="requirements.txt:2: typosquat: 'reqeusts' looks like 'requests' (transposition)",
     subjects=("package", "model"),
 )
+
+_GLOB_CHARS = "*?["
+
+
+def _is_glob(pattern: str) -> bool:
+    return any(ch in pattern for ch in _GLOB_CHARS)
+
+
+def allowed(names, patterns) -> bool:
+    """True when any of ``names`` matches any allow pattern (case-insensitive; PyPI names canonical)."""
+    for pattern in patterns:
+        low = pattern.lower()
+        canon = canonicalize_name(pattern)
+        for n in names:
+            n_low = n.lower()
+            if fnmatch.fnmatchcase(n_low, low) or fnmatch.fnmatchcase(canonicalize_name(n), canon):
+                return True
+    return False
+
+
+@lru_cache(maxsize=8)
+def _pypi_index(one_edit_rank: int, two_edit_rank: int, combos: bool):
+    from ..similarity import data
+    from ..similarity.pypi import MatchOptions, PypiIndex
+
+    default = MatchOptions()
+    if (one_edit_rank, two_edit_rank, combos) == (default.one_edit_rank, default.two_edit_rank, True):
+        return data.pypi_index()
+    opts = MatchOptions(one_edit_rank=one_edit_rank, two_edit_rank=two_edit_rank)
+    return PypiIndex(data.pypi_top(), opts, combos=combos)
+
+
+@lru_cache(maxsize=32)
+def _protected_index(names: Tuple[str, ...]):
+    """An index over the policy's literal protected names (all equally important)."""
+    from ..similarity.pypi import MatchOptions, PypiIndex
+
+    return PypiIndex(names, MatchOptions(two_edit_rank=len(names) + 1), combos=False)
+
+
+def _protected_glob_match(canonical: str, globs: Tuple[str, ...]) -> Optional[str]:
+    """A protected glob the name imitates: same fold as a name the glob admits (``acrne-*`` for ``acme-*``)."""
+    from ..similarity.text import fold
+
+    folded = fold(canonical)
+    for pattern in globs:
+        # fold the literal parts of the glob; wildcards keep their meaning
+        parts, buf = [], ""
+        for ch in pattern:
+            if ch in _GLOB_CHARS or ch == "]":
+                parts.append(fold(buf) if buf else "")
+                parts.append(ch)
+                buf = ""
+            else:
+                buf += ch
+        parts.append(fold(buf) if buf else "")
+        if fnmatch.fnmatchcase(folded, "".join(parts)):
+            return pattern
+    return None
+
+
+def check_name(name: str, policy) -> Optional[Finding]:
+    """The typosquat finding for one PyPI name under ``policy``, or ``None``."""
+    canonical = canonicalize_name(name)
+    if not canonical or allowed((name, canonical), policy.allow):
+        return None
+    settings = policy.rule("typosquat")
+    protected = tuple(policy.sources.get("protected", ()))
+    literal = tuple(sorted({canonicalize_name(p) for p in protected if not _is_glob(p)}))
+    globs = tuple(canonicalize_name(p) for p in protected if _is_glob(p))
+    if canonical in literal or any(fnmatch.fnmatchcase(canonical, g) for g in globs):
+        return None  # the org's own internal name
+    index = _pypi_index(int(settings.get("one_edit_rank", 15000)), int(settings.get("two_edit_rank", 1000)),
+                        bool(settings.get("combosquats", True)))
+    if settings.get("known_malicious", True):
+        from ..similarity import data
+
+        hit = data.pypi_malicious().get(canonical)
+        if hit is not None and hit[0] != "compromised_lib":
+            category, target = hit
+            if not target:
+                m = index.match(canonical)  # name the imitated project when the list does not
+                target = m.target if m is not None else ""
+            extra = f", imitating {target!r}" if target else ""
+            return Finding(rule="typosquat", subject=name, action="deny",
+                           message=f"{name!r} is a known malicious package name ({category}{extra})",
+                           suggestion=f"remove it; did you mean {target!r}?" if target else "remove it",
+                           details={"known_malicious": True, "category": category, "target": target or None})
+    if canonical in index.rank:
+        return None  # popular names are never flagged
+    match = None
+    if literal:
+        match = _protected_index(literal).match(canonical)
+        if match is not None:
+            kind = f"protected {match.kind}"
+            match = (match.target, kind, match.how)
+    if match is None and globs:
+        pattern = _protected_glob_match(canonical, globs)
+        if pattern is not None:
+            match = (pattern, "protected look-alike", "look-alike of a protected name pattern")
+    if match is None:
+        m = index.match(canonical)
+        if m is None:
+            return None
+        match = (m.target, m.kind, m.how)
+    target, kind, how = match
+    return Finding(rule="typosquat", subject=name,
+                   message=f"{name!r} looks like {target!r} ({kind}: {how})",
+                   suggestion=f"did you mean {target!r}? (if {name!r} is intended, add it to the policy's allow list)",
+                   details={"target": target, "kind": kind, "how": how})
+
+
+@hookimpl
+def guard_check_package(package, policy, context):
+    """Flag a requirement whose name imitates a popular/protected name or is known malicious."""
+    if not package.name:
+        return None
+    cache = context.cache.setdefault("typosquat", {}) if context is not None else {}
+    key = (package.name, policy.digest)
+    if key not in cache:
+        cache[key] = check_name(package.name, policy)
+    found = cache[key]
+    if found is None:
+        return None
+    from dataclasses import replace
+
+    return [replace(found, subject=package.subject, location=package.location)]
+
+
+def check_repo(repo_id: str, repo_type: str, policy) -> Optional[Finding]:
+    """The typosquat finding for one Hub repo id under ``policy``, or ``None``."""
+    from ..similarity import data
+    from ..similarity.hub import org_globs
+
+    subject_names = (repo_id, f"hf:{repo_id}", f"hf:{repo_type}s/{repo_id}")
+    if allowed(subject_names, policy.allow):
+        return None
+    sources = policy.sources
+    protected_repos = tuple(policy.section("hub").get("protected_repos", ()))
+    extra_orgs = tuple(sources.get("hub_orgs", ())) + org_globs(protected_repos) + \
+        tuple(sources.get("protected", ()))
+    m = data.hf_index().match(repo_id, repo_type if repo_type in ("model", "dataset") else "model",
+                              extra_orgs=extra_orgs, protected_repos=protected_repos)
+    if m is None:
+        return None
+    what = "org" if m.kind.startswith("org") else "repo"
+    return Finding(rule="typosquat", subject="",
+                   message=f"{repo_id!r} looks like the {what} {m.target!r} ({m.kind}: {m.how})",
+                   suggestion=f"did you mean {m.suggestion!r}?",
+                   details={"target": m.suggestion, "imitated": m.target, "kind": m.kind, "how": m.how})
+
+
+@hookimpl
+def guard_check_model(model, policy, context):
+    """Flag a Hub repo whose org or name imitates a well-known org or popular repo."""
+    found = check_repo(model.repo_id, model.repo_type, policy)
+    if found is None:
+        return None
+    from dataclasses import replace
+
+    return [replace(found, subject=model.subject, location=model.location)]
 
 
 @hookimpl

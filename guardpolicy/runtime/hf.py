@@ -44,7 +44,7 @@ from ..model import Finding, ModelRef
 from . import gate
 from .filescan import file_digest, quarantine, scan_file
 from .hub_checks import (commit_from_path, file_subject, is_commit, join_repo_path, load_lock, lock_commit_findings,
-                         lock_entry, lock_file_findings, lock_name_findings, lock_path, name_findings, needs_scan,
+                         lock_entry, lock_file_findings, lock_name_findings, lock_path, name_findings, needs_scan, parse_fs_path,
                          requested_revision, resolved_commit, walk_files, hub_settings)
 
 LIBRARY = "huggingface_hub"
@@ -485,6 +485,16 @@ def patch_hf_api(module) -> None:
 # ------------------------------------------------------------------------------ hf_file_system
 
 
+def _fs_precheck(fs, path: str, revision: Optional[str], operation: str, policy) -> None:
+    """Judge the repo of an ``hf://`` path from the path alone, before ``resolve_path`` calls the Hub."""
+    parsed = parse_fs_path(path, revision)
+    if parsed is None:
+        return
+    repo_type, repo_id, rev, _ = parsed
+    ref = _model_ref(repo_id, repo_type, rev, _endpoint(getattr(fs, "endpoint", None)))
+    check_entry(ref, [], f"{operation} {ref.subject}", policy)
+
+
 def _fs_ref(fs, path: str, revision: Optional[str]):
     """``(ModelRef, path in repo, resolved path)`` for an ``hf://`` path, or ``None`` (bucket, bad path)."""
     try:
@@ -513,12 +523,13 @@ def wrap_fs_open(original):
     def _open(self, path, mode="rb", *args, **kwargs):
         if "r" not in mode or "+" in mode:
             return original(self, path, mode, *args, **kwargs)
+        policy = _policy()
+        _fs_precheck(self, path, kwargs.get("revision"), "HfFileSystem.open", policy)
         found = _fs_ref(self, path, kwargs.get("revision"))
         if found is None:
             return original(self, path, mode, *args, **kwargs)
         ref, repo_path, _ = found
         operation = f"HfFileSystem.open {ref.subject} {repo_path}"
-        policy = _policy()
         commit = resolved_commit(ref.revision)
         check_entry(ref, [repo_path], operation, policy, commit=commit)
         lock_file, lock = _lock_for(policy)
@@ -547,12 +558,13 @@ def wrap_fs_get_file(original):
 
     @functools.wraps(original)
     def get_file(self, rpath, lpath=None, *args, **kwargs):
+        policy = _policy()
+        _fs_precheck(self, rpath, kwargs.get("revision"), "HfFileSystem.get_file", policy)
         found = _fs_ref(self, rpath, kwargs.get("revision"))
         if found is None:
             return original(self, rpath, lpath, *args, **kwargs)
         ref, repo_path, _ = found
         operation = f"HfFileSystem.get_file {ref.subject} {repo_path}"
-        policy = _policy()
         commit = resolved_commit(ref.revision)
         check_entry(ref, [repo_path], operation, policy, commit=commit)
         result = original(self, rpath, lpath, *args, **kwargs)

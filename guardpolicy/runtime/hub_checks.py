@@ -142,7 +142,7 @@ def sha256_file(path: str, chunk: int = 1 << 20) -> str:
 
 def commit_from_path(path: str) -> Optional[str]:
     """The commit of a cached file or snapshot folder (``.../snapshots/<sha>[/...]``), or ``None``."""
-    parts = str(path).replace("\\", "/").split("/")
+    parts = str(path).replace("\\", "/").rstrip("/").split("/")
     for i, part in enumerate(parts[:-1]):
         if part == "snapshots" and is_commit(parts[i + 1]):
             return parts[i + 1]
@@ -158,6 +158,46 @@ def walk_files(root: str) -> list:
             local = os.path.join(dirpath, name)
             out.append((os.path.relpath(local, root).replace(os.sep, "/"), local))
     return out
+
+
+_FS_TYPES = {"datasets": "dataset", "spaces": "space", "models": "model"}
+
+
+def parse_fs_path(path: str, revision: Optional[str] = None) -> Optional[Tuple[str, str, Optional[str], str]]:
+    """``(repo_type, repo_id, requested revision, path in repo)`` of an ``hf://`` path, without network.
+
+    ``HfFileSystem.resolve_path`` asks the Hub whether the repo exists before returning, so the
+    repo id is judged from this cheap parse first. ``None`` for buckets or paths it cannot read.
+    """
+    from urllib.parse import unquote
+
+    p = str(path)
+    for prefix in ("hf://", "hf:"):
+        if p.startswith(prefix):
+            p = p[len(prefix):]
+            break
+    parts = [x for x in p.split("/") if x != ""]
+    repo_type = "model"
+    if parts and parts[0] in _FS_TYPES:
+        repo_type = _FS_TYPES[parts.pop(0)]
+    elif parts and parts[0] == "buckets":
+        return None
+    if len(parts) < 2:
+        return None
+    org, name = parts[0], parts[1]
+    rest = parts[2:]
+    rev = None
+    if "@" in org:
+        return None
+    if "@" in name:
+        name, rev = name.split("@", 1)
+        rev = unquote(rev)
+        if rev == "refs" and len(rest) >= 2:  # literal refs/pr/N or refs/convert/x
+            rev = "/".join([rev] + rest[:2])
+            rest = rest[2:]
+    if revision is not None:
+        rev = str(revision)
+    return repo_type, f"{org}/{name}", rev, "/".join(rest)
 
 
 # ------------------------------------------------------------------------------ guard.lock

@@ -1,0 +1,277 @@
+"""Match a PyPI project name against a ranked list of popular (or protected) names.
+
+``PypiIndex(ranked_names).match(name)`` answers "which popular project does this name
+imitate, and how?" in tens of microseconds: exact dictionary look-ups for look-alikes,
+affixes and combinations, and rapidfuzz's C batch functions with score cutoffs over small
+pre-bucketed candidate lists for edit-distance typos (never a Python loop over the list).
+
+Pieces are built lazily on first use, so asking whether a popular name is popular costs one
+set look-up.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from .text import affix_cores, canonicalize, combo_splits, describe_edit, fold
+
+
+@dataclass(frozen=True)
+class MatchOptions:
+    """Thresholds of the matcher. The defaults are tuned on the top-15,000 list (see docs/typosquat.md)."""
+
+    #: folded names this long or shorter are matched only by exact folding (no edit distance)
+    short_name: int = 4
+    #: one edit (a swap counts as one) against targets ranked better than this
+    one_edit_rank: int = 15000
+    #: two edits (or a reordering of the same letters) only for names at least this long ...
+    long_name: int = 9
+    #: ... against targets ranked better than this (the most popular ones)
+    two_edit_rank: int = 1000
+    #: both halves of a combosquat must be ranked better than this
+    combo_rank: int = 500
+    #: a popular token used as a component of at least this many popular names is an ordinary word
+    generic_component: int = 30
+    #: edit-distance matching of a name with its affixes stripped needs a core at least this long
+    core_fuzzy_min: int = 6
+
+
+#: Words that turn a popular name into bait: "install numpy", "requests setup", "pip flask", and
+#: the system modules attackers glue to a popular name (``os-numpy``, ``sys-selenium``).
+BAIT_WORDS = frozenset({
+    "install", "installer", "setup", "pip", "update", "updater", "upgrade", "download",
+    "downloader", "print", "os", "sys", "subprocess", "shell", "exec",
+})
+
+
+@dataclass(frozen=True)
+class Match:
+    """The popular name a candidate imitates.
+
+    ``kind`` is ``look-alike`` (same fold: homoglyphs, separators, case), ``affix``
+    (a popular name plus or minus ``python-``, ``-py``, a version, ...), ``typo`` (one edit,
+    or two for long names), ``reordering`` (same letters reshuffled), or ``combosquat``
+    (two popular names, or a popular name and a bait word, glued). ``how`` names the edit
+    (``transposition``, ``keyboard-substitution``, ``prefix python3-``, ...).
+    """
+
+    target: str
+    kind: str
+    how: str
+    rank: int
+
+
+class PypiIndex:
+    """An index over canonical names ordered by popularity (first = most popular)."""
+
+    def __init__(self, ranked_names: Iterable[str], options: MatchOptions = MatchOptions(), combos: bool = True):
+        self.names: List[str] = []
+        self.rank: Dict[str, int] = {}
+        for name in ranked_names:
+            c = canonicalize(name)
+            if c and c not in self.rank:
+                self.rank[c] = len(self.names)
+                self.names.append(c)
+        self.options = options
+        self.combos = combos
+
+    def __contains__(self, name: str) -> bool:
+        return canonicalize(name) in self.rank
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    # ---- lazily built look-up tables -------------------------------------------------------
+
+    @cached_property
+    def by_fold(self) -> Dict[str, str]:
+        """Folded form -> most popular name with that fold."""
+        out: Dict[str, str] = {}
+        for name in self.names:
+            out.setdefault(fold(name), name)
+        return out
+
+    @cached_property
+    def by_core(self) -> Dict[str, str]:
+        """A popular name with one affix stripped -> that popular name (``dateutil`` -> ``python-dateutil``)."""
+        out: Dict[str, str] = {}
+        for name in self.names:
+            if "-" not in name and not name.startswith("py"):
+                continue  # nothing to strip: skip the generator (most names)
+            for core, how in affix_cores(name, max_steps=1).items():
+                # a version swap between two numbered siblings (foo-cu12 / foo-cu13) is not a squat
+                if len(core) >= 4 and core not in self.rank and not how[-1:].isdigit():
+                    out.setdefault(core, name)
+        return out
+
+    @cached_property
+    def by_plain(self) -> Dict[str, str]:
+        """Name without separators -> most popular name with that spelling (edit distance works on these)."""
+        out: Dict[str, str] = {}
+        for name in self.names:
+            out.setdefault(name.replace("-", ""), name)
+        return out
+
+    @cached_property
+    def _one_edit_buckets(self) -> Tuple[dict, dict]:
+        """Plain names by (length, first letter) and (length, last letter).
+
+        One edit keeps either the first or the last letter of a name of two or more letters,
+        so a query only needs six small buckets instead of the whole list.
+        """
+        first: Dict[tuple, list] = defaultdict(list)
+        last: Dict[tuple, list] = defaultdict(list)
+        limit = self.options.one_edit_rank
+        for plain, name in self.by_plain.items():
+            if len(plain) > self.options.short_name and self.rank[name] < limit:
+                first[(len(plain), plain[0])].append(plain)
+                last[(len(plain), plain[-1])].append(plain)
+        return dict(first), dict(last)
+
+    @cached_property
+    def _two_edit_buckets(self) -> Dict[int, list]:
+        """Plain long names of the most popular targets, by length."""
+        out: Dict[int, list] = defaultdict(list)
+        for plain, name in self.by_plain.items():
+            if len(plain) >= self.options.long_name - 1 and self.rank[name] < self.options.two_edit_rank:
+                out[len(plain)].append(plain)
+        return dict(out)
+
+    @cached_property
+    def _anagrams(self) -> Dict[str, str]:
+        """Sorted letters of the most popular names -> name (``matlibplot`` reorders ``matplotlib``)."""
+        out: Dict[str, str] = {}
+        for plain, name in self.by_plain.items():
+            if len(plain) >= self.options.long_name and self.rank[name] < self.options.two_edit_rank:
+                out.setdefault("".join(sorted(plain)), name)
+        return out
+
+    @cached_property
+    def generic_tokens(self) -> frozenset:
+        """Popular names that are ordinary component words (``utils``, ``core``, ``client``, ``sdk``).
+
+        A token used after the first dash by many popular names is a word, not a brand:
+        gluing it to a popular name (``flask-utils``) is how real projects are named.
+        """
+        later = Counter(t for n in self.names if "-" in n for t in n.split("-")[1:])
+        return frozenset(t for t, k in later.items() if k >= self.options.generic_component)
+
+    # ---- matching -------------------------------------------------------------------------
+
+    def _best(self, names: Iterable[str]) -> Optional[str]:
+        best = None
+        for n in names:
+            if best is None or self.rank[n] < self.rank[best]:
+                best = n
+        return best
+
+    def fuzzy(self, plain: str) -> Optional[Tuple[str, str]]:
+        """The most popular name within one edit (two for long names) of ``plain``: ``(name, kind)``.
+
+        ``plain`` is a canonical name without separators. Edits are counted on the plain
+        spelling, not the folded one: look-alikes are caught exactly, and a look-alike plus
+        a typo at once is too loose a match to act on.
+        """
+        from rapidfuzz import process
+        from rapidfuzz.distance import OSA
+
+        opts = self.options
+        n = len(plain)
+        if n <= opts.short_name:
+            return None
+        first, last = self._one_edit_buckets
+        hits = []
+        for length in (n - 1, n, n + 1):
+            for bucket in (first.get((length, plain[0])), last.get((length, plain[-1]))):
+                if bucket:
+                    hits.extend(h[0] for h in process.extract(plain, bucket, scorer=OSA.distance,
+                                                              score_cutoff=1, limit=None))
+        if hits:
+            return self._best(self.by_plain[h] for h in hits), "typo"
+        if n >= opts.long_name:
+            buckets = self._two_edit_buckets
+            for length in range(n - 2, n + 3):
+                bucket = buckets.get(length)
+                if bucket:
+                    hits.extend(h[0] for h in process.extract(plain, bucket, scorer=OSA.distance,
+                                                              score_cutoff=2, limit=None))
+            if hits:
+                return self._best(self.by_plain[h] for h in hits), "typo"
+        if n >= opts.long_name:
+            name = self._anagrams.get("".join(sorted(plain)))
+            if name is not None and name[0] == plain[0]:
+                return name, "reordering"
+        return None
+
+    def match(self, name: str) -> Optional[Match]:
+        """The popular name ``name`` imitates, or ``None``. A popular name never matches."""
+        c = canonicalize(name)
+        if not c or c in self.rank:
+            return None
+        f = fold(c)
+        # 1. looks the same (case, separators, l/I/1, o/0, rn/m, vv/w, cl/d)
+        hit = self.by_fold.get(f)
+        if hit is not None:
+            return Match(hit, "look-alike", describe_edit(c, hit), self.rank[hit])
+        # 2. a popular name with an affix added, removed or swapped (python3-dateutil, requests-py)
+        cores = affix_cores(c)
+        found = []
+        swapped = self.by_core.get(c)
+        if swapped is not None:  # dateutil -> python-dateutil
+            found.append((self.rank[swapped], swapped, swapped.replace(c, "").strip("-") or "affix"))
+        for core, how in cores.items():
+            target = core if core in self.rank else self.by_fold.get(fold(core)) or self.by_core.get(core)
+            if target is not None and target != c:
+                found.append((self.rank[target], target, how))
+        if found:
+            rank, target, how = min(found)
+            return Match(target, "affix", f"{how!r} added or swapped", rank)
+        # 3. one edit (two for long names, or a reordering) of a popular name
+        fz = self.fuzzy(c.replace("-", ""))
+        if fz is not None:
+            target, kind = fz
+            return Match(target, kind, describe_edit(c, target), self.rank[target])
+        # 4. two popular names glued, or a popular name and a bait word
+        if self.combos:
+            combo = self.combo(c)
+            if combo is not None:
+                return combo
+        # 5. affix plus a typo (python3-requets)
+        found = []
+        for core, how in cores.items():
+            pc = core.replace("-", "")
+            if len(pc) >= self.options.core_fuzzy_min:
+                fz = self.fuzzy(pc)
+                if fz is not None:
+                    found.append((self.rank[fz[0]], fz[0], how))
+        if found:
+            rank, target, how = min(found)
+            return Match(target, "affix", f"{how!r} added, and a typo", rank)
+        return None
+
+    def is_brand(self, token: str) -> bool:
+        """True when ``token`` is a popular, distinctive project name (not an ordinary word)."""
+        r = self.rank.get(token)
+        return (r is not None and r < self.options.combo_rank and len(token) >= 3
+                and token not in self.generic_tokens and token not in BAIT_WORDS)
+
+    def combo(self, canonical: str) -> Optional[Match]:
+        """``pandas-numpy`` (two brands) or ``numpy-install`` (brand + bait word) -> a match."""
+        for left, right in combo_splits(canonical):
+            lb, rb = self.is_brand(left), self.is_brand(right)
+            if lb and rb:
+                target = left if self.rank[left] <= self.rank[right] else right
+                return Match(target, "combosquat", f"{left} + {right}", self.rank[target])
+            if lb and right in BAIT_WORDS:
+                return Match(left, "combosquat", f"{left} + {right!r}", self.rank[left])
+            if rb and left in BAIT_WORDS:
+                return Match(right, "combosquat", f"{left!r} + {right}", self.rank[right])
+        return None
+
+
+def build_index(names: Sequence[str], options: MatchOptions = MatchOptions(), combos: bool = True) -> PypiIndex:
+    """A ``PypiIndex`` over ``names`` (most popular first)."""
+    return PypiIndex(names, options, combos)
