@@ -7,6 +7,7 @@ marker file appears, so every "blocked" assertion also checks that no code ran.
 
 from __future__ import annotations
 
+import importlib.util
 import textwrap
 from pathlib import Path
 
@@ -95,6 +96,18 @@ def test_scan_results_are_cached_by_content(env):
         print("scans", len(calls))
     '''), env)
     assert "scans 1" in r.stdout, r.stdout + r.stderr
+    # another process: the clean result comes from the shared decision cache, no scan at all
+    r = run_hooked(textwrap.dedent(r'''
+        import torch
+        import guardpolicy.runtime.filescan as fs
+        calls = []
+        orig = fs._scanner()
+        fs._scanner = lambda: (lambda p, policy=None: calls.append(p) or orig(p, policy=policy))
+        torch.load(os.environ["T_CLEAN"], weights_only=False)
+        print("scans", len(calls))
+    '''), env)
+    if importlib.util.find_spec("guardpolicy.runtime.cache") is not None:
+        assert "scans 0" in r.stdout, r.stdout + r.stderr
 
 
 def test_effective_weights_only_follows_torch():

@@ -42,13 +42,27 @@ def file_digest(path: str) -> str:
     return found
 
 
-def _persistent_cache():
-    """The cross-process decision cache from ``guardpolicy.runtime.cache`` when present, else ``None``."""
+#: bump when what "scanned clean" means changes (new scanner rules), so old cache rows stop counting
+SCAN_KEY = "guard-scan-1"
+
+
+def _persistent_cache(policy):
+    """The cross-process allow cache (``guardpolicy.runtime.cache``), or ``None`` (absent, disabled, broken)."""
     try:
-        from . import cache  # type: ignore[attr-defined]
+        from .cache import for_policy
     except ImportError:
         return None
-    return cache
+    try:
+        return for_policy(policy)
+    except Exception:  # a cache problem only costs a re-scan, never an allow
+        return None
+
+
+def _content_subject(digest: str):
+    """The cache key of "these bytes scanned clean": a ``FileRef`` named by content, not by path."""
+    from ..model import FileRef
+
+    return FileRef(path=f"sha256:{digest}", extra={"sha256": digest, "scan": SCAN_KEY})
 
 
 def _scanner():
@@ -71,6 +85,11 @@ def scan_file(path: str, policy, subject: Optional[str] = None) -> list:
         cached = _results.get(key)
     if cached is not None:
         return list(cached)
+    store = _persistent_cache(policy)
+    if store is not None and store.is_allowed(_content_subject(digest), key[1]):
+        with _lock:
+            _results[key] = ()
+        return []
     scan_path = _scanner()
     if scan_path is None:
         found = [Finding(rule="pickle", subject=subject or path,
@@ -85,6 +104,8 @@ def scan_file(path: str, policy, subject: Optional[str] = None) -> list:
                              suggestion="report this file to the guardpolicy maintainers")]
     with _lock:
         _results[key] = tuple(found)
+    if store is not None and not found and scan_path is not None:
+        store.store_allowed([_content_subject(digest)], key[1])
     return found
 
 

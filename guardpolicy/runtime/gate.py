@@ -70,19 +70,38 @@ def ensure_patched(library: str, operation: str) -> None:
                               f"policy allows running unguarded")
 
 
-def enforce(subjects: Iterable, operation: str, policy=None, library: Optional[str] = None):
+def enforce(subjects: Iterable, operation: str, policy=None, library: Optional[str] = None, options=None,
+            use_cache: bool = True):
     """Evaluate ``subjects``; print warnings; raise ``PolicyViolation`` on deny. Returns the ``Decision``.
 
     Also prints one ``guard: BLOCKED ...`` line on stderr, because some callers swallow exceptions.
     ``library`` (``"pip"``, ``"huggingface_hub"``, ``"torch"``) makes the call fail closed when the
-    startup hook could not patch that library.
+    startup hook could not patch that library. Subjects found in the cached allowlist
+    (``guardpolicy.runtime.cache``) skip the rules; subjects that come out clean are added to it.
     """
-    from ..engine import CheckOptions, Engine
+    from ..engine import CheckOptions, Engine, decide
 
     if library:
         ensure_patched(library, operation)
     policy = policy or get_policy()
-    decision = Engine(policy, CheckOptions(origin="runtime")).decide(list(subjects))
+    subjects = list(subjects)
+    cache = _cache_for(policy) if use_cache and policy.mode != "off" else None
+    cached, todo = [], subjects
+    if cache is not None:
+        cached, todo = [], []
+        for s in subjects:
+            (cached if cache.is_allowed(s, policy.digest) else todo).append(s)
+    engine = Engine(policy, options or CheckOptions(origin="runtime"))
+    raw, checked, clean = [], list(cached), []
+    for subject, found in engine.evaluate(todo):
+        if subject is not None:
+            checked.append(subject)
+            if not found:
+                clean.append(subject)
+        raw.extend(found)
+    decision = decide(raw, policy, checked)
+    if cache is not None and clean and policy.mode != "off":
+        cache.store_allowed(clean, policy.digest)
     for f in decision.findings:
         if f.action == "warn":
             print(f"guard: WARNING [{f.rule}] {f.subject}: {f.message}", file=sys.stderr)
@@ -91,3 +110,13 @@ def enforce(subjects: Iterable, operation: str, policy=None, library: Optional[s
         print(f"guard: BLOCKED {operation}: [{first.rule}] {first.subject}: {first.message}", file=sys.stderr)
         raise PolicyViolation(format_violation(decision, operation), decision=decision)
     return decision
+
+
+def _cache_for(policy):
+    """The decision cache for ``policy``, or ``None`` (disabled, or unusable: never fatal)."""
+    try:
+        from .cache import for_policy
+
+        return for_policy(policy)
+    except Exception:
+        return None
