@@ -159,12 +159,16 @@ def test_malicious_pickle_is_scanned_blocked_and_removed_from_the_cache(hub, env
         attempt("cache", try_to_load_from_cache, "acme/pkl", "evil.pkl", revision="{sha}")
         attempt("clean", hf_hub_download, "acme/pkl", "clean.pkl", revision="{sha}")
         attempt("renamed", hf_hub_download, "acme/pkl", "renamed.safetensors", revision="{sha}")
+        local = os.environ["HF_HUB_CACHE"] + "-local"
+        attempt("local-dir", hf_hub_download, "acme/pkl", "evil.pkl", revision="{sha}", local_dir=local)
+        print("local-left", sorted(os.listdir(local)))
     ''', env)
     o = outcomes(r)
     assert o["evil"].startswith("BLOCKED [pickle]"), r.stdout + r.stderr
     assert "posix.system" in o["evil"] or "os.system" in o["evil"], o["evil"]
     assert o["clean"].startswith("OK"), r.stdout + r.stderr
     assert o["renamed"].startswith("BLOCKED"), r.stdout + r.stderr  # a pickle named .safetensors is still a pickle
+    assert o["local-dir"].startswith("BLOCKED [pickle]") and "local-left ['.cache']" in r.stdout, r.stdout + r.stderr
     left = next(l for l in r.stdout.splitlines() if l.startswith("left"))
     assert "evil.pkl" not in left
     assert o["cache"].startswith("OK None"), o["cache"]  # nothing left in the cache to hand over
@@ -404,3 +408,37 @@ def test_transformers_from_pretrained(hub, env):
     assert "guard: BLOCKED" in r.stderr
     # transformers passes the legacy ``proxies=`` kwarg: the unpinned fetch must still never happen
     assert not [p for _, p in hub.requests[before:] if "/resolve/main/" in p], hub.requests[before:]
+
+
+def test_datasets_streaming_goes_through_the_gate(hub, env):
+    pytest.importorskip("datasets")
+    sha = hub.shas["data"]
+    before = len(hub.requests)
+    r = run_hooked(f'''
+        from datasets import load_dataset
+        ds = attempt("pinned", load_dataset, "acme/data", revision="{sha}", streaming=True, split="train",
+                     data_files="train.csv")
+        if ds is not None:
+            attempt("rows", lambda: list(ds))
+        attempt("unpinned", lambda: list(load_dataset("acme/data", streaming=True, split="train",
+                                                      data_files="train.csv")))
+    ''', {**env, "HF_DATASETS_CACHE": env["HF_HUB_CACHE"] + "-ds"}, timeout=240)
+    o = outcomes(r)
+    assert o["rows"] == "OK [{'a': 1, 'b': 2}]", r.stdout + r.stderr
+    assert o["unpinned"].startswith("BLOCKED [unpinned]"), r.stdout + r.stderr
+    assert not [p for _, p in hub.requests[before:] if "/resolve/main/" in p]
+
+
+def test_a_failed_patch_fails_closed(hub, env):
+    sha = hub.shas["tiny"]
+    r = run_hooked(f'''
+        _startup.uninstall()
+        _startup.TARGETS["huggingface_hub.hf_file_system"] = "guardpolicy.runtime.hf:no_such_patch"
+        _startup.install()
+        from huggingface_hub import HfFileSystem, hf_hub_download
+        attempt("fs", lambda: HfFileSystem().open("acme/tiny@{sha}/config.json").read())
+        attempt("download", hf_hub_download, "acme/tiny", "config.json", revision="{sha}")
+    ''', env)
+    o = outcomes(r)
+    assert "guard: could not patch huggingface_hub.hf_file_system" in r.stderr, r.stderr
+    assert o["fs"].startswith("BLOCKED") and o["download"].startswith("BLOCKED"), r.stdout + r.stderr

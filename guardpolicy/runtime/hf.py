@@ -592,6 +592,12 @@ def fail_closed(module, error: str) -> None:
     for name in ("hf_hub_download", "try_to_load_from_cache", "snapshot_download"):
         if hasattr(module, name) and not _is_ours(getattr(module, name)):
             setattr(module, name, _refuser(name, error))
+    for cls_name, methods in (("HfApi", ("resolve_revision", "hf_hub_download", "snapshot_download")),
+                              ("HfFileSystem", ("_open", "get_file"))):
+        cls = getattr(module, cls_name, None)
+        for name in methods if cls is not None else ():
+            if name in cls.__dict__ and not _is_ours(cls.__dict__[name]):
+                setattr(cls, name, _refuser(f"{cls_name}.{name}", error))
 
 
 def reset() -> None:
