@@ -76,6 +76,14 @@ def test_gates_on_older_huggingface_hub(version, hf_target, hub, tmp_path):
     target = hf_target(version)
     env = _env(tmp_path, hub, hub_extra='allowed_formats = ["safetensors"]')
     tiny, mixed = hub.shas["tiny"], hub.shas["mixed"]
+    # the pre-flight refuses the snapshot before any file is fetched (not even the allowed ones)
+    before = len(hub.requests)
+    r = run_hooked(f'''
+        from huggingface_hub import snapshot_download
+        attempt("snap-bin", snapshot_download, "acme/mixed", revision="{mixed}")
+    ''', env, pythonpath=target)
+    assert outcomes(r)["snap-bin"].startswith("BLOCKED [format]"), r.stdout + r.stderr
+    assert not [p for m, p in hub.requests[before:] if m == "GET" and "/resolve/" in p], hub.requests[before:]
     before = len(hub.requests)
     r = run_hooked(f'''
         import huggingface_hub
