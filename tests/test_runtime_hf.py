@@ -442,3 +442,31 @@ def test_a_failed_patch_fails_closed(hub, env):
     o = outcomes(r)
     assert "guard: could not patch huggingface_hub.hf_file_system" in r.stderr, r.stderr
     assert o["fs"].startswith("BLOCKED") and o["download"].startswith("BLOCKED"), r.stdout + r.stderr
+
+
+def test_end_to_end_through_the_shipped_pth_in_a_fresh_venv(hub, env, tmp_path):
+    """No explicit install(): a venv whose site-packages holds the shipped guardpolicy.pth."""
+    import subprocess
+    import sys
+    import sysconfig
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)],
+                   check=True, timeout=120)
+    py = venv / "bin" / "python"
+    purelib = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    root = Path(__file__).resolve().parent.parent
+    # the checkout and the test interpreter's site-packages (guardpolicy's dependencies), as an
+    # installed guardpolicy would provide them; "00-" sorts before the shipped hook line
+    Path(purelib, "00-guardpolicy-src.pth").write_text(str(root) + "\n" + sysconfig.get_paths()["purelib"] + "\n")
+    Path(purelib, "guardpolicy.pth").write_text((root / "sitecustomize" / "guardpolicy.pth").read_text())
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "GUARD", "PYTHONPATH"))}
+    full.update({k: v for k, v in env.items() if not k.startswith("_")})
+    code = (f"from huggingface_hub import hf_hub_download\n"
+            f"print(open(hf_hub_download('acme/tiny', 'config.json', revision='{hub.shas['tiny']}')).read()[:14])\n"
+            f"hf_hub_download('acme/tiny', 'config.json')\n")
+    r = subprocess.run([str(py), "-c", code], env=full, capture_output=True, text=True, timeout=120)
+    assert '{"model_type"' in r.stdout, r.stdout + r.stderr
+    assert r.returncode == 1 and "guardpolicy.errors.PolicyViolation" in r.stderr, r.stderr
+    assert "guard: BLOCKED hf_hub_download hf:acme/tiny" in r.stderr
