@@ -70,6 +70,8 @@ def check_load(f, operation: str = "torch.load") -> None:
     if isinstance(f, (str, bytes, os.PathLike)) and not os.path.isfile(os.fsdecode(f)):
         return  # torch raises its own FileNotFoundError / IsADirectoryError
     policy = gate.get_policy()
+    if policy.mode == "off":
+        return
     path, cleanup = _scan_target(f)
     try:
         if path is None:
