@@ -86,9 +86,27 @@ def fetch_repo_facts(model: ModelRef, security: bool = True, revision: Optional[
                      getattr(info, "security_repo_status", None), security)
 
 
-def repo_facts(model: ModelRef, context) -> Optional[RepoFacts]:
-    """Facts from the Hub, cached for the run; ``None`` when offline. Raises ``HubLookupError``."""
+def may_contact(model: ModelRef, context, policy=None) -> bool:
+    """True when this run may ask the ref's endpoint: online, and the endpoint is one the policy allows.
+
+    A disallowed endpoint is never contacted (the ``source`` rule reports it): a hostile lock
+    file or URL must not make guard send requests, or the user's HF token, to its host.
+    """
     if context is None or context.options.offline:
+        return False
+    if policy is None:
+        return True
+    from .rules.source import endpoint_allowed
+
+    return endpoint_allowed(_endpoint(model), policy.sources.get("hub_endpoints", ()))
+
+
+def repo_facts(model: ModelRef, context, policy=None) -> Optional[RepoFacts]:
+    """Facts from the Hub, cached for the run; ``None`` when offline or the endpoint is not allowed.
+
+    Raises ``HubLookupError`` when the Hub cannot answer.
+    """
+    if not may_contact(model, context, policy):
         return None
     key = ("hubinfo", _endpoint(model), model.repo_type, model.repo_id.lower(), model.revision)
     cache = context.cache
@@ -120,7 +138,7 @@ def walk_files(root: Path) -> Tuple[str, ...]:
     return tuple(sorted(out))
 
 
-def known_files(model: ModelRef, context) -> Tuple[Tuple[str, ...], str]:
+def known_files(model: ModelRef, context, policy=None) -> Tuple[Tuple[str, ...], str]:
     """The repo's file paths and where they came from (``ref``, ``local``, ``hub``, or ``none``).
 
     Never raises: a failed Hub look-up falls back to what the ref itself lists.
@@ -129,7 +147,7 @@ def known_files(model: ModelRef, context) -> Tuple[Tuple[str, ...], str]:
     if d is not None:
         return walk_files(d), "local"
     try:
-        facts = repo_facts(model, context)
+        facts = repo_facts(model, context, policy)
     except HubLookupError:
         facts = None
     if facts is not None:
@@ -139,7 +157,7 @@ def known_files(model: ModelRef, context) -> Tuple[Tuple[str, ...], str]:
     return (), "none"
 
 
-def read_small_file(model: ModelRef, path: str, context) -> Optional[bytes]:
+def read_small_file(model: ModelRef, path: str, context, policy=None) -> Optional[bytes]:
     """The bytes of a small repo file (``config.json``...), from disk or — online — the Hub; else ``None``."""
     d = local_dir(model)
     if d is not None:
@@ -150,14 +168,14 @@ def read_small_file(model: ModelRef, path: str, context) -> Optional[bytes]:
         except OSError:
             return None
         return None
-    if context is None or context.options.offline:
+    if not may_contact(model, context, policy):
         return None
     key = ("hubfile", _endpoint(model), model.repo_type, model.repo_id.lower(), model.revision, path)
     if key in context.cache:
         return context.cache[key]
     data = None
     try:
-        facts = repo_facts(model, context)
+        facts = repo_facts(model, context, policy)
         entry = facts.files.get(path) if facts else None
         if entry is not None and (entry.size is None or entry.size <= MAX_SMALL_FILE):
             data = _download(model, path, facts.commit, context)

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import fnmatch
 from functools import lru_cache
-from typing import Optional, Tuple
+from dataclasses import dataclass
+from typing import Any, Optional, Tuple
 
 from ..hookspecs import hookimpl
 from ..model import Finding
@@ -48,6 +49,7 @@ _GLOB_CHARS = "*?["
 
 
 def _is_glob(pattern: str) -> bool:
+    """True when ``pattern`` has fnmatch wildcards."""
     return any(ch in pattern for ch in _GLOB_CHARS)
 
 
@@ -65,6 +67,7 @@ def allowed(names, patterns) -> bool:
 
 @lru_cache(maxsize=8)
 def _pypi_index(one_edit_rank: int, two_edit_rank: int, combos: bool):
+    """The shipped-list index under these options (the shared default one when they are defaults)."""
     from ..similarity import data
     from ..similarity.pypi import MatchOptions, PypiIndex
 
@@ -72,7 +75,7 @@ def _pypi_index(one_edit_rank: int, two_edit_rank: int, combos: bool):
     if (one_edit_rank, two_edit_rank, combos) == (default.one_edit_rank, default.two_edit_rank, True):
         return data.pypi_index()
     opts = MatchOptions(one_edit_rank=one_edit_rank, two_edit_rank=two_edit_rank)
-    return PypiIndex(data.pypi_top(), opts, combos=combos)
+    return PypiIndex(data.pypi_top(), opts, combos=combos, canonical=True, cores=data.pypi_cores())
 
 
 @lru_cache(maxsize=32)
@@ -83,41 +86,50 @@ def _protected_index(names: Tuple[str, ...]):
     return PypiIndex(names, MatchOptions(two_edit_rank=len(names) + 1), combos=False)
 
 
-def _protected_glob_match(canonical: str, globs: Tuple[str, ...]) -> Optional[str]:
-    """A protected glob the name imitates: same fold as a name the glob admits (``acrne-*`` for ``acme-*``)."""
-    from ..similarity.text import fold
+@dataclass(frozen=True)
+class PypiSettings:
+    """What the rule needs from one policy, digested once per policy (not once per name)."""
 
-    folded = fold(canonical)
-    for pattern in globs:
-        # fold the literal parts of the glob; wildcards keep their meaning
-        parts, buf = [], ""
-        for ch in pattern:
-            if ch in _GLOB_CHARS or ch == "]":
-                parts.append(fold(buf) if buf else "")
-                parts.append(ch)
-                buf = ""
-            else:
-                buf += ch
-        parts.append(fold(buf) if buf else "")
-        if fnmatch.fnmatchcase(folded, "".join(parts)):
-            return pattern
-    return None
+    allow: Tuple[str, ...]
+    literal: Tuple[str, ...]
+    globs: Tuple[str, ...]
+    known_malicious: bool
+    index: Any
+
+
+_SETTINGS: dict = {}
+
+
+def pypi_settings(policy) -> PypiSettings:
+    """The ``PypiSettings`` of ``policy`` (cached by the policy's digest)."""
+    key = policy.digest
+    got = _SETTINGS.get(key) if key else None
+    if got is None:
+        settings = policy.rule("typosquat")
+        protected = tuple(policy.sources.get("protected", ()))
+        got = PypiSettings(
+            allow=tuple(policy.allow),
+            literal=tuple(sorted({canonicalize_name(p) for p in protected if not _is_glob(p)})),
+            globs=tuple(canonicalize_name(p) for p in protected if _is_glob(p)),
+            known_malicious=bool(settings.get("known_malicious", True)),
+            index=_pypi_index(int(settings.get("one_edit_rank", 15000)), int(settings.get("two_edit_rank", 1000)),
+                              bool(settings.get("combosquats", True))),
+        )
+        if key:
+            _SETTINGS[key] = got
+    return got
 
 
 def check_name(name: str, policy) -> Optional[Finding]:
     """The typosquat finding for one PyPI name under ``policy``, or ``None``."""
     canonical = canonicalize_name(name)
-    if not canonical or allowed((name, canonical), policy.allow):
+    ps = pypi_settings(policy)
+    if not canonical or (ps.allow and allowed((name, canonical), ps.allow)):
         return None
-    settings = policy.rule("typosquat")
-    protected = tuple(policy.sources.get("protected", ()))
-    literal = tuple(sorted({canonicalize_name(p) for p in protected if not _is_glob(p)}))
-    globs = tuple(canonicalize_name(p) for p in protected if _is_glob(p))
-    if canonical in literal or any(fnmatch.fnmatchcase(canonical, g) for g in globs):
+    literal, globs, index = ps.literal, ps.globs, ps.index
+    if canonical in literal or (globs and any(fnmatch.fnmatchcase(canonical, g) for g in globs)):
         return None  # the org's own internal name
-    index = _pypi_index(int(settings.get("one_edit_rank", 15000)), int(settings.get("two_edit_rank", 1000)),
-                        bool(settings.get("combosquats", True)))
-    if settings.get("known_malicious", True):
+    if ps.known_malicious:
         from ..similarity import data
 
         hit = data.pypi_malicious().get(canonical)
@@ -140,7 +152,9 @@ def check_name(name: str, policy) -> Optional[Finding]:
             kind = f"protected {match.kind}"
             match = (match.target, kind, match.how)
     if match is None and globs:
-        pattern = _protected_glob_match(canonical, globs)
+        from ..similarity.text import glob_lookalike
+
+        pattern = glob_lookalike(canonical, globs)
         if pattern is not None:
             match = (pattern, "protected look-alike", "look-alike of a protected name pattern")
     if match is None:
@@ -184,7 +198,7 @@ def check_repo(repo_id: str, repo_type: str, policy) -> Optional[Finding]:
     protected_repos = tuple(policy.section("hub").get("protected_repos", ()))
     extra_orgs = tuple(sources.get("hub_orgs", ())) + org_globs(protected_repos) + \
         tuple(sources.get("protected", ()))
-    m = data.hf_index().match(repo_id, repo_type if repo_type in ("model", "dataset") else "model",
+    m = data.hf_index().match(repo_id, repo_type,
                               extra_orgs=extra_orgs, protected_repos=protected_repos)
     if m is None:
         return None
@@ -208,4 +222,5 @@ def guard_check_model(model, policy, context):
 
 @hookimpl
 def guard_rules():
+    """Describe the rule."""
     return [RULE]

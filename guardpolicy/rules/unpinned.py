@@ -100,7 +100,7 @@ def guard_check_model(model, policy, context):
         "no revision: it follows the default branch"
     if model.revision and re.fullmatch(r"[0-9a-fA-F]{7,40}", model.revision):
         what = f"revision {model.revision!r} is not a full lower-case 40-hex commit id"
-    commit = _current_commit(model, context)
+    commit = _current_commit(model, context, policy)
     base = model.subject.rsplit("@", 1)[0] if model.revision else model.subject
     hint = f"pin the commit: {base}@{commit}" if commit else \
         f"pin a 40-hex commit: {base}@<commit> (`guard lock {model.subject}` resolves and freezes it)"
@@ -109,12 +109,12 @@ def guard_check_model(model, policy, context):
                     details={"revision": model.revision, **({"commit": commit} if commit else {})})]
 
 
-def _current_commit(model, context):
+def _current_commit(model, context, policy=None):
     """The commit the revision points at now (only when online; ``None`` otherwise)."""
     from ..hubinfo import HubLookupError, repo_facts
 
     try:
-        facts = repo_facts(model, context)
+        facts = repo_facts(model, context, policy)
     except HubLookupError:
         return None
     return facts.commit if facts else None

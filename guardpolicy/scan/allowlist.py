@@ -47,7 +47,7 @@ SAFE_GLOBALS = frozenset(
        ("torch.types", "Storage"), ("torch.cuda", "FloatStorage")]
     + [("collections", "OrderedDict"), ("collections", "Counter")]
     + [("builtins", n) for n in "set frozenset slice bytearray complex range bytes".split()]
-    + [("__builtin__", n) for n in "set frozenset slice bytearray complex".split()]
+    + [("__builtin__", n) for n in "set frozenset slice bytearray complex bytes".split()]
     + [("_codecs", "encode")]
     + [(m, n) for m in ("numpy.core.multiarray", "numpy._core.multiarray") for n in ("_reconstruct", "scalar")]
     + [(m, "_frombuffer") for m in ("numpy.core.numeric", "numpy._core.numeric")]
@@ -119,7 +119,9 @@ def is_safe(module: str, name: str, extra: Iterable[str] = ()) -> bool:
 
 
 def danger(module: str, name: str) -> Optional[str]:
-    """Why a global is known to be dangerous, or ``None`` when it is merely unknown."""
+    """Why a global is known to be dangerous, or ``None`` when it is safe or merely unknown."""
+    if is_safe(module, name):
+        return None
     module, name = py3_name(module, name)
     top = module.split(".", 1)[0]
     if "." in name:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Iterable, Iterator, List, Optional
 
-from ..model import Finding
+from ..model import Finding, Location
 from .containers import Report, Scanner
 from .detect import family
 from .limits import DEFAULT_LIMITS, ScanLimits
@@ -96,7 +96,7 @@ def pickle_findings(report: Report) -> List[Finding]:
         lead = (f"{len(dangerous)} dangerous of {len(report.hits)} unsafe pickle global(s)" if dangerous
                 else f"{len(report.hits)} pickle global(s) outside the allowlist")
         out.append(Finding(
-            rule="pickle", subject=report.path,
+            rule="pickle", subject=report.path, location=Location(report.path),
             message=f"{lead}: {'; '.join(items)}{more}",
             suggestion=("do not load this file; if it comes from a source you trust, convert it to safetensors, "
                         "or add the globals to [rules.pickle] allowed_globals"),
@@ -106,7 +106,7 @@ def pickle_findings(report: Report) -> List[Finding]:
         if p.kind == "header":
             continue
         where = _where(p.member, p.offset)
-        out.append(Finding(rule="pickle", subject=report.path,
+        out.append(Finding(rule="pickle", subject=report.path, location=Location(report.path),
                            message=f"{p.message}{' (' + where + ')' if where else ''}",
                            suggestion="treat the file as hostile; re-export it from its source as safetensors",
                            details={"format": report.format, "kind": p.kind, "member": p.member, "offset": p.offset}))
@@ -119,18 +119,33 @@ def format_findings(report: Report, allowed: Optional[Iterable[str]]) -> List[Fi
     for p in report.problems:
         if p.kind == "header":
             where = _where(p.member, p.offset)
-            out.append(Finding(rule="format", subject=report.path, message=f"{p.message}{' (' + where + ')' if where else ''}",
+            out.append(Finding(rule="format", subject=report.path, location=Location(report.path), message=f"{p.message}{' (' + where + ')' if where else ''}",
                                suggestion="re-download or re-export the file",
                                details={"format": report.format, "kind": p.kind}))
     if allowed is None:
         return out
     allowed = set(allowed)
-    bad = sorted({f for f in report.formats | {report.format}
-                  if family(f) not in _NEUTRAL and f not in allowed and family(f) not in allowed})
+    seen = report.formats | {report.format}
+    bad_families = {family(f) for f in seen if family(f) not in _NEUTRAL and f not in allowed and family(f) not in allowed}
+    # name each refused family once, by the file's own format when it is of that family
+    bad = sorted(report.format if family(report.format) == fam else
+                 sorted(f for f in seen if family(f) == fam)[0] for fam in bad_families)
     if bad:
         names = ", ".join(f"{f} ({family(f)})" if family(f) != f else f for f in bad)
-        out.append(Finding(rule="format", subject=report.path,
+        out.append(Finding(rule="format", subject=report.path, location=Location(report.path),
                            message=f"format not allowed by the policy: {names} (allowed: {', '.join(sorted(allowed))})",
                            suggestion="use a safetensors (or GGUF/ONNX) export of the model",
                            details={"format": report.format, "formats": sorted(report.formats)}))
     return out
+
+
+def cached_report(path: str, policy, context) -> Report:
+    """One scan per file per run, shared by rules ``format`` and ``pickle`` (``context.cache``)."""
+    cache = getattr(context, "cache", None)
+    key = ("scan", path, allowed_globals(policy))
+    if cache is not None and key in cache:
+        return cache[key]
+    report = scan_report(path, policy)
+    if cache is not None:
+        cache[key] = report
+    return report

@@ -30,6 +30,7 @@ from .pickle_vm import BigBytes, PickleMachine, StreamResult, looks_nested
 TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _STORAGE_MEMBER = re.compile(r"(?:^|/)data/\d+\Z")
 _PEEK = 4096
+_SMALL_FILE = 4 * 1024 * 1024
 
 
 @dataclass
@@ -105,6 +106,11 @@ class Scanner:
             if size == 0:
                 return report
             with open(path, "rb") as fh:
+                if size <= _SMALL_FILE:
+                    # small files: one read beats a mapping (and bytes index faster than mmap)
+                    data = fh.read()
+                    report.format = self._scan(data, 0, len(data), "", 0, forced=True)
+                    return report
                 with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
                     report.format = self._scan(mm, 0, size, "", 0, forced=True)
         except OSError as exc:
@@ -162,7 +168,7 @@ class Scanner:
                                    f"{self.limits.max_pickle_size})", where, start)
             return "pickle"
         res = PickleMachine(data, start, end, self.limits).run()
-        self._take(res, data, where, depth, forced)
+        self._take(res, data, where, depth, forced, start)
         fmt = "joblib" if any(g.name == "NumpyArrayWrapper" for g in res.globals) else "pickle"
         if res.stopped and res.value == TORCH_LEGACY_MAGIC and type(res.value) is int:
             fmt = "torch-legacy"
@@ -173,7 +179,7 @@ class Scanner:
                     self._problem("parse", "legacy torch file ends before its pickles do", where, pos)
                     break
                 res = PickleMachine(data, pos, end, self.limits).run()
-                self._take(res, data, where, depth, True)
+                self._take(res, data, where, depth, True, start)
                 if not res.stopped:
                     break
                 pos = res.end
@@ -182,38 +188,42 @@ class Scanner:
         pos, extra = res.end, 0
         while res.stopped and pos + 2 <= end and data[pos] == 0x80 and data[pos + 1] <= 5 and extra < 64:
             res = PickleMachine(data, pos, end, self.limits).run()
-            self._take(res, data, where, depth, forced=False)
+            self._take(res, data, where, depth, False, start)
             pos, extra = res.end, extra + 1
         return fmt
 
-    def _take(self, res: StreamResult, data, where: str, depth: int, forced: bool) -> None:
-        """Judge one stream's globals and follow its nested payloads."""
+    def _take(self, res: StreamResult, data, where: str, depth: int, forced: bool, base: int = 0) -> None:
+        """Judge one stream's globals and follow its nested payloads (offsets reported from ``base``)."""
         report = self.report
         for g in res.globals:
             if not forced and not (_IDENT.match(g.module.encode("utf-8", "replace")) and
                                    _IDENT.match(g.name.encode("utf-8", "replace"))):
                 continue  # a speculative parse of random bytes
+            if g.cond and g.called and not g.bad:
+                continue  # a storage loader fed only constants, which are scanned below as forced payloads
             if not is_safe(g.module, g.name, self.extra):
                 why = danger(g.module, g.name)
                 if g.opcode == "EXT":
                     why = "copyreg extension code: the global it names is decided at load time"
                 elif g.opcode == "STACK_GLOBAL?":
                     why = "STACK_GLOBAL on values that are not constant strings"
-                report.hits.append(Hit(g.module, g.name, where, g.offset, g.opcode, why))
+                report.hits.append(Hit(g.module, g.name, where, g.offset - base, g.opcode, why))
         for off in res.build_on_global:
-            self._problem("code", "BUILD applied to a global (overwrites attributes of an imported object)", where, off)
+            self._problem("code", "BUILD applied to a global (overwrites attributes of an imported object)", where,
+                          off - base)
         if forced and res.error:
             off, msg = res.error
+            off -= base
             self._problem("parse", f"pickle parse error at byte {off}: {msg} (failing closed: whatever ran "
                                    f"before this point would have run)", where, off)
         if res.limit:
-            self._problem("limit", f"limit exceeded: {res.limit}", where, res.end)
+            self._problem("limit", f"limit exceeded: {res.limit}", where, res.end - base)
         for off, sub in res.inline:
-            self._take(sub, data, f"{where}" if where else "", depth, forced=True)
+            self._take(sub, data, where, depth, True, base)
         for n in res.nested:
-            self._nested(n, where, depth, forced and n.forced)
+            self._nested(n, where, depth, forced and n.forced, base)
 
-    def _nested(self, n, where: str, depth: int, forced: bool) -> None:
+    def _nested(self, n, where: str, depth: int, forced: bool, base: int = 0) -> None:
         """A bytes/str constant that may be a pickle (or a compressed one)."""
         value = n.value
         if isinstance(value, str):
@@ -229,7 +239,7 @@ class Scanner:
             value = value.tobytes()
         if not value:
             return
-        inner_where = f"{where}@{n.offset}"
+        inner_where = f"{where}@{n.offset - base}"
         if depth + 1 > self.limits.max_depth:
             self._problem("limit", f"limit exceeded: nested deeper than {self.limits.max_depth} levels", where, n.offset)
             return
@@ -505,7 +515,7 @@ class Scanner:
                 res = PickleMachine(data, pos, end, self.limits).run()
                 if res.globals:
                     before = len(self.report.hits)
-                    self._take(res, data, where, depth, forced=False)
+                    self._take(res, data, where, depth, False, start)
                     if len(self.report.hits) > before:
                         self._problem("code", f"pickle embedded after {pos - start} bytes of other data", where, pos)
                         self.report.formats.add("pickle")

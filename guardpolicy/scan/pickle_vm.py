@@ -27,10 +27,14 @@ _MAX_INLINE_BYTES = 4096
 class GlobalRef:
     """A global the stream imports: ``module``/``name`` as ``find_class`` would receive them."""
 
-    __slots__ = ("module", "name", "offset", "opcode")
+    __slots__ = ("module", "name", "offset", "opcode", "cond", "bad", "called")
 
     def __init__(self, module: str, name: str, offset: int, opcode: str):
         self.module, self.name, self.offset, self.opcode = module, name, offset, opcode
+        #: a conditional loader (see ``CONDITIONAL``): safe only if every use is a direct call on a constant
+        self.cond = (module, name) in CONDITIONAL
+        self.bad = False
+        self.called = False
 
     def __repr__(self) -> str:
         return f"GlobalRef({self.module!r}, {self.name!r}, @{self.offset}, {self.opcode})"
@@ -115,15 +119,24 @@ class StreamResult:
         self.value = None
 
 
-#: globals whose first argument is unpickled (or unmarshalled) by the loader
+#: globals whose first argument is unpickled by the loader (a pickle inside the pickle)
 LOADERS = {
-    ("pickle", "loads"), ("pickle", "load"), ("_pickle", "loads"), ("_pickle", "load"), ("cPickle", "loads"),
-    ("pickle", "_loads"), ("dill", "loads"), ("cloudpickle", "loads"), ("torch", "load"),
-    ("torch.serialization", "load"), ("joblib", "load"), ("numpy", "loads"), ("marshal", "loads"),
-    ("builtins", "exec"), ("builtins", "eval"), ("pickle", "Unpickler"), ("_pickle", "Unpickler"),
+    ("pickle", "loads"), ("_pickle", "loads"), ("cPickle", "loads"), ("pickle", "_loads"), ("dill", "loads"),
+    ("cloudpickle", "loads"), ("numpy", "loads"), ("numpy.core.multiarray", "loads"), ("torch.storage", "_load_from_bytes"),
 }
 
+#: loaders that are safe exactly when called directly on a constant payload the scanner reads
+#: itself: ``pickle.dumps(tensor)`` stores each storage as ``_load_from_bytes(b"<torch.save output>")``
+CONDITIONAL = {("torch.storage", "_load_from_bytes")}
+
 _ZLIB_SECOND = (0x01, 0x5E, 0x9C, 0xDA)
+
+
+def _escape(items) -> None:
+    """A conditional loader stored in a container or passed as an argument may be called by anyone."""
+    for x in items:
+        if type(x) is GlobalRef and x.cond:
+            x.bad = True
 
 
 def looks_nested(head: bytes) -> Optional[str]:
@@ -144,6 +157,10 @@ def looks_nested(head: bytes) -> Optional[str]:
     if head[:4] == b"PK\x03\x04":
         return "zip"
     return None
+
+
+_TRUNC = "pickle data was truncated"
+_NEST_FIRST = frozenset([0x80, 0x78, 0x1F, 0x42, 0xFD, 0x50])
 
 
 class _ParseError(Exception):
@@ -245,19 +262,27 @@ class PickleMachine:
         self.pos = self.pos_op = pos
         ops = 0
         proto = 0
+        at = pos
+        #: becomes non-empty once a conditional loader is imported (escape checks cost nothing before)
+        watch: list = []
 
         def push_const(value, at):
             # byte/str constants that look like pickles or compressed streams are followed
-            if len(nested) < max_nested:
-                if isinstance(value, BigBytes):
+            t = type(value)
+            if t is str or t is bytes:
+                first = (ord(value[0]) if t is str else value[0]) if value else -1
+            elif t is BigBytes:
+                first = data[value.start]
+            else:
+                first = -1
+            if first in _NEST_FIRST and len(nested) < max_nested:
+                if t is BigBytes:
                     head = value.head(8)
-                elif isinstance(value, (bytes, bytearray)):
-                    head = bytes(value[:8])
-                elif isinstance(value, str):
-                    head = value[:8].encode("latin-1", "replace")
+                elif t is bytes:
+                    head = value[:8]
                 else:
-                    head = b""
-                if head and looks_nested(head):
+                    head = value[:8].encode("latin-1", "replace")
+                if looks_nested(head):
                     nested.append(Nested(value, at, False, "constant"))
             stack.append(value)
 
@@ -267,6 +292,8 @@ class PickleMachine:
             k = marks.pop()
             items = stack[k:]
             del stack[k:]
+            if watch:
+                _escape(items)
             return items
 
         def need(n):
@@ -291,13 +318,13 @@ class PickleMachine:
         try:
             while True:
                 if pos >= end:
-                    self.pos_op = pos
+                    at = pos
                     raise _ParseError("pickle exhausted before STOP")
                 ops += 1
                 if ops > max_ops:
                     raise _Limit(f"more than {max_ops} opcodes in one pickle")
                 op = data[pos]
-                self.pos_op = at = pos
+                at = pos
                 pos += 1
                 # -- most frequent opcodes of real checkpoints first --
                 if op == 0x94:  # MEMOIZE
@@ -307,63 +334,100 @@ class PickleMachine:
                     if len(memo) > max_memo:
                         raise _Limit(f"memo larger than {max_memo} entries")
                 elif op == 0x71:  # BINPUT
-                    pos = read(1, pos)
+                    pos += 1
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     if not stack:
                         raise _ParseError("BINPUT on an empty stack")
                     memo[data[pos - 1]] = stack[-1]
                 elif op == 0x72:  # LONG_BINPUT
-                    pos = read(4, pos)
+                    pos += 4
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     if not stack:
                         raise _ParseError("LONG_BINPUT on an empty stack")
                     memo[unpack_from("<I", data, pos - 4)[0]] = stack[-1]
                     if len(memo) > max_memo:
                         raise _Limit(f"memo larger than {max_memo} entries")
                 elif op == 0x68:  # BINGET
-                    pos = read(1, pos)
+                    pos += 1
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     try:
                         stack.append(memo[data[pos - 1]])
                     except KeyError:
                         raise _ParseError(f"memo key {data[pos - 1]} not found") from None
                 elif op == 0x6A:  # LONG_BINGET
-                    pos = read(4, pos)
+                    pos += 4
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     key = unpack_from("<I", data, pos - 4)[0]
                     try:
                         stack.append(memo[key])
                     except KeyError:
                         raise _ParseError(f"memo key {key} not found") from None
+                elif op == 0x4E:  # NONE
+                    stack.append(None)
+                elif op == 0x88:  # NEWTRUE
+                    stack.append(True)
+                elif op == 0x89:  # NEWFALSE
+                    stack.append(False)
+                elif op == 0x47:  # BINFLOAT
+                    pos += 8
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
+                    stack.append(unpack_from(">d", data, pos - 8)[0])
                 elif op == 0x4B:  # BININT1
-                    pos = read(1, pos)
+                    pos += 1
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     stack.append(data[pos - 1])
                 elif op == 0x4D:  # BININT2
-                    pos = read(2, pos)
+                    pos += 2
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     stack.append(unpack_from("<H", data, pos - 2)[0])
                 elif op == 0x4A:  # BININT
-                    pos = read(4, pos)
+                    pos += 4
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     stack.append(unpack_from("<i", data, pos - 4)[0])
                 elif op == 0x8C:  # SHORT_BINUNICODE
-                    pos = read(1, pos)
+                    pos += 1
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     n = data[pos - 1]
                     pos = read(n, pos)
                     push_const(str_const(pos - n, pos, at), at)
                 elif op == 0x58:  # BINUNICODE
-                    pos = read(4, pos)
+                    pos += 4
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     n = unpack_from("<I", data, pos - 4)[0]
                     pos = read(n, pos)
                     push_const(str_const(pos - n, pos, at), at)
                 elif op == 0x8D:  # BINUNICODE8
-                    pos = read(8, pos)
+                    pos += 8
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     n = unpack_from("<Q", data, pos - 8)[0]
                     pos = read(n, pos)
                     push_const(str_const(pos - n, pos, at), at)
                 elif op == 0x85:  # TUPLE1
                     need(1)
                     stack[-1] = (stack[-1],)
+                    if watch:
+                        _escape(stack[-1])
                 elif op == 0x86:  # TUPLE2
                     need(2)
                     stack[-2:] = [(stack[-2], stack[-1])]
+                    if watch:
+                        _escape(stack[-1])
                 elif op == 0x87:  # TUPLE3
                     need(3)
                     stack[-3:] = [(stack[-3], stack[-2], stack[-1])]
+                    if watch:
+                        _escape(stack[-1])
                 elif op == 0x29:  # EMPTY_TUPLE
                     stack.append(())
                 elif op == 0x28:  # MARK
@@ -374,6 +438,8 @@ class PickleMachine:
                     need(2)
                     args = stack.pop()
                     func = stack[-1]
+                    if watch and type(args) is GlobalRef:
+                        _escape((args,))
                     stack[-1] = self._call(func, args, at)
                 elif op == 0x51:  # BINPERSID
                     need(1)
@@ -386,6 +452,8 @@ class PickleMachine:
                     need(3)
                     v = stack.pop()
                     k = stack.pop()
+                    if watch:
+                        _escape((k, v))
                     target = stack[-1]
                     if type(target) is dict and _hashable(k):
                         target[k] = v
@@ -403,6 +471,8 @@ class PickleMachine:
                 elif op == 0x61:  # APPEND
                     need(2)
                     v = stack.pop()
+                    if watch:
+                        _escape((v,))
                     if type(stack[-1]) is list:
                         stack[-1].append(v)
                 elif op == 0x65:  # APPENDS
@@ -415,6 +485,8 @@ class PickleMachine:
                     need(2)
                     state = stack.pop()
                     obj = stack[-1]
+                    if watch:
+                        _escape((state, obj))
                     if isinstance(obj, GlobalRef):
                         # setattr on a module-level object: never in a checkpoint, a classic bypass
                         res.build_on_global.append(at)
@@ -433,20 +505,28 @@ class PickleMachine:
                         g = GlobalRef(module, name, at, "STACK_GLOBAL")
                     globals_.append(g)
                     stack.append(g)
+                    if g.cond:
+                        watch.append(g)
                 elif op == 0x63:  # GLOBAL
                     mod_raw, pos = _line(data, pos, end)
                     name_raw, pos = _line(data, pos, end)
                     g = GlobalRef(_decode_str(mod_raw, "utf-8"), _decode_str(name_raw, "utf-8"), at, "GLOBAL")
                     globals_.append(g)
                     stack.append(g)
+                    if g.cond:
+                        watch.append(g)
                 elif op == 0x80:  # PROTO
-                    pos = read(1, pos)
+                    pos += 1
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     proto = data[pos - 1]
                     if proto > 5:
                         raise _ParseError(f"unsupported pickle protocol: {proto}")
                     res.protocol = proto
                 elif op == 0x95:  # FRAME
-                    pos = read(8, pos)
+                    pos += 8
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     n = unpack_from("<Q", data, pos - 8)[0]
                     if pos + n > end:
                         raise _ParseError("FRAME larger than the remaining data")
@@ -455,50 +535,57 @@ class PickleMachine:
                         raise _ParseError("STOP on an empty stack")
                     res.stopped = True
                     res.value = stack[-1]
+                    if watch:
+                        _escape((res.value,))
                     break
-                elif op == 0x4E:  # NONE
-                    stack.append(None)
-                elif op == 0x88:  # NEWTRUE
-                    stack.append(True)
-                elif op == 0x89:  # NEWFALSE
-                    stack.append(False)
-                elif op == 0x47:  # BINFLOAT
-                    pos = read(8, pos)
-                    stack.append(unpack_from(">d", data, pos - 8)[0])
                 elif op == 0x8A:  # LONG1
-                    pos = read(1, pos)
+                    pos += 1
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     n = data[pos - 1]
                     pos = read(n, pos)
                     stack.append(int.from_bytes(data[pos - n:pos], "little", signed=True))
                 elif op == 0x8B:  # LONG4
-                    pos = read(4, pos)
+                    pos += 4
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     n = unpack_from("<i", data, pos - 4)[0]
                     if n < 0:
                         raise _ParseError("LONG4 byte count < 0")
                     pos = read(n, pos)
                     stack.append(int.from_bytes(data[pos - n:pos], "little", signed=True) if n <= 64 else Opaque("long"))
                 elif op == 0x43:  # SHORT_BINBYTES
-                    pos = read(1, pos)
+                    pos += 1
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     n = data[pos - 1]
                     pos = read(n, pos)
                     push_const(bytes_const(pos - n, pos), at)
                 elif op == 0x42:  # BINBYTES
-                    pos = read(4, pos)
+                    pos += 4
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     n = unpack_from("<I", data, pos - 4)[0]
                     pos = read(n, pos)
                     push_const(bytes_const(pos - n, pos), at)
                 elif op in (0x8E, 0x96):  # BINBYTES8, BYTEARRAY8
-                    pos = read(8, pos)
+                    pos += 8
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     n = unpack_from("<Q", data, pos - 8)[0]
                     pos = read(n, pos)
                     push_const(bytes_const(pos - n, pos), at)
                 elif op == 0x55:  # SHORT_BINSTRING (a str in Python 3)
-                    pos = read(1, pos)
+                    pos += 1
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     n = data[pos - 1]
                     pos = read(n, pos)
                     push_const(_decode_str(bytes(data[pos - n:pos]), "latin-1"), at)
                 elif op == 0x54:  # BINSTRING
-                    pos = read(4, pos)
+                    pos += 4
+                    if pos > end:
+                        raise _ParseError(_TRUNC)
                     n = unpack_from("<i", data, pos - 4)[0]
                     if n < 0:
                         raise _ParseError("BINSTRING pickle has negative byte count")
@@ -578,11 +665,15 @@ class PickleMachine:
                 elif op == 0x81:  # NEWOBJ
                     need(2)
                     args = stack.pop()
+                    if watch:
+                        _escape((args, stack[-1]))
                     stack[-1] = self._call(stack[-1], args, at)
                 elif op == 0x92:  # NEWOBJ_EX
                     need(3)
-                    stack.pop()  # kwargs
+                    kwargs = stack.pop()
                     args = stack.pop()
+                    if watch:
+                        _escape((kwargs, args, stack[-1]))
                     stack[-1] = self._call(stack[-1], args, at)
                 elif op == 0x6F:  # OBJ
                     items = pop_mark()
@@ -615,6 +706,9 @@ class PickleMachine:
                         raise _ParseError("READONLY_BUFFER on an empty stack")
                 else:
                     raise _ParseError(f"invalid opcode 0x{op:02x}")
+        except BaseException:
+            self.pos_op = at
+            raise
         finally:
             res.opcodes = ops
         self.pos = pos  # just after STOP
@@ -623,11 +717,35 @@ class PickleMachine:
     def _call(self, func, args, at: int) -> Call:
         """REDUCE & co.: record the call; payloads handed to a loader are scanned (forced)."""
         self.res.calls += 1
+        if type(func) is GlobalRef and func.cond:
+            func.called = True
+            payload = _unwrap_payload(args[0]) if type(args) is tuple and len(args) == 1 else None
+            if payload is not None and (isinstance(payload, (bytes, BigBytes)) or type(args[0]) is Call):
+                self._queue_forced(payload, at, f"argument of {func.module}.{func.name}")
+            else:
+                func.bad = True
+            return Call(func, args, at)
         if isinstance(func, GlobalRef) and (func.module, func.name) in LOADERS and type(args) is tuple and args:
             payload = _unwrap_payload(args[0])
-            if payload is not None and len(self.res.nested) < self.limits.max_nested:
-                self.res.nested.append(Nested(payload, at, True, f"argument of {func.module}.{func.name}"))
+            via = f"argument of {func.module}.{func.name}"
+            for n in self.res.nested:
+                if n.value is payload:  # already queued as a constant: now we know a loader reads it
+                    n.forced, n.via = True, via
+                    break
+            else:
+                if payload is not None and len(self.res.nested) < self.limits.max_nested:
+                    self.res.nested.append(Nested(payload, at, True, via))
         return Call(func, args, at)
+
+    def _queue_forced(self, payload, at: int, via: str) -> None:
+        for n in self.res.nested:
+            if n.value is payload:
+                n.forced, n.via = True, via
+                return
+        if len(self.res.nested) < self.limits.max_nested:
+            self.res.nested.append(Nested(payload, at, True, via))
+        else:
+            raise _Limit(f"more than {self.limits.max_nested} nested payloads")
 
     def _joblib_skip(self, wrapper: Call, state, pos: int) -> int:
         """joblib writes array bytes (or a whole pickle, for object arrays) right after BUILD."""

@@ -23,14 +23,15 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
-from .text import are_variants, describe_edit, fold, org_cores, split_repo_id, strip_separators
+from .text import are_variants, describe_edit, fold, glob_lookalike, org_cores, split_repo_id, strip_separators
 
 
 @dataclass(frozen=True)
 class HubMatch:
     """What a repo id imitates: ``target`` (an org, or a full repo id) and ``kind``.
 
-    ``kind`` is ``org-look-alike`` (fold-equal org), ``org-typo`` (edits to a known org),
+    ``kind`` is ``id-look-alike`` (the whole id folds like a popular one, e.g. the slash moved),
+    ``org-look-alike`` (fold-equal org), ``org-typo`` (edits to a known org),
     ``org-affix`` (known org plus an impersonation affix), ``name-typo`` (a typo of a popular
     repo name), ``protected`` (a protected repo name under another org). ``suggestion`` is
     the repo id the user most likely meant.
@@ -47,6 +48,7 @@ class HubIndex:
 
     def __init__(self, models: Iterable[str] = (), datasets: Iterable[str] = (),
                  orgs: Mapping[str, bool] | Iterable[str] = ()):
+        """Index popular ``models`` and ``datasets`` ids and known ``orgs`` (``{org: widely known}`` or names)."""
         self.repos: Dict[str, Dict[str, str]] = {"model": {}, "dataset": {}}
         for kind, ids in (("model", models), ("dataset", datasets)):
             for rid in ids:
@@ -73,6 +75,17 @@ class HubIndex:
         return out
 
     @cached_property
+    def _by_id_fold(self) -> Dict[str, Dict[str, str]]:
+        """Per repo type: folded whole id (org and name run together) -> display id."""
+        return {kind: {fold(low.replace("/", "")): rid for low, rid in table.items() if "/" in low}
+                for kind, table in self.repos.items()}
+
+    @cached_property
+    def _plain_orgs(self) -> Dict[str, str]:
+        """Known orgs without separators -> lower-cased org (edit distance runs on these)."""
+        return {strip_separators(k): k for k in self.orgs}
+
+    @cached_property
     def _names(self) -> Dict[str, Dict[str, List[str]]]:
         """Per repo type: lower-cased repo name -> full display ids having that name."""
         out: Dict[str, Dict[str, List[str]]] = {}
@@ -84,8 +97,20 @@ class HubIndex:
         return out
 
     @cached_property
-    def _name_lists(self) -> Dict[str, List[str]]:
-        return {kind: list(names) for kind, names in self._names.items()}
+    def _names_by_length(self) -> Dict[str, Dict[int, List[str]]]:
+        """Per repo type: lower-cased popular names grouped by length (edit-distance buckets)."""
+        out: Dict[str, Dict[int, List[str]]] = {}
+        for kind, names in self._names.items():
+            by_len: Dict[int, List[str]] = {}
+            for n in names:
+                by_len.setdefault(len(n), []).append(n)
+            out[kind] = by_len
+        return out
+
+    @cached_property
+    def _names_by_fold(self) -> Dict[str, Dict[str, str]]:
+        """Per repo type: folded popular name -> lower-cased name."""
+        return {kind: {fold(n): n for n in sorted(names, reverse=True)} for kind, names in self._names.items()}
 
     # ---- matching -------------------------------------------------------------------------
 
@@ -101,22 +126,30 @@ class HubIndex:
 
         low = org.lower()
         extra = [e.lower() for e in extra_orgs if not any(ch in e for ch in "*?[")]
-        by_fold = dict(self.org_by_fold)
-        for e in extra:
-            by_fold.setdefault(fold(e), e)
+        by_fold = self.org_by_fold
+        if extra:
+            by_fold = dict(by_fold)
+            for e in extra:
+                by_fold.setdefault(fold(e), e)
         f = fold(low)
         hit = by_fold.get(f)
         if hit is not None:
             return hit, "org-look-alike", describe_edit(low, hit)
+        pattern = glob_lookalike(low, extra_orgs)
+        if pattern is not None:
+            return pattern, "org-look-alike", "look-alike of a protected org pattern"
         for core, affix in org_cores(strip_separators(low)).items():
             hit = by_fold.get(fold(core))
             if hit is not None:
                 return hit, "org-affix", f"{hit} + {affix!r}"
         if len(f) <= 4:
             return None  # short names: exact folding only
-        plain_known = {k.replace("-", "").replace("_", "").replace(".", ""): k
-                       for k in list(self.orgs) + extra}
-        plain = low.replace("-", "").replace("_", "").replace(".", "")
+        plain_known = self._plain_orgs
+        if extra:
+            plain_known = dict(plain_known)
+            for e in extra:
+                plain_known.setdefault(strip_separators(e), e)
+        plain = strip_separators(low)
         hits = process.extract(plain, list(plain_known), scorer=OSA.distance, score_cutoff=2, limit=None)
         best = None
         for cand, dist, _ in hits:
@@ -137,20 +170,28 @@ class HubIndex:
         from rapidfuzz.distance import OSA
 
         low = name.lower()
-        names = self._names.get(repo_type, self._names["model"])
-        if low in names:
+        names = self._names.get(repo_type)
+        if not names or low in names:
             return None  # exact reuse of a popular name: a mirror, not a typo
         f = fold(low)
-        cutoff = 0 if len(f) <= 4 else (1 if len(f) < 10 else 2)
+        same = self._names_by_fold[repo_type].get(f)
+        if same is not None:
+            return names[same][0], describe_edit(low, same)
+        if len(f) <= 4:
+            return None  # short names: exact folding only
+        cutoff = 1 if len(f) < 10 else 2
+        by_len = self._names_by_length[repo_type]
         best = None
-        for cand, dist, _ in process.extract(low, self._name_lists.get(repo_type, []), scorer=OSA.distance,
-                                             score_cutoff=max(cutoff, 1), limit=None):
-            same_fold = fold(cand) == f
-            if not same_fold and (dist > cutoff or are_variants(low, cand)):
+        for length in range(len(low) - cutoff, len(low) + cutoff + 1):
+            bucket = by_len.get(length)
+            if not bucket:
                 continue
-            key = (0 if same_fold else dist, len(cand))
-            if best is None or key < best[0]:
-                best = (key, cand)
+            for cand, dist, _ in process.extract(low, bucket, scorer=OSA.distance, score_cutoff=cutoff, limit=None):
+                if are_variants(low, cand):
+                    continue
+                key = (dist, len(cand), cand)
+                if best is None or key < best[0]:
+                    best = (key, cand)
         if best is None:
             return None
         cand = best[1]
@@ -183,6 +224,10 @@ class HubIndex:
                     same_org = [r for r in named if r.lower().startswith(known + "/")]
                     real = same_org[0] if same_org else real
                 return HubMatch(display, kind, how, real)
+            # separator games across the slash: meta-llama/Llama-3.1-8B as metal/lama-Llama-3.1-8B
+            same = self._by_id_fold.get(repo_type, {}).get(fold(low.replace("/", "")))
+            if same is not None:
+                return HubMatch(same, "id-look-alike", describe_edit(low, same.lower()), same)
         typo = self.name_typo(name, repo_type)
         if typo is not None:
             rid, how = typo

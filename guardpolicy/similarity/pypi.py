@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .text import affix_cores, canonicalize, combo_splits, describe_edit, fold
+from .text import (PREFIXES, SUFFIXES, affix_cores, canonicalize, combo_splits, describe_edit, fold, fold_many,
+                   strip_trailing_version)
 
 
 @dataclass(frozen=True)
@@ -67,21 +68,29 @@ class Match:
 class PypiIndex:
     """An index over canonical names ordered by popularity (first = most popular)."""
 
-    def __init__(self, ranked_names: Iterable[str], options: MatchOptions = MatchOptions(), combos: bool = True):
-        self.names: List[str] = []
-        self.rank: Dict[str, int] = {}
-        for name in ranked_names:
-            c = canonicalize(name)
-            if c and c not in self.rank:
-                self.rank[c] = len(self.names)
-                self.names.append(c)
+    def __init__(self, ranked_names: Iterable[str], options: MatchOptions = MatchOptions(), combos: bool = True,
+                 canonical: bool = False, cores: Optional[Dict[str, str]] = None):
+        """Index ``ranked_names`` (most popular first).
+
+        ``canonical=True`` promises the names are already PEP 503 normalised (the shipped list
+        is), which skips normalising 15,000 names at start-up. ``cores`` is a precomputed
+        ``by_core`` table (the shipped ``pypi_cores.tsv``); computed on demand when omitted.
+        """
+        if not canonical:
+            ranked_names = (canonicalize(n) for n in ranked_names)
+        self.names: List[str] = [n for n in dict.fromkeys(ranked_names) if n]
+        self.rank: Dict[str, int] = {n: i for i, n in enumerate(self.names)}
         self.options = options
         self.combos = combos
+        if cores is not None:
+            self.by_core = cores
 
     def __contains__(self, name: str) -> bool:
+        """True when ``name`` (any spelling) is in the list."""
         return canonicalize(name) in self.rank
 
     def __len__(self) -> int:
+        """How many distinct names the index holds."""
         return len(self.names)
 
     # ---- lazily built look-up tables -------------------------------------------------------
@@ -89,54 +98,73 @@ class PypiIndex:
     @cached_property
     def by_fold(self) -> Dict[str, str]:
         """Folded form -> most popular name with that fold."""
-        out: Dict[str, str] = {}
-        for name in self.names:
-            out.setdefault(fold(name), name)
-        return out
+        # reversed, so the most popular name is written last and wins
+        return dict(zip(reversed(fold_many(self.names)), reversed(self.names)))
 
     @cached_property
     def by_core(self) -> Dict[str, str]:
         """A popular name with one affix stripped -> that popular name (``dateutil`` -> ``python-dateutil``)."""
+        return popular_cores(self.names)
+
+    @cached_property
+    def by_versioned_core(self) -> Dict[str, str]:
+        """Cores of popular names that end in a version (``pysqlite3`` -> ``pysqlite``, ``sqlite``).
+
+        Only consulted for candidates that carry an affix themselves, so a bare ``ldap`` is
+        not taken for ``ldap3`` while ``python-sqlite`` is taken for ``pysqlite3``.
+        """
         out: Dict[str, str] = {}
         for name in self.names:
-            if "-" not in name and not name.startswith("py"):
-                continue  # nothing to strip: skip the generator (most names)
-            for core, how in affix_cores(name, max_steps=1).items():
-                # a version swap between two numbered siblings (foo-cu12 / foo-cu13) is not a squat
-                if len(core) >= 4 and core not in self.rank and not how[-1:].isdigit():
+            if not name[-1].isdigit():
+                continue
+            base = strip_trailing_version(name)
+            if base == name or len(base) < 4:
+                continue
+            for core in (base, *affix_cores(base, max_steps=1)):
+                if len(core) >= 4 and core not in self.rank:
                     out.setdefault(core, name)
         return out
 
     @cached_property
     def by_plain(self) -> Dict[str, str]:
         """Name without separators -> most popular name with that spelling (edit distance works on these)."""
-        out: Dict[str, str] = {}
-        for name in self.names:
-            out.setdefault(name.replace("-", ""), name)
-        return out
+        plain = "\n".join(self.names).replace("-", "").split("\n")
+        return dict(zip(reversed(plain), reversed(self.names)))
 
     @cached_property
-    def _one_edit_buckets(self) -> Tuple[dict, dict]:
-        """Plain names by (length, first letter) and (length, last letter).
+    def _by_length(self) -> Dict[int, List[str]]:
+        """Plain spellings of the one-edit targets, grouped by length."""
+        out: Dict[int, List[str]] = defaultdict(list)
+        short = self.options.short_name
+        for plain, name in self.by_plain.items():
+            if len(plain) > short and self.rank[name] < self.options.one_edit_rank:
+                out[len(plain)].append(plain)
+        return dict(out)
+
+    def _one_edit_buckets(self, length: int) -> Tuple[dict, dict]:
+        """The plain names of one length by first letter and by last letter (built on first use).
 
         One edit keeps either the first or the last letter of a name of two or more letters,
         so a query only needs six small buckets instead of the whole list.
         """
-        first: Dict[tuple, list] = defaultdict(list)
-        last: Dict[tuple, list] = defaultdict(list)
-        limit = self.options.one_edit_rank
-        for plain, name in self.by_plain.items():
-            if len(plain) > self.options.short_name and self.rank[name] < limit:
-                first[(len(plain), plain[0])].append(plain)
-                last[(len(plain), plain[-1])].append(plain)
-        return dict(first), dict(last)
+        cache = self.__dict__.setdefault("_buckets", {})
+        got = cache.get(length)
+        if got is None:
+            first: Dict[str, list] = defaultdict(list)
+            last: Dict[str, list] = defaultdict(list)
+            for plain in self._by_length.get(length, ()):
+                first[plain[0]].append(plain)
+                last[plain[-1]].append(plain)
+            got = cache[length] = (dict(first), dict(last))
+        return got
 
     @cached_property
     def _two_edit_buckets(self) -> Dict[int, list]:
         """Plain long names of the most popular targets, by length."""
         out: Dict[int, list] = defaultdict(list)
-        for plain, name in self.by_plain.items():
-            if len(plain) >= self.options.long_name - 1 and self.rank[name] < self.options.two_edit_rank:
+        for name in self.names[: self.options.two_edit_rank]:
+            plain = name.replace("-", "")
+            if len(plain) >= self.options.long_name - 2 and self.by_plain[plain] == name:
                 out[len(plain)].append(plain)
         return dict(out)
 
@@ -144,8 +172,9 @@ class PypiIndex:
     def _anagrams(self) -> Dict[str, str]:
         """Sorted letters of the most popular names -> name (``matlibplot`` reorders ``matplotlib``)."""
         out: Dict[str, str] = {}
-        for plain, name in self.by_plain.items():
-            if len(plain) >= self.options.long_name and self.rank[name] < self.options.two_edit_rank:
+        for name in self.names[: self.options.two_edit_rank]:
+            plain = name.replace("-", "")
+            if len(plain) >= self.options.long_name:
                 out.setdefault("".join(sorted(plain)), name)
         return out
 
@@ -162,6 +191,7 @@ class PypiIndex:
     # ---- matching -------------------------------------------------------------------------
 
     def _best(self, names: Iterable[str]) -> Optional[str]:
+        """The most popular of ``names`` (``None`` when empty)."""
         best = None
         for n in names:
             if best is None or self.rank[n] < self.rank[best]:
@@ -182,10 +212,10 @@ class PypiIndex:
         n = len(plain)
         if n <= opts.short_name:
             return None
-        first, last = self._one_edit_buckets
         hits = []
         for length in (n - 1, n, n + 1):
-            for bucket in (first.get((length, plain[0])), last.get((length, plain[-1]))):
+            first, last = self._one_edit_buckets(length)
+            for bucket in (first.get(plain[0]), last.get(plain[-1])):
                 if bucket:
                     hits.extend(h[0] for h in process.extract(plain, bucket, scorer=OSA.distance,
                                                               score_cutoff=1, limit=None))
@@ -224,6 +254,9 @@ class PypiIndex:
             found.append((self.rank[swapped], swapped, swapped.replace(c, "").strip("-") or "affix"))
         for core, how in cores.items():
             target = core if core in self.rank else self.by_fold.get(fold(core)) or self.by_core.get(core)
+            if target is None and not any(ch.isdigit() for ch in how):
+                # python-sqlite -> pysqlite3: an affixed name against a numbered popular name's core
+                target = self.by_versioned_core.get(core)
             if target is not None and target != c:
                 found.append((self.rank[target], target, how))
         if found:
@@ -270,6 +303,24 @@ class PypiIndex:
             if rb and left in BAIT_WORDS:
                 return Match(right, "combosquat", f"{left!r} + {right}", self.rank[right])
         return None
+
+
+def popular_cores(names: Sequence[str]) -> Dict[str, str]:
+    """Each popular name with one affix stripped -> the most popular name with that core.
+
+    ``python-dateutil`` gives ``dateutil``, ``pyyaml`` gives ``yaml``. Cores that are popular
+    names themselves, shorter than four letters, or made by stripping a version number
+    (``foo-cu12`` / ``foo-cu13`` are numbered siblings, not squats) are left out.
+    """
+    popular = set(names)
+    out: Dict[str, str] = {}
+    for name in names:
+        if not (name.startswith(PREFIXES) or name.endswith(SUFFIXES)):
+            continue  # nothing to strip: skip the generator (most names)
+        for core, how in affix_cores(name, max_steps=1).items():
+            if len(core) >= 4 and core not in popular and not how[-1:].isdigit():
+                out.setdefault(core, name)
+    return out
 
 
 def build_index(names: Sequence[str], options: MatchOptions = MatchOptions(), combos: bool = True) -> PypiIndex:

@@ -7,6 +7,7 @@ small tuples) so each can be tested exhaustively on its own. The matchers in
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from typing import Iterator, Optional, Tuple
 
@@ -44,11 +45,50 @@ def fold(name: str) -> str:
     return s.translate(_HOMOGLYPHS)
 
 
+def fold_many(canonical_names) -> list:
+    """``[fold(n) for n in canonical_names]`` for PEP 503 names, in a few C-level string passes.
+
+    Joining the names lets each replacement run once over one big string instead of once per
+    name; a newline between names keeps a digraph from spanning two of them.
+    """
+    s = "\n".join(canonical_names).replace("-", "")
+    for pair, single in _DIGRAPHS:
+        s = s.replace(pair, single)
+    s = s.translate(_HOMOGLYPHS)
+    return s.split("\n") if canonical_names else []
+
+
+_GLOB_SPECIAL = "*?[]"
+
+
+def fold_glob(pattern: str) -> str:
+    """Fold the literal parts of an ``fnmatch`` glob, keeping its wildcards: ``Acrne-*`` -> ``acme*``."""
+    parts, buf = [], ""
+    for ch in pattern:
+        if ch in _GLOB_SPECIAL:
+            parts.append(fold(buf) if buf else "")
+            parts.append(ch)
+            buf = ""
+        else:
+            buf += ch
+    parts.append(fold(buf) if buf else "")
+    return "".join(parts)
+
+
+def glob_lookalike(name: str, patterns) -> Optional[str]:
+    """The first glob that ``name`` matches once both are folded (``acrne-billing`` vs ``acme-*``), or ``None``."""
+    folded = fold(name)
+    for pattern in patterns:
+        if any(ch in pattern for ch in "*?[") and fnmatch.fnmatchcase(folded, fold_glob(pattern)):
+            return pattern
+    return None
+
+
 #: Prefixes squatters put before a popular name (canonical form, longest first).
 PREFIXES = ("python3-", "python2-", "python-", "install-", "py3-", "py2-", "py-", "python", "py")
 #: Suffixes squatters put after a popular name (canonical form, longest first).
 SUFFIXES = ("-python3", "-python2", "-python", "-client", "-py3", "-py2", "-sdk", "-api", "-cli",
-            "-lib", "-py", "python")
+            "-lib", "-py", "python", "py")
 #: A trailing version: ``-2``, ``2``, ``-v2``, ``-1-0`` (``1.0`` after canonicalisation), ``3k``.
 _TRAILING_VERSION = re.compile(r"-?v?\d+(?:-\d+)*k?$")
 #: A leading digit run (``2requests``) or version (``v2-requests``).
@@ -126,6 +166,7 @@ _KEYBOARD_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
 
 
 def _neighbours() -> dict:
+    """Key -> set of touching keys on a QWERTY layout (rows treated as aligned)."""
     pos = {c: (r, i) for r, row in enumerate(_KEYBOARD_ROWS) for i, c in enumerate(row)}
     out: dict = {c: set() for c in pos}
     for a, (ra, ia) in pos.items():
