@@ -3,7 +3,7 @@
 Shared by the Hub patches (``guardpolicy.runtime.hf``) and ``torch.load`` (``guardpolicy.runtime.torch_load``).
 The scanner is ``guardpolicy.scan.scan_path(path, policy) -> list[Finding]``; results are cached
 by content digest and policy digest so a file scanned once (a download, then ``torch.load`` of the
-same blob) is not scanned again. A file's digest is itself cached by ``(path, inode, size, mtime)``
+same blob) is not scanned again. A file's digest is itself cached by ``(device, inode, size, mtime)``
 so a hot path never re-hashes a multi-GB checkpoint that did not change.
 """
 
@@ -19,15 +19,16 @@ from ..model import Finding
 from .hub_checks import sha256_file
 
 _lock = threading.Lock()
-#: (realpath, inode, size, mtime_ns) -> sha256
+#: (device, inode, size, mtime_ns) -> sha256
 _digests: dict = {}
 #: (sha256, policy digest) -> tuple of findings
 _results: dict = {}
 
 
 def _stat_key(path: str):
+    # (device, inode) names the file itself, through any symlink (the Hub cache links snapshots to blobs)
     st = os.stat(path)
-    return (os.path.realpath(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def file_digest(path: str) -> str:

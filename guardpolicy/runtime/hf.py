@@ -86,15 +86,27 @@ def _signature(func) -> Optional[inspect.Signature]:
         return None
 
 
-def _bind(sig: Optional[inspect.Signature], args: tuple, kwargs: dict) -> Optional[dict]:
-    """Arguments by name with defaults applied (``**kwargs`` flattened), or ``None`` if they don't bind.
+_SIG_INFO: dict = {}
 
-    A call that does not bind is left to the original function, which raises its own ``TypeError``.
+
+def _bind(sig: Optional[inspect.Signature], args: tuple, kwargs: dict) -> Optional[dict]:
+    """The arguments a call *passed*, by name (``**kwargs`` flattened), or ``None`` if they don't bind.
+
+    Defaults are not filled in: every parameter guard reads defaults to ``None``/``False``, which
+    ``dict.get`` gives, and a call re-issued with ``original(**call)`` gets the defaults of the
+    installed version. A call that does not bind is refused by the wrappers (fail closed).
     """
     if sig is None:
         return None
-    params = sig.parameters
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+    info = _SIG_INFO.get(id(sig))
+    if info is None:
+        params = sig.parameters
+        info = _SIG_INFO[id(sig)] = (
+            params, any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()),
+            {n for n, p in params.items() if p.kind is inspect.Parameter.VAR_KEYWORD},
+            {n for n, p in params.items() if p.kind is inspect.Parameter.VAR_POSITIONAL})
+    params, var_kw, kw_names, pos_names = info
+    if not var_kw and any(k not in params for k in kwargs):
         # huggingface_hub's validators silently drop legacy kwargs (transformers 5 still passes
         # ``proxies=``): binding must not fail on them, or the call would slip through unchecked
         kwargs = {k: v for k, v in kwargs.items() if k in params}
@@ -102,13 +114,11 @@ def _bind(sig: Optional[inspect.Signature], args: tuple, kwargs: dict) -> Option
         bound = sig.bind(*args, **kwargs)
     except TypeError:
         return None
-    bound.apply_defaults()
     out: dict = {}
     for name, value in bound.arguments.items():
-        kind = sig.parameters[name].kind
-        if kind is inspect.Parameter.VAR_KEYWORD:
+        if name in kw_names:
             out.update(value)
-        elif kind is not inspect.Parameter.VAR_POSITIONAL:
+        elif name not in pos_names:
             out[name] = value
     return out
 
