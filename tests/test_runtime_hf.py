@@ -470,3 +470,33 @@ def test_end_to_end_through_the_shipped_pth_in_a_fresh_venv(hub, env, tmp_path):
     assert '{"model_type"' in r.stdout, r.stdout + r.stderr
     assert r.returncode == 1 and "guardpolicy.errors.PolicyViolation" in r.stderr, r.stderr
     assert "guard: BLOCKED hf_hub_download hf:acme/tiny" in r.stderr
+
+
+def test_scan_pickles_false_skips_the_pickle_scan_but_not_format_rules(hub, env):
+    pytest.importorskip("guardpolicy.scan")
+    sha = hub.shas["pkl"]
+    write_policy(Path(env["_POLICY"]), hub.url, hub_extra="scan_pickles = false")
+    r = run_hooked(f'''
+        from huggingface_hub import hf_hub_download
+        attempt("evil", lambda: os.path.basename(hf_hub_download("acme/pkl", "evil.pkl", revision="{sha}")))
+    ''', env)
+    assert outcomes(r)["evil"] == "OK evil.pkl", r.stdout + r.stderr  # the policy said: don't scan
+    write_policy(Path(env["_POLICY"]), hub.url, hub_extra='scan_pickles = false\nallowed_formats = ["safetensors"]')
+    r = run_hooked(f'''
+        from huggingface_hub import hf_hub_download
+        attempt("renamed", hf_hub_download, "acme/pkl", "renamed.safetensors", revision="{sha}")
+    ''', env)
+    assert outcomes(r)["renamed"].startswith("BLOCKED [format]"), r.stdout + r.stderr  # content says pickle
+
+
+def test_a_broken_policy_refuses_downloads_but_not_imports(hub, env):
+    Path(env["_POLICY"]).write_text("mode = \n")
+    r = run_hooked(f'''
+        import huggingface_hub
+        print("imported", huggingface_hub.__name__)
+        from huggingface_hub import hf_hub_download
+        attempt("download", hf_hub_download, "acme/tiny", "config.json", revision="{hub.shas["tiny"]}")
+    ''', env)
+    assert "imported huggingface_hub" in r.stdout, r.stdout + r.stderr
+    assert outcomes(r)["download"].startswith("BLOCKED"), r.stdout + r.stderr
+    assert "policy error" in r.stdout
