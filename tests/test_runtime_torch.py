@@ -54,6 +54,12 @@ def test_weights_only_false_denied_on_malicious_and_allowed_on_clean(env):
             buf = io.BytesIO(fh.read())
         attempt("evil-stream", torch.load, buf, weights_only=False)
         print("stream-pos", buf.tell())
+        class Pipe(io.RawIOBase):   # a stream that cannot seek back: guard cannot scan it, so it refuses
+            def __init__(self, data): self.data = io.BytesIO(data)
+            def readable(self): return True
+            def readinto(self, b): n = self.data.readinto(b); return n
+        with open(os.environ["T_CLEAN"], "rb") as fh:
+            attempt("pipe", torch.load, io.BufferedReader(Pipe(fh.read())), weights_only=False)
         attempt("evil-weights-only", torch.load, os.environ["T_EVIL"])
         print("marker", os.path.exists(os.environ["T_MARKER"]))
     '''), env)
@@ -61,6 +67,7 @@ def test_weights_only_false_denied_on_malicious_and_allowed_on_clean(env):
     assert o["clean"] == "OK ['b', 'w']", r.stdout + r.stderr
     for label in ("evil", "evil-serialization", "evil-raw", "evil-pickle-module", "evil-stream"):
         assert o[label].startswith("BLOCKED [pickle]"), (label, r.stdout, r.stderr)
+    assert o["pipe"].startswith("BLOCKED [pickle]") and "cannot read back" in o["pipe"], o["pipe"]
     assert "stream-pos 0" in r.stdout  # the caller's stream is rewound after the scan
     # weights_only=True is torch's own restricted unpickler: not ours to block, and it refuses too
     assert o["evil-weights-only"].startswith("ERROR UnpicklingError"), r.stdout + r.stderr

@@ -51,7 +51,11 @@ def _scan_target(f):
     read, seek, tell = (getattr(f, n, None) for n in ("read", "seek", "tell"))
     if read is None or seek is None or tell is None:
         return None, None
-    start = tell()
+    try:
+        start = tell()
+        seek(start)
+    except (OSError, ValueError):  # not seekable (io.UnsupportedOperation is both): cannot rewind after a scan
+        return None, None
     fd, tmp = tempfile.mkstemp(prefix="guard-torch-")
     try:
         with os.fdopen(fd, "wb") as out:
