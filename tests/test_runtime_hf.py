@@ -500,3 +500,35 @@ def test_a_broken_policy_refuses_downloads_but_not_imports(hub, env):
     assert "imported huggingface_hub" in r.stdout, r.stdout + r.stderr
     assert outcomes(r)["download"].startswith("BLOCKED"), r.stdout + r.stderr
     assert "policy error" in r.stdout
+
+
+@pytest.mark.parametrize("lib,modules", [
+    ("transformers", ["transformers.utils.hub"]),
+    ("diffusers", ["diffusers.utils.hub_utils", "diffusers.pipelines.pipeline_utils"]),
+    ("peft", ["peft.config", "peft.utils.save_and_load"]),
+])
+def test_libraries_that_bind_names_early_get_the_wrappers(lib, modules, env):
+    pytest.importorskip(lib)
+    r = run_hooked(f'''
+        import importlib
+        for name in {modules!r}:
+            mod = importlib.import_module(name)
+            for attr in ("hf_hub_download", "snapshot_download", "try_to_load_from_cache"):
+                if hasattr(mod, attr):
+                    print("bound", name, attr, getattr(getattr(mod, attr), "_guard_patched", False))
+    ''', env, timeout=240)
+    lines = [l for l in r.stdout.splitlines() if l.startswith("bound")]
+    assert lines and all(l.endswith("True") for l in lines), r.stdout + r.stderr
+
+
+def test_peft_adapter_config_through_the_gate(hub, env):
+    pytest.importorskip("peft")
+    sha = hub.add_repo("acme/adapter", {"adapter_config.json": b'{"peft_type": "LORA", "r": 4, "task_type": null}'})
+    r = run_hooked(f'''
+        from peft import PeftConfig
+        attempt("unpinned", PeftConfig.from_pretrained, "acme/adapter")
+        cfg = attempt("pinned", lambda: PeftConfig.from_pretrained("acme/adapter", revision="{sha}").r)
+    ''', env, timeout=240)
+    o = outcomes(r)
+    assert o["unpinned"].startswith("BLOCKED [unpinned]"), r.stdout + r.stderr
+    assert o["pinned"] == "OK 4", r.stdout + r.stderr
