@@ -35,6 +35,7 @@ TARGETS = {
     "pip._internal.resolution.legacy.resolver": "guardpolicy.runtime.pip:patch_legacy_resolver",
     "pip._internal.operations.prepare": "guardpolicy.runtime.pip:patch_prepare",
     "pip._internal.models.link": "guardpolicy.runtime.pip:patch_link",
+    "pip._internal.index.package_finder": "guardpolicy.runtime.pip:patch_package_finder",
     # pip <= 25.x: a module; pip 26: a package whose installer lives in build_env.installer
     "pip._internal.build_env": "guardpolicy.runtime.pip:patch_build_env",
     "pip._internal.build_env.installer": "guardpolicy.runtime.pip:patch_build_env",

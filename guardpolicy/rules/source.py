@@ -9,6 +9,17 @@ trailing slash ignored, globs allowed), and when ``hub_orgs`` is set the repo's 
 one of its globs (an entry with a ``/`` matches whole repo ids).
 """
 
+# Python requirements (this module's package and index side):
+# Index options (``--index-url``, ``--extra-index-url``, ``--find-links``) and lock-file
+# registries must be in ``[sources] indexes``; plain ``http``/``ftp`` is flagged; so is
+# ``--trusted-host`` (it turns TLS verification off). Local find-links directories are allowed
+# unless ``allow_local = false``. For packages: a ``protected`` (internal) name is flagged when
+# more than one remote source is in effect (dependency confusion: pip takes the highest version
+# from any of them) or when its only source is a public index; direct URLs fetched over an
+# unencrypted transport (``http``, ``git://``, ``svn://``, ``ftp``) are flagged, and with
+# ``allow_direct_urls = false`` any remote direct URL outside the allowed sources is too.
+# Hub endpoints and orgs are judged by the model rules.
+
 from __future__ import annotations
 
 import fnmatch
@@ -18,7 +29,7 @@ from urllib.parse import urlsplit
 from ..hookspecs import hookimpl
 from ..model import Finding
 from ..names import canonicalize_name
-from . import RuleInfo
+from . import Option, RuleInfo
 
 RULE = RuleInfo(
     id="source",
@@ -27,11 +38,20 @@ RULE = RuleInfo(
          "`hub_endpoints` / `hub_orgs` (Hugging Face). Plain http, `--trusted-host`, and an internal "
          "(`protected`) name with an extra index configured (dependency confusion) are flagged.",
     default_action="deny",
+    options={"allow_direct_urls": Option(bool, True, "allow direct URL / VCS requirements from hosts outside "
+                                                      "[sources] indexes (https only)")},
     example="requirements.txt:1: source: index https://mirror.example/simple is not an allowed source",
     subjects=("index", "package", "model"),
 )
 
 PYPI_ALIASES = {"https://pypi.org/simple", "https://pypi.python.org/simple", "https://pypi.org/pypi"}
+#: indexes anyone can upload to: an internal name must never resolve from them
+PUBLIC_INDEXES = PYPI_ALIASES | {"https://test.pypi.org/simple"}
+#: schemes that carry packages without encryption
+INSECURE_SCHEMES = {"http", "ftp", "git", "svn", "hg+http", "bzr+http", "bzr+ftp", "svn+http", "git+http",
+                    "git+git", "svn+svn", "hg+static-http"}
+#: index kinds that decide where a package is downloaded from
+DOWNLOAD_KINDS = ("index-url", "extra-index-url", "find-links", "registry")
 
 
 def normalize_url(url: str) -> str:
@@ -57,10 +77,63 @@ def is_allowed_url(url: str, allowed) -> bool:
     return False
 
 
+def same_origin(url: str, allowed) -> bool:
+    """True when ``url`` is a bare origin (``https://host``) of one of the ``allowed`` URLs.
+
+    pip reports record download URLs, not index URLs: their registry is the download host.
+    """
+    u = normalize_url(url)
+    if urlsplit(u).path:
+        return False
+    for a in allowed:
+        parts = urlsplit(normalize_url(a))
+        if parts.scheme and f"{parts.scheme}://{parts.netloc}" == u:
+            return True
+    return False
+
+
+def is_local_source(url: str) -> bool:
+    """True for a local directory or ``file:`` URL (a Windows drive letter is not a scheme)."""
+    scheme = urlsplit(url).scheme.lower()
+    return scheme in ("", "file") or len(scheme) == 1
+
+
+def transport(url: str) -> str:
+    """The scheme that moves the bytes: ``git+https://`` -> ``git+https``, ``bzr+lp:`` -> ``bzr+lp``."""
+    return urlsplit(url).scheme.lower()
+
+
+def is_insecure(url: str) -> bool:
+    """True when the URL's transport is unencrypted (http, ftp, git://, svn://, ``vcs+http``)."""
+    return transport(url) in INSECURE_SCHEMES
+
+
+def is_public(url: str) -> bool:
+    """True for a public index anyone can upload to (PyPI, TestPyPI)."""
+    return normalize_url(url) in PUBLIC_INDEXES
+
+
 def is_protected(name: str, policy) -> bool:
     """True when ``name`` matches the policy's ``protected`` (internal) name globs."""
     canon = canonicalize_name(name)
     return any(fnmatch.fnmatchcase(canon, canonicalize_name(p)) for p in policy.sources.get("protected", ()))
+
+
+def remote_sources(package) -> list:
+    """The distinct remote download sources in effect for ``package`` (index, extra, links, registry)."""
+    urls = [i.url for i in package.indexes if i.kind in DOWNLOAD_KINDS and not is_local_source(i.url)]
+    return list(dict.fromkeys(normalize_url(u) for u in urls))
+
+
+def confusion_problem(package) -> str | None:
+    """Why an internal name may be taken from someone else's upload, or ``None``."""
+    sources = remote_sources(package)
+    if len(sources) > 1:
+        return (f"{package.name} is an internal (protected) name but {len(sources)} sources are in effect "
+                f"({', '.join(sources)}): pip takes the highest version from any of them (dependency confusion)")
+    if len(sources) == 1 and is_public(sources[0]):
+        return f"{package.name} is an internal (protected) name but resolves from the public index {sources[0]}"
+    return None
 
 
 @hookimpl
@@ -77,17 +150,17 @@ def guard_check_index(index, policy, context):
             add(f"--trusted-host {url} turns off TLS verification for that host",
                 "remove --trusted-host and serve the index over https with a valid certificate")
         return findings
-    scheme = urlsplit(url).scheme.lower()
-    local = scheme in ("", "file")
-    if local:
-        if not src.get("allow_local", True) and not is_allowed_url(url, src.get("indexes", ())):
+    if index.kind == "no-index":
+        return findings
+    allowed = src.get("indexes", ())
+    if is_local_source(url):
+        if not src.get("allow_local", True) and not is_allowed_url(url, allowed):
             add(f"{index.kind} {url} is a local path and local sources are not allowed", "install from an allowed index")
         return findings
-    if scheme == "http" and not src.get("allow_http", False):
-        add(f"{index.kind} {url} uses plain http: anyone on the path can swap packages", "use https")
-    if not is_allowed_url(url, src.get("indexes", ())):
-        allowed = ", ".join(src.get("indexes", ())) or "none"
-        add(f"{index.kind} {url} is not an allowed source (allowed: {allowed})",
+    if is_insecure(url) and not src.get("allow_http", False):
+        add(f"{index.kind} {url} uses plain {transport(url)}: anyone on the path can swap packages", "use https")
+    if not is_allowed_url(url, allowed) and not (index.kind == "registry" and same_origin(url, allowed)):
+        add(f"{index.kind} {url} is not an allowed source (allowed: {', '.join(allowed) or 'none'})",
             "use an allowed index, or add this one to [sources] indexes in the policy")
     return findings
 
@@ -95,20 +168,26 @@ def guard_check_index(index, policy, context):
 @hookimpl
 def guard_check_package(package, policy, context):
     findings = []
+
+    def add(msg, hint):
+        findings.append(Finding(rule="source", subject=package.subject, location=package.location,
+                                message=msg, suggestion=hint))
+
     if package.name and is_protected(package.name, policy):
-        extra = [i for i in package.indexes if i.kind in ("extra-index-url", "find-links") and urlsplit(i.url).scheme in ("http", "https")]
-        if extra:
-            findings.append(Finding(
-                rule="source", subject=package.subject, location=package.location,
-                message=f"{package.name} is an internal (protected) name but an extra index is configured "
-                        f"({', '.join(i.url for i in extra)}): the public copy may win (dependency confusion)",
-                suggestion="install internal packages from one index only (--index-url), or pin with --hash"))
+        problem = confusion_problem(package)
+        if problem:
+            add(problem, "install internal packages from your private index only (--index-url, no "
+                         "--extra-index-url), and pin them with --hash")
     url = package.url
-    if url and "://" in url and not url.startswith("file:"):
-        plain = url.split("+", 1)[1] if url.split("://", 1)[0].count("+") else url
-        if urlsplit(plain).scheme == "http" and not policy.sources.get("allow_http", False):
-            findings.append(Finding(rule="source", subject=package.subject, location=package.location,
-                                    message=f"{package.subject} is fetched over plain http: {url}", suggestion="use https"))
+    if url and not is_local_source(url) and not url.startswith(("file:", "git+file:", "hg+file:", "svn+file:", "bzr+file:")):
+        if is_insecure(url) and not policy.sources.get("allow_http", False):
+            add(f"{package.subject} is fetched over unencrypted {transport(url)}: {url}",
+                "use an https (or ssh) URL")
+        elif not policy.rule("source").get("allow_direct_urls", True):
+            plain = url.split("+", 1)[1] if "+" in transport(url) else url
+            if not is_allowed_url(plain, policy.sources.get("indexes", ())):
+                add(f"{package.subject} comes from a direct URL outside the allowed sources: {url}",
+                    "publish it to an allowed index, or add its location to [sources] indexes")
     return findings
 
 

@@ -3,8 +3,8 @@
 PyPI packages are compared (PEP 503 canonical names) against the shipped list of the
 15,000 most-downloaded projects and the policy's ``[sources] protected`` names; Hugging Face
 repo ids against the shipped popular models/datasets and well-known orgs plus the policy's
-``hub_orgs``, ``protected`` and ``[hub] protected_repos``. An exact hit on the shipped
-known-malicious PyPI names is denied outright. The matching itself lives in
+``hub_orgs``, ``protected`` and ``[hub] protected_repos``. Exact hits on the shipped
+known-malicious names are rule ``malicious`` (``guardpolicy/rules/malicious.py``). The matching itself lives in
 ``guardpolicy.similarity`` (pure functions, tested on their own); this module only turns
 matches into findings.
 
@@ -33,13 +33,12 @@ RULE = RuleInfo(
          "edit, two for long names; `python-`/`-py`/`-cli`/version affixes; two popular names glued "
          "together), and Hugging Face repo ids against popular repos and well-known orgs (look-alike "
          "orgs, a known org plus `-official`/`-research`/`-hf`/digits, typos of popular repo names). "
-         "Names on the shipped known-malicious list are denied outright.",
+        "Exact hits on the known-malicious list are the `malicious` rule's.",
     default_action="deny",
     options={
         "one_edit_rank": Option(int, 15000, "one-edit typos are matched against the N most popular PyPI names"),
         "two_edit_rank": Option(int, 1000, "two-edit typos of long names against the N most popular PyPI names"),
         "combosquats": Option(bool, True, "flag two popular names glued together (pandas-numpy) and bait words"),
-        "known_malicious": Option(bool, True, "deny names on the shipped known-malicious list"),
     },
     example="requirements.txt:2: typosquat: 'reqeusts' looks like 'requests' (transposition)",
     subjects=("package", "model"),
@@ -93,7 +92,6 @@ class PypiSettings:
     allow: Tuple[str, ...]
     literal: Tuple[str, ...]
     globs: Tuple[str, ...]
-    known_malicious: bool
     index: Any
 
 
@@ -111,7 +109,6 @@ def pypi_settings(policy) -> PypiSettings:
             allow=tuple(policy.allow),
             literal=tuple(sorted({canonicalize_name(p) for p in protected if not _is_glob(p)})),
             globs=tuple(canonicalize_name(p) for p in protected if _is_glob(p)),
-            known_malicious=bool(settings.get("known_malicious", True)),
             index=_pypi_index(int(settings.get("one_edit_rank", 15000)), int(settings.get("two_edit_rank", 1000)),
                               bool(settings.get("combosquats", True))),
         )
@@ -129,20 +126,6 @@ def check_name(name: str, policy) -> Optional[Finding]:
     literal, globs, index = ps.literal, ps.globs, ps.index
     if canonical in literal or (globs and any(fnmatch.fnmatchcase(canonical, g) for g in globs)):
         return None  # the org's own internal name
-    if ps.known_malicious:
-        from ..similarity import data
-
-        hit = data.pypi_malicious().get(canonical)
-        if hit is not None and hit[0] != "compromised_lib":
-            category, target = hit
-            if not target:
-                m = index.match(canonical)  # name the imitated project when the list does not
-                target = m.target if m is not None else ""
-            extra = f", imitating {target!r}" if target else ""
-            return Finding(rule="typosquat", subject=name, action="deny",
-                           message=f"{name!r} is a known malicious package name ({category}{extra})",
-                           suggestion=f"remove it; did you mean {target!r}?" if target else "remove it",
-                           details={"known_malicious": True, "category": category, "target": target or None})
     if canonical in index.rank:
         return None  # popular names are never flagged
     match = None
@@ -171,7 +154,7 @@ def check_name(name: str, policy) -> Optional[Finding]:
 
 @hookimpl
 def guard_check_package(package, policy, context):
-    """Flag a requirement whose name imitates a popular/protected name or is known malicious."""
+    """Flag a requirement whose name imitates a popular or protected name."""
     if not package.name:
         return None
     cache = context.cache.setdefault("typosquat", {}) if context is not None else {}

@@ -83,6 +83,7 @@ class DecisionCache:
     """
 
     def __init__(self, path: Path, ttl: Optional[float] = None, retries: int = 8):
+        """Open lazily: nothing touches the disk until the first lookup or write."""
         self.path = Path(path)
         self.ttl = ttl
         self.retries = retries

@@ -59,6 +59,31 @@ def _persistent_cache(policy):
         return None
 
 
+_scan_keys: dict = {}
+
+
+def scan_cache_key(policy) -> str:
+    """The policy part of a scan-result key: the policy digest (with the rules' fingerprint when the
+    gate offers one) plus the scanner's own files, so upgrading the scanner re-scans everything."""
+    digest = getattr(policy, "digest", "")
+    key = _scan_keys.get(digest)
+    if key is None:
+        import hashlib
+
+        from . import gate
+
+        base = gate.cache_digest(policy) if hasattr(gate, "cache_digest") else digest
+        parts = [SCAN_KEY, base]
+        scan_dir = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scan")
+        if os.path.isdir(scan_dir):
+            for entry in sorted(os.scandir(scan_dir), key=lambda e: e.name):
+                if entry.name.endswith(".py"):
+                    st = entry.stat()
+                    parts.append(f"{entry.name}:{st.st_mtime_ns}:{st.st_size}")
+        key = _scan_keys[digest] = hashlib.sha256("|".join(parts).encode()).hexdigest()
+    return key
+
+
 def _content_subject(digest: str):
     """The cache key of "these bytes scanned clean": a ``FileRef`` named by content, not by path."""
     from ..model import FileRef
@@ -81,7 +106,7 @@ def scan_file(path: str, policy, subject: Optional[str] = None) -> list:
     finding (fail closed), never a silent allow.
     """
     digest = file_digest(path)
-    key = (digest, getattr(policy, "digest", ""))
+    key = (digest, scan_cache_key(policy))
     with _lock:
         cached = _results.get(key)
     if cached is not None:
@@ -115,6 +140,7 @@ def forget() -> None:
     with _lock:
         _digests.clear()
         _results.clear()
+        _scan_keys.clear()
 
 
 def quarantine_dir() -> str:

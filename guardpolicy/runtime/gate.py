@@ -80,6 +80,7 @@ def enforce(subjects: Iterable, operation: str, policy=None, library: Optional[s
     (``guardpolicy.runtime.cache``) skip the rules; subjects that come out clean are added to it.
     """
     from ..engine import CheckOptions, Engine, decide
+    from ..model import Finding
 
     if library:
         ensure_patched(library, operation)
@@ -88,9 +89,10 @@ def enforce(subjects: Iterable, operation: str, policy=None, library: Optional[s
     cache = _cache_for(policy) if use_cache and policy.mode != "off" else None
     cached, todo = [], subjects
     if cache is not None:
+        key = cache_digest(policy)
         cached, todo = [], []
         for s in subjects:
-            (cached if cache.is_allowed(s, policy.digest) else todo).append(s)
+            (cached if not isinstance(s, Finding) and cache.is_allowed(s, key) else todo).append(s)
     engine = Engine(policy, options or CheckOptions(origin="runtime"))
     raw, checked, clean = [], list(cached), []
     for subject, found in engine.evaluate(todo):
@@ -101,7 +103,7 @@ def enforce(subjects: Iterable, operation: str, policy=None, library: Optional[s
         raw.extend(found)
     decision = decide(raw, policy, checked)
     if cache is not None and clean and policy.mode != "off":
-        cache.store_allowed(clean, policy.digest)
+        cache.store_allowed(clean, key)
     for f in decision.findings:
         if f.action == "warn":
             print(f"guard: WARNING [{f.rule}] {f.subject}: {f.message}", file=sys.stderr)
@@ -110,6 +112,51 @@ def enforce(subjects: Iterable, operation: str, policy=None, library: Optional[s
         print(f"guard: BLOCKED {operation}: [{first.rule}] {first.subject}: {first.message}", file=sys.stderr)
         raise PolicyViolation(format_violation(decision, operation), decision=decision)
     return decision
+
+
+_fingerprint: Optional[str] = None
+_digests: dict = {}
+
+
+def rules_fingerprint() -> str:
+    """What the rules are, beyond the policy: guardpolicy's version and each plugin's file and data.
+
+    Part of every cache key, so upgrading guardpolicy, a plugin or its shipped lists (new
+    typosquat names, new malicious names) invalidates cached allows just as a policy change does.
+    """
+    global _fingerprint
+    if _fingerprint is None:
+        import hashlib
+        import os
+
+        from .. import __version__
+        from ..plugins import get_plugin_manager
+
+        parts = [__version__]
+        for name, plugin in sorted(get_plugin_manager().list_name_plugin(), key=lambda item: str(item[0])):
+            path = getattr(plugin, "__file__", None)
+            try:
+                st = os.stat(path) if path else None
+            except OSError:
+                st = None
+            parts.append(f"{name}:{path}:{st.st_mtime_ns if st else ''}:{st.st_size if st else ''}")
+        data = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
+        if os.path.isdir(data):
+            for entry in sorted(os.scandir(data), key=lambda e: e.name):
+                st = entry.stat()
+                parts.append(f"data/{entry.name}:{st.st_mtime_ns}:{st.st_size}")
+        _fingerprint = hashlib.sha256("|".join(parts).encode()).hexdigest()
+    return _fingerprint
+
+
+def cache_digest(policy) -> str:
+    """The cache key's policy part: the policy digest combined with ``rules_fingerprint()``."""
+    key = _digests.get(policy.digest)
+    if key is None:
+        import hashlib
+
+        key = _digests[policy.digest] = hashlib.sha256(f"{policy.digest}|{rules_fingerprint()}".encode()).hexdigest()
+    return key
 
 
 def _cache_for(policy):

@@ -19,6 +19,8 @@ from .limits import DEFAULT_LIMITS, ScanLimits
 
 #: folders never descended into when a directory is scanned
 SKIP_DIRS = frozenset([".git", ".cache", ".hg", ".svn", "__pycache__", ".venv", "node_modules"])
+#: problems reported under rule ``format`` (the others are rule ``pickle``)
+_FORMAT_KINDS = frozenset(["header", "archive"])
 #: formats that say nothing about the file's safety by themselves
 _NEUTRAL = frozenset(["archive", "unknown", "zip-anomaly"])
 
@@ -103,7 +105,7 @@ def pickle_findings(report: Report) -> List[Finding]:
             details={"format": report.format, "globals": [h.to_dict() for h in report.hits]},
         ))
     for p in report.problems:
-        if p.kind == "header":
+        if p.kind in _FORMAT_KINDS:
             continue
         where = _where(p.member, p.offset)
         out.append(Finding(rule="pickle", subject=report.path, location=Location(report.path),
@@ -117,7 +119,7 @@ def format_findings(report: Report, allowed: Optional[Iterable[str]]) -> List[Fi
     """Rule ``format``: a format the policy does not allow, or a malformed header."""
     out = []
     for p in report.problems:
-        if p.kind == "header":
+        if p.kind in _FORMAT_KINDS:
             where = _where(p.member, p.offset)
             out.append(Finding(rule="format", subject=report.path, location=Location(report.path), message=f"{p.message}{' (' + where + ')' if where else ''}",
                                suggestion="re-download or re-export the file",

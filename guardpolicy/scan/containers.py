@@ -16,13 +16,11 @@ import json
 import mmap
 import os
 import re
-from dataclasses import dataclass, field
 from struct import unpack_from
 from typing import List, Optional, Set
 
-from . import zipread
 from .allowlist import danger, is_safe
-from .detect import _IDENT, sniff
+from .detect import _IDENT, _P0_START, sniff
 from .limits import DEFAULT_LIMITS, ScanLimits
 from .pickle_vm import BigBytes, PickleMachine, StreamResult, looks_nested
 
@@ -30,19 +28,21 @@ from .pickle_vm import BigBytes, PickleMachine, StreamResult, looks_nested
 TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _STORAGE_MEMBER = re.compile(r"(?:^|/)data/\d+\Z")
 _PEEK = 4096
+_PROTO_HEADER = re.compile(rb"\x80[\x02-\x05]")
 _SMALL_FILE = 4 * 1024 * 1024
 
 
-@dataclass
 class Hit:
     """A global outside the allowlist: where it is and, when known, why it is dangerous."""
 
-    module: str
-    name: str
-    member: str
-    offset: int
-    opcode: str
-    danger: Optional[str] = None
+    __slots__ = ("module", "name", "member", "offset", "opcode", "danger")
+
+    # plain slotted classes, not dataclasses: ``guard scan`` start-up pays for every class built
+    def __init__(self, module: str, name: str, member: str, offset: int, opcode: str, danger: Optional[str] = None):
+        self.module, self.name, self.member, self.offset, self.opcode, self.danger = module, name, member, offset, opcode, danger
+
+    def __repr__(self) -> str:
+        return f"Hit({self.module}.{self.name} in {self.member!r} @{self.offset}, danger={self.danger!r})"
 
     def to_dict(self) -> dict:
         """The ``details["globals"]`` entry."""
@@ -50,30 +50,35 @@ class Hit:
                 "opcode": self.opcode, "dangerous": self.danger is not None, "why": self.danger}
 
 
-@dataclass
 class Problem:
     """Something that makes the file unsafe or unscannable.
 
     ``kind``: ``parse`` (pickle parse error), ``limit`` (a bound was hit), ``code`` (code the
-    loader runs: BUILD on a global, Keras Lambda), ``header`` (invalid safetensors/npy header),
-    ``unsupported`` (a compression the scanner cannot read).
+    loader runs: BUILD on a global, Keras Lambda, a hidden pickle), ``header`` (invalid
+    safetensors/npy header), ``archive`` (a doctored zip), ``unsupported`` (a compression the
+    scanner cannot read), ``internal`` (a scanner bug, failing closed).
     """
 
-    kind: str
-    message: str
-    member: str = ""
-    offset: Optional[int] = None
+    __slots__ = ("kind", "message", "member", "offset")
+
+    def __init__(self, kind: str, message: str, member: str = "", offset: Optional[int] = None):
+        self.kind, self.message, self.member, self.offset = kind, message, member, offset
+
+    def __repr__(self) -> str:
+        return f"Problem({self.kind}: {self.message!r} in {self.member!r} @{self.offset})"
 
 
-@dataclass
 class Report:
     """Everything one file holds: its format, the formats inside it, hits and problems."""
 
-    path: str
-    format: str = "unknown"
-    formats: Set[str] = field(default_factory=set)
-    hits: List[Hit] = field(default_factory=list)
-    problems: List[Problem] = field(default_factory=list)
+    __slots__ = ("path", "format", "formats", "hits", "problems")
+
+    def __init__(self, path: str):
+        self.path = path
+        self.format = "unknown"
+        self.formats: Set[str] = set()
+        self.hits: List[Hit] = []
+        self.problems: List[Problem] = []
 
     @property
     def clean(self) -> bool:
@@ -117,14 +122,21 @@ class Scanner:
             report.problems.append(Problem("parse", f"cannot read: {exc.strerror or exc}"))
         except RecursionError:
             report.problems.append(Problem("limit", "limit exceeded: nesting too deep"))
+        except Exception as exc:  # noqa: BLE001 - a scanner bug must fail closed, never pass a file
+            report.problems.append(_internal(exc))
         return report
 
     def scan_bytes(self, data: bytes, name: str = "<bytes>") -> Report:
         """Scan an in-memory buffer (tests, the runtime hooks)."""
         self.report = report = Report(path=name)
         self.decompressed = 0
-        if data:
-            report.format = self._scan(data, 0, len(data), "", 0, forced=True)
+        try:
+            if data:
+                report.format = self._scan(data, 0, len(data), "", 0, forced=True)
+        except RecursionError:
+            report.problems.append(Problem("limit", "limit exceeded: nesting too deep"))
+        except Exception as exc:  # noqa: BLE001 - see scan_file
+            report.problems.append(_internal(exc))
         return report
 
     # -- dispatch -------------------------------------------------------------------
@@ -164,9 +176,13 @@ class Scanner:
     def _scan_pickles(self, data, start: int, end: int, where: str, depth: int, forced: bool) -> str:
         """A pickle, or several in sequence (legacy torch writes five)."""
         if end - start > self.limits.max_pickle_size:
-            self._problem("limit", f"limit exceeded: pickle of {end - start} bytes (max_pickle_size "
-                                   f"{self.limits.max_pickle_size})", where, start)
-            return "pickle"
+            if not forced:
+                # a speculative look (tensor bytes that happen to start like a pickle): look at a prefix
+                end = start + self.limits.max_pickle_size
+            else:
+                self._problem("limit", f"limit exceeded: pickle of {end - start} bytes (max_pickle_size "
+                                       f"{self.limits.max_pickle_size})", where, start)
+                return "pickle"
         res = PickleMachine(data, start, end, self.limits).run()
         self._take(res, data, where, depth, forced, start)
         fmt = "joblib" if any(g.name == "NumpyArrayWrapper" for g in res.globals) else "pickle"
@@ -186,7 +202,7 @@ class Scanner:
             return fmt
         # more pickles after the first STOP: followed while they start like pickles
         pos, extra = res.end, 0
-        while res.stopped and pos + 2 <= end and data[pos] == 0x80 and data[pos + 1] <= 5 and extra < 64:
+        while res.stopped and pos + 2 <= end and data[pos] in _P0_START and extra < 64:
             res = PickleMachine(data, pos, end, self.limits).run()
             self._take(res, data, where, depth, False, start)
             pos, extra = res.end, extra + 1
@@ -262,12 +278,14 @@ class Scanner:
             data = self._copy(data, start, end, where)
             if data is None:
                 return "zip"
+        from . import zipread
+
         members, problems, truncated = zipread.list_members(data, len(data), self.limits.max_members)
         if truncated:
             self._problem("limit", f"limit exceeded: more than {self.limits.max_members} archive members", where)
-        for msg in problems:
-            # not a finding by itself (torch tolerates it); recorded as detail on the scan
-            self.report.formats.add("zip-anomaly")
+        for msg in problems[:20]:
+            # torch's reader tolerates these, Python's does not: only a doctored archive has them
+            self._problem("archive", f"archive anomaly: {msg}", where)
         names = {m.name for m in members}
         fmt = "zip"
         if any(n.endswith("data.pkl") for n in names):
@@ -505,27 +523,27 @@ class Scanner:
     def _probe_embedded(self, data, start: int, end: int, where: str, depth: int) -> None:
         """A pickle after leading junk: try every protocol 2+ header found (bounded)."""
         stop = min(end, start + self.limits.max_probe_unknown)
-        pos, tries = start, 0
-        while tries < 64:
-            pos = data.find(b"\x80", pos, stop) if hasattr(data, "find") else -1
-            if pos < 0 or pos + 2 >= stop:
+        tries = 0
+        for m in _PROTO_HEADER.finditer(data, start, stop):
+            pos = m.start()
+            tries += 1
+            if tries > 64:
                 break
-            if 2 <= data[pos + 1] <= 5:
-                tries += 1
-                res = PickleMachine(data, pos, end, self.limits).run()
-                if res.globals:
-                    before = len(self.report.hits)
-                    self._take(res, data, where, depth, False, start)
-                    if len(self.report.hits) > before:
-                        self._problem("code", f"pickle embedded after {pos - start} bytes of other data", where, pos)
-                        self.report.formats.add("pickle")
-                if res.stopped:
-                    pos = res.end
-                    continue
-            pos += 1
+            res = PickleMachine(data, pos, end, self.limits).run()
+            if res.globals:
+                before = len(self.report.hits)
+                self._take(res, data, where, depth, False, start)
+                if len(self.report.hits) > before:
+                    self._problem("code", f"pickle embedded after {pos - start} bytes of other data", where, pos - start)
+                    self.report.formats.add("pickle")
 
     def _problem(self, kind: str, message: str, where: str = "", offset: Optional[int] = None) -> None:
         self.report.problems.append(Problem(kind, message, where, offset))
+
+
+def _internal(exc: Exception) -> Problem:
+    """A scanner bug, reported as a fail-closed problem (kind ``internal``; the fuzz tests hunt these)."""
+    return Problem("internal", f"scanner error {type(exc).__name__}: {exc} (failing closed)"[:300])
 
 
 def _npy_info(data, start: int, end: int):

@@ -35,7 +35,7 @@ _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _ONNX_TAGS = frozenset([0x12, 0x1A, 0x22, 0x2A, 0x32, 0x3A, 0x42, 0x52, 0x5A, 0x62, 0x72, 0x7A])
 _IDENT = re.compile(rb"[A-Za-z_][A-Za-z0-9_.]*\Z")
 #: opcodes a protocol 0/1 pickle can start with (no PROTO header)
-_P0_START = frozenset(b"(cdil]}).NIJKLFGSTUVXBCPgh")
+_P0_START = frozenset(b"(cdil]}).NIJKLFGSTUVXBCPgh\x80")
 
 
 def family(fmt: str) -> str:
@@ -72,7 +72,7 @@ def sniff(data, start: int = 0, end: int | None = None) -> str:
         return "safetensors"
     if len(head) >= 2 and head[0] == 0x78 and head[1] in (0x01, 0x5E, 0x9C, 0xDA):
         return "zlib"
-    if head[0] in _P0_START and _probe_protocol0(data, start, end):
+    if head[0] != 0x80 and head[0] in _P0_START and _probe_protocol0(data, start, end):
         return "pickle"
     if _looks_onnx(head):
         return "onnx"

@@ -13,6 +13,7 @@ The machine never raises on bad input. A parse error stops it and is reported in
 from __future__ import annotations
 
 import codecs
+from struct import error as _StructError
 from struct import unpack_from
 from typing import Any, List, Optional
 
@@ -240,7 +241,8 @@ class PickleMachine:
         except _Limit as exc:
             res.limit = str(exc)
             self.pos = self.pos_op
-        except (IndexError, ValueError, OverflowError, TypeError, MemoryError, RecursionError, KeyError) as exc:
+        except (IndexError, ValueError, OverflowError, TypeError, MemoryError, RecursionError, KeyError,
+                _StructError) as exc:
             # a model bug must never look like a clean file: report it as a parse error
             res.error = (self.pos_op, f"unparseable ({type(exc).__name__}: {exc})"[:200])
             self.pos = self.pos_op

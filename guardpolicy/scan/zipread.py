@@ -10,7 +10,6 @@ and flag bits, and never raises: problems come back as strings.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
 from struct import unpack_from
 from typing import Dict, List, Optional, Tuple
 
@@ -22,18 +21,15 @@ EOCD64_LOC_SIG = b"PK\x06\x07"
 DESCRIPTOR_SIG = b"PK\x07\x08"
 
 
-@dataclass
 class Member:
     """One member: name (as in the local header when there is one), method, flags, sizes, data offset."""
 
-    name: str
-    method: int
-    flags: int
-    comp_size: int
-    size: int
-    data_offset: int
-    header_offset: int
-    cd_name: Optional[str] = None
+    __slots__ = ("name", "method", "flags", "comp_size", "size", "data_offset", "header_offset", "cd_name")
+
+    def __init__(self, name: str, method: int, flags: int, comp_size: int, size: int, data_offset: int,
+                 header_offset: int, cd_name: Optional[str] = None):
+        self.name, self.method, self.flags, self.comp_size, self.size = name, method, flags, comp_size, size
+        self.data_offset, self.header_offset, self.cd_name = data_offset, header_offset, cd_name
 
 
 def _zip64_extra(extra: bytes, size: int, comp: int, offset: int) -> Tuple[int, int, int]:
