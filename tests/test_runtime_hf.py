@@ -532,3 +532,25 @@ def test_peft_adapter_config_through_the_gate(hub, env):
     o = outcomes(r)
     assert o["unpinned"].startswith("BLOCKED [unpinned]"), r.stdout + r.stderr
     assert o["pinned"] == "OK 4", r.stdout + r.stderr
+
+
+def test_code_files_are_judged_once_they_exist(hub, env):
+    """A probe for a missing ``*.py`` (datasets asks for ``<name>.py``) is not a repo shipping code;
+    a fetched one is judged by rule ``remote-code`` (where that rule is installed)."""
+    from guardpolicy.plugins import rule_infos
+
+    if "remote-code" not in rule_infos():
+        pytest.skip("rule remote-code is not installed in this checkout")
+    sha = hub.add_repo("acme/coder", {"config.json": CONFIG, "modeling_x.py": b"import os\n"})
+    r = run_hooked(f'''
+        from huggingface_hub import hf_hub_download
+        attempt("probe", hf_hub_download, "acme/coder", "missing.py", revision="{sha}")
+        attempt("config", hf_hub_download, "acme/coder", "config.json", revision="{sha}")
+        attempt("code", hf_hub_download, "acme/coder", "modeling_x.py", revision="{sha}")
+        import glob
+        print("left", sorted(os.path.basename(p) for p in glob.glob(os.environ["HF_HUB_CACHE"] + "/*coder/snapshots/*/*")))
+    ''', env)
+    o = outcomes(r)
+    assert "EntryNotFound" in o["probe"] and o["config"].startswith("OK"), r.stdout + r.stderr
+    assert o["code"].startswith("BLOCKED [remote-code]"), r.stdout + r.stderr
+    assert "left ['config.json']" in r.stdout

@@ -225,6 +225,24 @@ def check_entry(ref: ModelRef, paths: Iterable[str], operation: str, policy=None
             _allowed.add(key)
 
 
+def _is_code(path: str) -> bool:
+    """A Python file: what ``trust_remote_code`` would run (rule ``remote-code`` judges repos shipping one)."""
+    return str(path).lower().endswith(".py")
+
+
+def _without_code(ref: ModelRef) -> ModelRef:
+    """``ref`` minus requested ``.py`` files: libraries probe for scripts that do not exist (datasets asks
+    for ``<name>.py``), and a missing file ships no code; existing ones are judged once fetched."""
+    files = tuple(f for f in ref.files if not _is_code(f))
+    return ref if files == ref.files else replace(ref, files=files)
+
+
+def _check_code(ref: ModelRef, repo_path: str, operation: str, policy) -> None:
+    """Judge the repo *with* a code file that turned out to exist (``remote-code``)."""
+    if _is_code(repo_path):
+        check_entry(replace(ref, files=tuple(dict.fromkeys(ref.files + (repo_path,)))), [], operation, policy)
+
+
 def _sniff_pickled(path: str) -> bool:
     """True when the first bytes look like a pickle (protocol 2+) or a zip (torch checkpoints)."""
     try:
@@ -242,6 +260,11 @@ def check_file(ref: ModelRef, repo_path: str, local: str, operation: str, policy
     local = os.fspath(local)
     if policy.mode == "off" or not os.path.isfile(local):
         return
+    try:
+        _check_code(ref, repo_path, operation, policy)
+    except PolicyViolation:
+        quarantine(local)
+        raise
     lock_file, lock = _lock_for(policy)
     entry = lock_entry(lock, ref)
     findings: list = []
@@ -273,7 +296,8 @@ def check_tree(ref: ModelRef, root: str, operation: str, policy=None, commit: Op
     """Check every file of a returned snapshot folder (names first, then contents)."""
     policy = policy or _policy()
     files = walk_files(root)
-    check_entry(ref, [rel for rel, _ in files], operation, policy, commit=commit)
+    names = [rel for rel, _ in files]
+    check_entry(replace(ref, files=tuple(names)), names, operation, policy, commit=commit)
     for rel, local in files:
         check_file(ref, rel, local, operation, policy, commit=commit)
 
@@ -305,7 +329,7 @@ def wrap_hf_hub_download(original):
                          _endpoint(call.get("endpoint")), files=(repo_path,))
         operation = f"hf_hub_download {ref.subject} {repo_path}"
         policy = _policy()
-        check_entry(ref, [repo_path], operation, policy, commit=resolved_commit(call.get("revision")))
+        check_entry(_without_code(ref), [repo_path], operation, policy, commit=resolved_commit(call.get("revision")))
         path = original(*args, **kwargs)
         if isinstance(path, (str, os.PathLike)):
             commit = commit_from_path(os.fspath(path)) or resolved_commit(call.get("revision"))
@@ -417,7 +441,7 @@ def wrap_snapshot_download(original):
             pre_commit, paths = _preflight(original, sig, call)
             if paths is not None:
                 commit = pre_commit or commit
-                check_entry(ref, paths, operation, policy, commit=commit)
+                check_entry(replace(ref, files=tuple(paths)), paths, operation, policy, commit=commit)
         result = original(*args, **kwargs)
         if isinstance(result, (str, os.PathLike)) and os.path.isdir(os.fspath(result)):
             root = os.fspath(result)
@@ -543,10 +567,16 @@ def wrap_fs_open(original):
         ref, repo_path, _ = found
         operation = f"HfFileSystem.open {ref.subject} {repo_path}"
         commit = resolved_commit(ref.revision)
-        check_entry(ref, [repo_path], operation, policy, commit=commit)
+        check_entry(_without_code(ref), [repo_path], operation, policy, commit=commit)
         lock_file, lock = _lock_for(policy)
         if not (needs_scan(repo_path, policy) or lock_entry(lock, ref) is not None):
-            return original(self, path, mode, *args, **kwargs)
+            handle = original(self, path, mode, *args, **kwargs)  # raises when the file does not exist
+            try:
+                _check_code(ref, repo_path, operation, policy)
+            except PolicyViolation:
+                handle.close()
+                raise
+            return handle
         fd, tmp = tempfile.mkstemp(prefix="guard-hffs-", suffix="-" + os.path.basename(repo_path))
         try:
             with os.fdopen(fd, "wb") as out, original(self, path, "rb", *args, **kwargs) as src:
@@ -578,7 +608,7 @@ def wrap_fs_get_file(original):
         ref, repo_path, _ = found
         operation = f"HfFileSystem.get_file {ref.subject} {repo_path}"
         commit = resolved_commit(ref.revision)
-        check_entry(ref, [repo_path], operation, policy, commit=commit)
+        check_entry(_without_code(ref), [repo_path], operation, policy, commit=commit)
         result = original(self, rpath, lpath, *args, **kwargs)
         if isinstance(lpath, (str, os.PathLike)) and os.path.isfile(os.fspath(lpath)):
             check_file(ref, repo_path, os.fspath(lpath), operation, policy, commit=commit)
