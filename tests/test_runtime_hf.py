@@ -554,3 +554,28 @@ def test_code_files_are_judged_once_they_exist(hub, env):
     assert "EntryNotFound" in o["probe"] and o["config"].startswith("OK"), r.stdout + r.stderr
     assert o["code"].startswith("BLOCKED [remote-code]"), r.stdout + r.stderr
     assert "left ['config.json']" in r.stdout
+
+
+def test_a_waiver_names_the_hub_file(hub, env):
+    from guardpolicy.plugins import rule_infos
+
+    if "pickle" not in rule_infos():
+        pytest.skip("rule pickle is not registered in this checkout (waivers must name known rules)")
+    sha = hub.shas["pkl"]
+    policy = Path(env["_POLICY"])
+    write_policy(policy, hub.url)
+    policy.write_text(policy.read_text().replace("[rules.unpinned]", f'''
+[[waivers]]
+rule = "pickle"
+subject = "hf:acme/pkl@{sha}/evil.pkl"
+reason = "reviewed: test fixture"
+
+[rules.unpinned]'''))
+    r = run_hooked(f'''
+        from huggingface_hub import hf_hub_download
+        attempt("waived", lambda: os.path.basename(hf_hub_download("acme/pkl", "evil.pkl", revision="{sha}")))
+        attempt("other", hf_hub_download, "acme/pkl", "renamed.safetensors", revision="{sha}")
+    ''', env)
+    o = outcomes(r)
+    assert o["waived"] == "OK evil.pkl", r.stdout + r.stderr
+    assert o["other"].startswith("BLOCKED [pickle]"), r.stdout + r.stderr
