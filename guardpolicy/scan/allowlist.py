@@ -57,6 +57,20 @@ SAFE_GLOBALS = frozenset(
         "ByteDType UByteDType ShortDType UShortDType IntDType UIntDType LongDType ULongDType LongLongDType "
         "ULongLongDType Float16DType Float32DType Float64DType LongDoubleDType Complex64DType Complex128DType "
         "CLongDoubleDType StrDType BytesDType VoidDType DateTime64DType TimeDelta64DType").split()]
+    # numpy random generators (their ctors only look names up or call classes that are globals
+    # themselves, so every callable they can reach is also checked against this list)
+    + [("numpy.random._pickle", n) for n in ("__generator_ctor", "__bit_generator_ctor", "__randomstate_ctor")]
+    + [("numpy.random._mt19937", "MT19937"), ("numpy.random._pcg64", "PCG64"), ("numpy.random._pcg64", "PCG64DXSM"),
+       ("numpy.random._philox", "Philox"), ("numpy.random._sfc64", "SFC64"), ("numpy.random.bit_generator", "SeedSequence"),
+       ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence"), ("numpy.random._generator", "Generator"),
+       ("numpy.random.mtrand", "RandomState")]
+    # plain value types that training scripts put in checkpoints (args, timestamps, paths); none of
+    # them calls anything it is given, and whatever class they wrap is a global checked on its own
+    + [("argparse", "Namespace"), ("collections", "defaultdict"), ("copyreg", "_reconstructor")]
+    + [("datetime", n) for n in ("datetime", "date", "time", "timedelta", "timezone")]
+    + [("pathlib", n) for n in ("Path", "PosixPath", "WindowsPath", "PurePath", "PurePosixPath", "PureWindowsPath")]
+    + [("builtins", n) for n in "object int float str bool dict list tuple".split()]
+    + [("decimal", "Decimal"), ("fractions", "Fraction"), ("uuid", "UUID")]
     + [("joblib.numpy_pickle", "NumpyArrayWrapper"), ("sklearn.externals.joblib.numpy_pickle", "NumpyArrayWrapper")]
 )
 
@@ -104,10 +118,10 @@ def py3_name(module: str, name: str) -> Tuple[str, str]:
 
 def is_safe(module: str, name: str, extra: Iterable[str] = ()) -> bool:
     """True when ``module.name`` is on the allowlist (or matches one of the policy's ``extra`` patterns)."""
-    if (module, name) in SAFE_GLOBALS:
-        return True
     mapped = py3_name(module, name)
-    if mapped in SAFE_GLOBALS:
+    # protocols < 3 import the mapped name, later ones the raw name: both must be harmless. A raw
+    # Python 2 name that maps elsewhere does not exist in Python 3, so only the mapped one counts.
+    if mapped in SAFE_GLOBALS and ((module, name) in SAFE_GLOBALS or mapped != (module, name)):
         return True
     if not extra:
         return False

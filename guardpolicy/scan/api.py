@@ -34,10 +34,13 @@ def iter_files(path: str, max_files: int = DEFAULT_LIMITS.max_files) -> Iterator
     for root, dirs, files in os.walk(path):
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
         for name in sorted(files):
+            full = os.path.join(root, name)
+            if not os.path.isfile(full):
+                continue  # FIFOs, sockets, devices, dangling links: nothing a loader reads as a model
             count += 1
             if count > max_files:
                 return
-            yield os.path.join(root, name)
+            yield full
 
 
 def allowed_globals(policy) -> tuple:
@@ -76,6 +79,7 @@ def scan_path(path, policy=None, limits: ScanLimits = DEFAULT_LIMITS) -> List[Fi
 
 
 def _where(member: str, offset: Optional[int]) -> str:
+    """``in MEMBER at byte N`` for messages."""
     parts = []
     if member:
         parts.append(f"in {member}")

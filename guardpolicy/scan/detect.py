@@ -91,6 +91,7 @@ def is_safetensors(data, start: int, end: int) -> bool:
 
 def _looks_onnx(head: bytes) -> bool:
     # ModelProto: field 1 (ir_version, varint) first, then a length-delimited field
+    """A protobuf ModelProto start: ir_version varint, then a length-delimited field."""
     return len(head) >= 4 and head[0] == 0x08 and 1 <= head[1] <= 20 and head[2] in _ONNX_TAGS
 
 

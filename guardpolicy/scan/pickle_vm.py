@@ -165,10 +165,12 @@ _NEST_FIRST = frozenset([0x80, 0x78, 0x1F, 0x42, 0xFD, 0x50])
 
 
 class _ParseError(Exception):
+    """The stream is not a valid pickle at this point (pickle.load would raise too)."""
     pass
 
 
 class _Limit(Exception):
+    """A bound of ``ScanLimits`` was hit."""
     pass
 
 
@@ -181,6 +183,7 @@ def _decode_str(raw: bytes, encoding: str) -> str:
 
 
 def _line(data, pos: int, end: int):
+    """A protocol 0 argument: the bytes up to the next newline, and the position after it."""
     nl = data.find(b"\n", pos, end)
     if nl < 0:
         raise _ParseError("unterminated line argument")
@@ -188,6 +191,7 @@ def _line(data, pos: int, end: int):
 
 
 def _int_line(raw: bytes) -> int:
+    """INT/LONG/PUT/GET text arguments as ``pickle`` reads them (``00``/``01`` are booleans)."""
     try:
         return int(raw.rstrip(b"L"), 0) if raw not in (b"00", b"01") else raw == b"01"
     except ValueError:
@@ -198,6 +202,7 @@ def _int_line(raw: bytes) -> int:
 
 
 def _quoted(raw: bytes) -> bytes:
+    """A STRING argument: quoted, with Python escapes."""
     if len(raw) >= 2 and raw[0] == raw[-1] and raw[:1] in (b"'", b'"'):
         try:
             return codecs.escape_decode(raw[1:-1])[0]
@@ -252,6 +257,7 @@ class PickleMachine:
     # The dispatch loop is one long function on purpose: attribute look-ups and calls per
     # opcode dominate the cost of a pure-Python pickle walker.
     def _run(self, res: StreamResult) -> None:  # noqa: C901
+        """The dispatch loop (see ``run``); raises ``_ParseError``/``_Limit``."""
         data, end, limits = self.data, self.end, self.limits
         max_ops, max_memo = limits.max_opcodes, limits.max_memo
         stack: list = []
@@ -270,6 +276,7 @@ class PickleMachine:
 
         def push_const(value, at):
             # byte/str constants that look like pickles or compressed streams are followed
+            """Push a constant; note it when it looks like a pickle or a compressed stream."""
             t = type(value)
             if t is str or t is bytes:
                 first = (ord(value[0]) if t is str else value[0]) if value else -1
@@ -289,6 +296,7 @@ class PickleMachine:
             stack.append(value)
 
         def pop_mark():
+            """Pop the items above the last MARK (and the mark)."""
             if not marks:
                 raise _ParseError("MARK expected (mark stack empty)")
             k = marks.pop()
@@ -299,20 +307,24 @@ class PickleMachine:
             return items
 
         def need(n):
+            """Fail unless ``n`` items sit above the last MARK."""
             if len(stack) - (marks[-1] if marks else 0) < n:
                 raise _ParseError("stack underflow")
 
         def read(n, at):
+            """Advance over ``n`` argument bytes, or fail when the stream is shorter."""
             if n < 0 or at + n > end:
                 raise _ParseError("pickle data was truncated")
             return at + n
 
         def bytes_const(a, b):
+            """A bytes constant: copied when short, a window when long."""
             if b - a > _MAX_INLINE_BYTES:
                 return BigBytes(data, a, b)
             return bytes(data[a:b])
 
         def str_const(a, b, at):
+            """A UTF-8 string constant (never decoded past ``_MAX_DECODE``)."""
             if b - a > _MAX_DECODE:
                 return Opaque("long string")
             return _decode_str(bytes(data[a:b]), "utf-8")
@@ -494,7 +506,8 @@ class PickleMachine:
                         res.build_on_global.append(at)
                     elif isinstance(obj, Call):
                         obj.state = state
-                        if self.joblib and isinstance(obj.func, GlobalRef) and obj.func.name == "NumpyArrayWrapper":
+                        if self.joblib and type(obj.func) is GlobalRef and obj.func.name == "NumpyArrayWrapper" \
+                                and obj.func.module in JOBLIB_MODULES:
                             pos = self._joblib_skip(obj, state, pos)
                 elif op == 0x93:  # STACK_GLOBAL
                     need(2)
@@ -740,6 +753,7 @@ class PickleMachine:
         return Call(func, args, at)
 
     def _queue_forced(self, payload, at: int, via: str) -> None:
+        """Queue a payload a loader reads (a forced nested scan), or promote the queued constant."""
         for n in self.res.nested:
             if n.value is payload:
                 n.forced, n.via = True, via
@@ -775,42 +789,85 @@ class PickleMachine:
         return self._read_check(pos, count * itemsize)
 
     def _read_check(self, pos: int, n: int) -> int:
+        """Skip ``n`` bytes of joblib array data, or fail when the stream is shorter."""
         if pos + n > self.end:
             raise _ParseError("joblib array data truncated")
         return pos + n
 
 
-_DTYPE_SIZES = {"b": 1, "?": 1, "B": 1}
+#: where joblib's array wrapper lives (the only modules whose wrapper makes joblib read raw bytes)
+JOBLIB_MODULES = frozenset(["joblib.numpy_pickle", "sklearn.externals.joblib.numpy_pickle"])
 
 
 def _dtype_size(dtype):
-    """(kind, itemsize) of a pickled ``numpy.dtype(descr, ...)`` call, or (None, 0)."""
-    if not isinstance(dtype, Call) or type(dtype.args) is not tuple or not dtype.args:
-        return None, 0
+    """(kind, itemsize) of a pickled ``numpy.dtype(descr, ...)`` call, or (None, 0) when unsure.
+
+    Kind ``O`` means the array holds objects (joblib then writes a pickle, not bytes). Whenever
+    the descriptor, the fields and the flags in the dtype's state disagree, the answer is
+    "unsure": the scanner must read the stream exactly as joblib does, or fail closed.
+    """
+    kind, size = _dtype_size_inner(dtype, 0)
+    return kind, size
+
+
+def _dtype_has_object(dtype, depth: int):
+    """True/False when a dtype call (with its BUILD state) certainly holds objects or not; None if unsure."""
+    if depth > 20 or not isinstance(dtype, Call) or type(dtype.args) is not tuple or not dtype.args:
+        return None
     descr = dtype.args[0]
     if type(descr) is not str or not descr:
+        return None
+    if descr[0] == "O":
+        return True
+    st = dtype.state
+    if st is None:
+        return False if descr[0] != "V" else None
+    if type(st) is not tuple or len(st) < 8 or type(st[7]) is not int:
+        return None
+    found = False
+    sub = st[2]
+    if sub is not None:
+        if type(sub) is not tuple or not sub:
+            return None
+        inner = _dtype_has_object(sub[0], depth + 1)
+        if inner is None:
+            return None
+        found = found or inner
+    fields = st[4]
+    if fields is not None:
+        if type(fields) is not dict:
+            return None
+        for value in fields.values():
+            if type(value) is not tuple or not value:
+                return None
+            inner = _dtype_has_object(value[0], depth + 1)
+            if inner is None:
+                return None
+            found = found or inner
+    if bool(st[7] & 1) != found:
+        return None  # the flags and the structure disagree: numpy and the scanner might too
+    return found
+
+
+def _dtype_size_inner(dtype, depth):
+    """See ``_dtype_size``."""
+    has_object = _dtype_has_object(dtype, depth)
+    if has_object is None:
         return None, 0
-    kind = descr[0]
-    digits = descr[1:]
-    if kind == "O":
+    if has_object:
         return "O", 8
+    descr = dtype.args[0]
+    kind, digits = descr[0], descr[1:]
     if kind in "?bB" and not digits:
-        return kind, 1
-    if not digits.isdigit():
-        # a structured dtype: its size is in the BUILD state (index 5 = elsize)
-        st = dtype.state
-        if kind == "V" and type(st) is tuple and len(st) > 5 and type(st[5]) is int and st[5] > 0:
-            return kind, st[5]
+        n = 1
+    elif digits.isdigit() and kind in "biufcmMSUV":
+        n = int(digits) * (4 if kind == "U" else 1)
+    else:
         return None, 0
-    n = int(digits)
-    if kind == "U":
-        return kind, 4 * n
-    if kind in "biufcmMSV":
-        if kind == "V" and type(dtype.state) is tuple and len(dtype.state) > 3 and dtype.state[3] is not None:
-            # structured dtype with fields that hold objects cannot be sized safely
-            return None, 0
-        return kind, n
-    return None, 0
+    st = dtype.state
+    if type(st) is tuple and len(st) > 5 and type(st[5]) is int and st[5] > 0 and st[5] != n:
+        return None, 0  # the descriptor and the state's element size disagree
+    return kind, n
 
 
 def _unwrap_payload(value):

@@ -38,6 +38,7 @@ def is_model_file(path: str) -> bool:
 
 def _maybe_safetensors(path: str, head: bytes) -> bool:
     # sniff() on a prefix cannot see that the header fits the whole file
+    """A safetensors header whose length fits the whole file (the prefix alone cannot tell)."""
     try:
         size = os.path.getsize(path)
     except OSError:

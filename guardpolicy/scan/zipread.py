@@ -93,6 +93,7 @@ def read_central(data, size: int, problems: List[str]) -> Dict[int, Tuple[str, i
 
 
 def _walk_central(data, pos: int, end: int, concat: int, out: dict) -> int:
+    """Read central directory records from ``pos``; return how many were read."""
     n = 0
     while 0 <= pos and pos + 46 <= end and bytes(data[pos:pos + 4]) == CENTRAL_SIG:
         (flags, method) = unpack_from("<HH", data, pos + 8)
@@ -120,6 +121,7 @@ def list_members(data, size: int, max_members: int) -> Tuple[List[Member], List[
     truncated = False
 
     def local_at(off: int, hint=None) -> Optional[Member]:
+        """The member whose local header sits at ``off`` (``hint``: its central directory entry)."""
         if off < 0 or off + 30 > size or bytes(data[off:off + 4]) != LOCAL_SIG:
             return None
         flags, method = unpack_from("<HH", data, off + 6)
@@ -132,10 +134,19 @@ def list_members(data, size: int, max_members: int) -> Tuple[List[Member], List[
         data_off = off + 30 + nlen + elen
         if hint is not None:
             cd_name, cd_method, _cd_flags, cd_comp, cd_size = hint
-            if (flags & 0x08 or comp in (0, 0xFFFFFFFF)) and cd_comp:
-                comp, usize = cd_comp, cd_size
+            # readers go by the central directory; when the headers disagree, read the larger
+            # span so the scanner sees at least what any reader would
+            if comp == 0xFFFFFFFF:
+                comp = 0
+            if cd_comp != 0xFFFFFFFF:
+                comp = max(comp, cd_comp)
+                usize = max(usize, cd_size) if usize != 0xFFFFFFFF else cd_size
             if cd_name != name:
                 problems.append(f"member name differs: local header {name!r}, central directory {cd_name!r}")
+            if cd_method != method:
+                problems.append(f"member {name!r}: compression method {method} in its local header, "
+                                f"{cd_method} in the central directory")
+                method = cd_method
         elif flags & 0x08 and comp == 0:
             comp = _measure(data, data_off, size, method)
         comp = max(0, min(comp, size - data_off))
