@@ -154,3 +154,26 @@ def test_pickle_scan_on_older_huggingface_hub(version, hf_target, hub, tmp_path)
     assert o["clean"].startswith("OK")
     assert "left ['clean.pkl']" in r.stdout, r.stdout
     assert not (hub.markers / "pkl").exists()
+
+
+@pytest.mark.parametrize("version", ["0.25.2"])
+def test_legacy_cached_download_is_gated(version, hf_target, hub, tmp_path):
+    pytest.importorskip("guardpolicy.scan")
+    target = hf_target(version)
+    env = _env(tmp_path, hub)
+    tiny, pkl = hub.shas["tiny"], hub.shas["pkl"]
+    before = len(hub.requests)
+    r = run_hooked(f'''
+        import warnings
+        warnings.simplefilter("ignore")
+        from huggingface_hub import cached_download, hf_hub_url
+        attempt("unpinned", cached_download, hf_hub_url("acme/tiny", "config.json"))
+        attempt("pinned", lambda: open(cached_download(hf_hub_url("acme/tiny", "config.json", revision="{tiny}"))).read())
+        attempt("evil", cached_download, hf_hub_url("acme/pkl", "evil.pkl", revision="{pkl}"))
+    ''', env, pythonpath=target)
+    o = outcomes(r)
+    assert o["unpinned"].startswith("BLOCKED [unpinned]"), r.stdout + r.stderr
+    assert o["pinned"] == "OK {}", r.stdout + r.stderr
+    assert o["evil"].startswith("BLOCKED [pickle]"), r.stdout + r.stderr
+    assert not [p for _, p in hub.requests[before:] if "/resolve/main/" in p]
+    assert not (hub.markers / "pkl").exists()

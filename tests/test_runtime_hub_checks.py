@@ -193,3 +193,20 @@ def test_scan_file_fails_closed_when_the_scanner_crashes(tmp_path, monkeypatch):
     (finding,) = filescan.scan_file(str(f), Policy(data={}))
     assert finding.rule == "pickle" and "scanning failed (RuntimeError: boom)" in finding.message
     filescan.forget()
+
+
+@pytest.mark.parametrize("url,endpoint,expected", [
+    ("http://127.0.0.1:5/acme/tiny/resolve/main/config.json", None,
+     ("http://127.0.0.1:5", "model", "acme/tiny", "main", "config.json")),
+    ("https://m.example/hf/datasets/acme/d/resolve/refs%2Fpr%2F1/a/b.csv?download=true", "https://m.example/hf",
+     ("https://m.example/hf", "dataset", "acme/d", "refs/pr/1", "a/b.csv")),
+    (f"https://huggingface.co/gpt2/resolve/{SHA}/x.bin", "https://huggingface.co",
+     ("https://huggingface.co", "model", "gpt2", SHA, "x.bin")),
+    ("https://example.com/file.bin", None, None),
+    ("https://huggingface.co/a/b/c/resolve/main/x", None, None),
+    ("not a url", None, None),
+])
+def test_parse_resolve_url(url, endpoint, expected):
+    from guardpolicy.runtime.hub_checks import parse_resolve_url
+
+    assert parse_resolve_url(url, endpoint) == expected

@@ -45,6 +45,7 @@ from . import gate
 from .filescan import file_digest, quarantine, scan_file
 from .hub_checks import (commit_from_path, file_subject, is_commit, join_repo_path, load_lock, lock_commit_findings,
                          lock_entry, lock_file_findings, lock_name_findings, lock_path, name_findings, needs_scan, parse_fs_path,
+                         parse_resolve_url,
                          requested_revision, resolved_commit, walk_files, hub_settings)
 
 LIBRARY = "huggingface_hub"
@@ -366,6 +367,55 @@ def wrap_try_to_load_from_cache(original):
     return _mark(try_to_load_from_cache, original)
 
 
+def wrap_cached_download(original):
+    """Wrap 0.2x's legacy ``cached_download(url)``: a Hub ``/resolve/`` URL gets the download checks;
+    any URL's file is scanned before its path is returned."""
+    if _is_ours(original):
+        return original
+    sig = _signature(original)
+
+    @functools.wraps(original)
+    def cached_download(*args, **kwargs):
+        call = _bind(sig, args, kwargs)
+        if call is None:
+            raise _unreadable("cached_download", args, kwargs)
+        url = str(call["url"])
+        policy = _policy()
+        parsed = parse_resolve_url(url, _endpoint(None))
+        if parsed is None:
+            ref, repo_path, commit = ModelRef(repo_id=url, repo_type="model", revision=None), url, None
+            operation = f"cached_download {url}"
+        else:
+            endpoint, repo_type, repo_id, revision, repo_path = parsed
+            ref = _model_ref(repo_id, repo_type, revision, endpoint, files=(repo_path,))
+            operation = f"cached_download {ref.subject} {repo_path}"
+            commit = resolved_commit(revision)
+            check_entry(_without_code(ref), [repo_path], operation, policy, commit=commit)
+        path = original(*args, **kwargs)
+        if isinstance(path, (str, os.PathLike)):
+            if parsed is None:
+                _check_plain_file(url, os.fspath(path), operation, policy)
+            else:
+                check_file(ref, repo_path, os.fspath(path), operation, policy, commit=commit)
+        return path
+
+    return _mark(cached_download, original)
+
+
+def _check_plain_file(url: str, local: str, operation: str, policy) -> None:
+    """Content checks for a file fetched from a non-Hub URL (no repo to judge, the bytes still count)."""
+    if policy.mode == "off" or not os.path.isfile(local):
+        return
+    found = [replace(f, subject=url) if f.subject == local else f for f in scan_file(local, policy, subject=url)]
+    if not found:
+        return
+    try:
+        _enforce(found, operation, policy)
+    except PolicyViolation:
+        quarantine(local)
+        raise
+
+
 def _refuser(name: str, error: str):
     def refuse(*args, **kwargs):
         msg = f"guard: {name} refused: guard could not patch huggingface_hub ({error})"
@@ -379,7 +429,8 @@ def _refuser(name: str, error: str):
 def patch_file_download(module) -> None:
     """Patch ``huggingface_hub.file_download`` (called by the startup hook after it executed)."""
     for name, wrap in (("hf_hub_download", wrap_hf_hub_download),
-                       ("try_to_load_from_cache", wrap_try_to_load_from_cache)):
+                       ("try_to_load_from_cache", wrap_try_to_load_from_cache),
+                       ("cached_download", wrap_cached_download)):  # cached_download: 0.2x only
         original = getattr(module, name, None)
         if original is None or _is_ours(original):
             continue
@@ -631,7 +682,7 @@ def patch_hf_file_system(module) -> None:
 
 def fail_closed(module, error: str) -> None:
     """Called by the startup hook when a patch failed: make the module's entry points refuse."""
-    for name in ("hf_hub_download", "try_to_load_from_cache", "snapshot_download"):
+    for name in ("hf_hub_download", "try_to_load_from_cache", "snapshot_download", "cached_download"):
         if hasattr(module, name) and not _is_ours(getattr(module, name)):
             setattr(module, name, _refuser(name, error))
     for cls_name, methods in (("HfApi", ("resolve_revision", "hf_hub_download", "snapshot_download")),

@@ -200,6 +200,36 @@ def parse_fs_path(path: str, revision: Optional[str] = None) -> Optional[Tuple[s
     return repo_type, f"{org}/{name}", rev, "/".join(rest)
 
 
+def parse_resolve_url(url: str, endpoint: Optional[str] = None):
+    """``(endpoint, repo_type, repo_id, revision, path)`` of a Hub ``/resolve/`` URL, or ``None``.
+
+    ``endpoint`` (the configured one) is stripped first when the URL starts with it, so mirrors
+    with a path prefix parse; otherwise the endpoint is the URL's scheme and host.
+    """
+    from urllib.parse import unquote, urlsplit
+
+    url = str(url).split("?", 1)[0].split("#", 1)[0]
+    base = None
+    if endpoint and url.startswith(endpoint.rstrip("/") + "/"):
+        base, rest = endpoint.rstrip("/"), url[len(endpoint.rstrip("/")) + 1:]
+    else:
+        parts = urlsplit(url)
+        if not parts.scheme or not parts.netloc:
+            return None
+        base, rest = f"{parts.scheme}://{parts.netloc}", parts.path.lstrip("/")
+    segs = rest.split("/")
+    if "resolve" not in segs:
+        return None
+    i = segs.index("resolve")
+    head, tail = segs[:i], segs[i + 1:]
+    repo_type = "model"
+    if head and head[0] in _FS_TYPES:
+        repo_type = _FS_TYPES[head.pop(0)]
+    if not 1 <= len(head) <= 2 or len(tail) < 2 or not all(head):
+        return None
+    return base, repo_type, "/".join(head), unquote(tail[0]), "/".join(unquote(t) for t in tail[1:])
+
+
 # ------------------------------------------------------------------------------ guard.lock
 
 
