@@ -19,6 +19,7 @@ early (``from huggingface_hub import hf_hub_download`` in transformers, diffuser
 * ``hf_api.HfApi.resolve_revision`` (1.x+) and the module's bound-method aliases (``resolve_revision
   = api.resolve_revision``), rebound to the wrapped methods.
 * ``hf_file_system.HfFileSystem._open`` / ``get_file``: ``hf://`` reads and datasets streaming.
+* ``file_download.cached_download`` (0.2x only): legacy URL downloads.
 
 Every wrapper keeps ``functools.wraps`` (``__wrapped__`` is the original) and is marked
 ``_guard_patched`` so patching twice is a no-op. A denial raises ``guardpolicy.errors.PolicyViolation``
