@@ -382,11 +382,13 @@ def test_late_install_rebinds_names_bound_before_the_hook(hub, env):
         from huggingface_hub import snapshot_download
         attempt("snap", snapshot_download, "acme/tiny")
         attempt("pinned", snapshot_download, "acme/tiny", revision="{sha}")
+        print("inner", getattr(huggingface_hub._snapshot_download.hf_hub_download, "_guard_patched", False))
     ''', env)
     o = outcomes(r)
-    # the name bound early is the original object; the hook reaches calls through module globals
+    # names bound before the hook (module globals, __main__ included) are rebound to the wrappers
+    assert o["early"].startswith("BLOCKED [unpinned]"), r.stdout + r.stderr
     assert o["snap"].startswith("BLOCKED [unpinned]"), r.stdout + r.stderr
-    assert o["pinned"].startswith("OK"), r.stdout + r.stderr
+    assert o["pinned"].startswith("OK") and "inner True" in r.stdout, r.stdout + r.stderr
 
 
 def test_transformers_from_pretrained(hub, env):

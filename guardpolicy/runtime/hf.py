@@ -144,8 +144,11 @@ def _is_ours(func) -> bool:
     return bool(getattr(func, "_guard_patched", False))
 
 
-def _rebind_globals(original, wrapper) -> None:
-    """Replace ``original`` wherever a loaded module bound it by name (hook installed late)."""
+def _rebind_globals(replacements: dict) -> None:
+    """Replace each original (``{id(original): (original, wrapper)}``) wherever a loaded module bound it
+    by name: a hook installed late, or a module that imported the name before the patch ran."""
+    if not replacements:
+        return
     for mod in list(sys.modules.values()):
         if not isinstance(mod, types.ModuleType):
             continue
@@ -153,8 +156,9 @@ def _rebind_globals(original, wrapper) -> None:
         if not isinstance(d, dict):
             continue
         for key, value in list(d.items()):
-            if value is original:
-                d[key] = wrapper
+            hit = replacements.get(id(value))
+            if hit is not None and hit[0] is value:
+                d[key] = hit[1]
 
 
 def _policy():
@@ -383,8 +387,8 @@ def wrap_cached_download(original):
         url = str(call["url"])
         policy = _policy()
         parsed = parse_resolve_url(url, _endpoint(None))
-        if parsed is None:
-            ref, repo_path, commit = ModelRef(repo_id=url, repo_type="model", revision=None), url, None
+        if parsed is None:  # not a Hub file: no repo to judge, the content still is (below)
+            ref, repo_path, commit = None, url, None
             operation = f"cached_download {url}"
         else:
             endpoint, repo_type, repo_id, revision, repo_path = parsed
@@ -429,6 +433,7 @@ def _refuser(name: str, error: str):
 
 def patch_file_download(module) -> None:
     """Patch ``huggingface_hub.file_download`` (called by the startup hook after it executed)."""
+    replaced: dict = {}
     for name, wrap in (("hf_hub_download", wrap_hf_hub_download),
                        ("try_to_load_from_cache", wrap_try_to_load_from_cache),
                        ("cached_download", wrap_cached_download)):  # cached_download: 0.2x only
@@ -437,7 +442,8 @@ def patch_file_download(module) -> None:
             continue
         wrapper = wrap(original)
         setattr(module, name, wrapper)
-        _rebind_globals(original, wrapper)
+        replaced[id(original)] = (original, wrapper)
+    _rebind_globals(replaced)
 
 
 # ------------------------------------------------------------------------------ snapshot_download
@@ -509,7 +515,7 @@ def patch_snapshot_download(module) -> None:
     if original is not None and not _is_ours(original):
         wrapper = wrap_snapshot_download(original)
         module.snapshot_download = wrapper
-        _rebind_globals(original, wrapper)
+        _rebind_globals({id(original): (original, wrapper)})
     # hook installed after file_download: make sure the inner calls go through the gate too
     fd = sys.modules.get("huggingface_hub.file_download")
     inner = getattr(module, "hf_hub_download", None)
