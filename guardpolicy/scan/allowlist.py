@@ -71,6 +71,9 @@ SAFE_GLOBALS = frozenset(
     + [("pathlib", n) for n in ("Path", "PosixPath", "WindowsPath", "PurePath", "PurePosixPath", "PureWindowsPath")]
     + [("builtins", n) for n in "object int float str bool dict list tuple".split()]
     + [("decimal", "Decimal"), ("fractions", "Fraction"), ("uuid", "UUID")]
+    # TorchScript archives: list builders of torch's C++ unpickler (plain Python equivalents)
+    + [("torch.jit._pickle", n) for n in ("build_intlist", "build_doublelist", "build_boollist", "build_tensorlist",
+                                           "build_tensor_from_id", "restore_type_tag")]
     + [("joblib.numpy_pickle", "NumpyArrayWrapper"), ("sklearn.externals.joblib.numpy_pickle", "NumpyArrayWrapper")]
 )
 
@@ -118,6 +121,9 @@ def py3_name(module: str, name: str) -> Tuple[str, str]:
 
 def is_safe(module: str, name: str, extra: Iterable[str] = ()) -> bool:
     """True when ``module.name`` is on the allowlist (or matches one of the policy's ``extra`` patterns)."""
+    if (module == "__torch__" or module.startswith("__torch__.")) and "." not in name:
+        # TorchScript class names: resolved by torch's C++ loader, never importable from Python
+        return True
     mapped = py3_name(module, name)
     # protocols < 3 import the mapped name, later ones the raw name: both must be harmless. A raw
     # Python 2 name that maps elsewhere does not exist in Python 3, so only the mapped one counts.

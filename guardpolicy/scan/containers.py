@@ -302,7 +302,9 @@ class Scanner:
             self._problem("archive", f"archive anomaly: {msg}", where)
         names = {m.name for m in members}
         fmt = "zip"
-        if any(n.endswith("data.pkl") for n in names):
+        if any(n.endswith("constants.pkl") for n in names) and any("/code/" in n for n in names):
+            fmt = "torchscript"
+        elif any(n.endswith("data.pkl") for n in names):
             fmt = "torch"
         elif "config.json" in names and ("metadata.json" in names or "model.weights.h5" in names):
             fmt = "keras"

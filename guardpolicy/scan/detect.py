@@ -14,6 +14,7 @@ from struct import unpack_from
 FAMILIES = {
     "pickle": "pickle",            # a raw pickle stream (any protocol)
     "torch": "pickle",             # torch zip checkpoint (pickles inside)
+    "torchscript": "torchscript",  # torch.jit.save archive (TorchScript code + pickles for torch's C++ loader)
     "torch-legacy": "pickle",      # torch < 1.6 format: pickles in sequence
     "joblib": "pickle",            # joblib dump (pickle with inline arrays)
     "numpy-object": "pickle",      # .npy with an object dtype (a pickle follows the header)
