@@ -195,6 +195,10 @@ class Decision:
     checked: Tuple[Subject, ...] = ()
     mode: str = "enforce"
     policy_digest: Optional[str] = None
+    #: who decided: ``cli`` (``guard check``) or ``runtime`` (a gated pip / Hub operation)
+    origin: str = "cli"
+    #: the gated operation for runtime decisions (``pip install``, ``hf download org/name``)
+    operation: Optional[str] = None
 
     @property
     def denied(self) -> bool:

@@ -79,6 +79,9 @@ def enforce(subjects: Iterable, operation: str, policy=None, library: Optional[s
     startup hook could not patch that library. Subjects found in the cached allowlist
     (``guardpolicy.runtime.cache``) skip the rules; subjects that come out clean are added to it.
     """
+    from dataclasses import replace
+
+    from ..audit import notify_decision
     from ..engine import CheckOptions, Engine, decide
     from ..model import Finding
 
@@ -104,6 +107,9 @@ def enforce(subjects: Iterable, operation: str, policy=None, library: Optional[s
     decision = decide(raw, policy, checked)
     if cache is not None and clean and policy.mode != "off":
         cache.store_allowed(clean, key)
+    decision = replace(decision, origin="runtime", operation=operation)
+    # audit trail first: a blocked operation is logged even when the caller swallows the exception
+    notify_decision(decision, policy)
     for f in decision.findings:
         if f.action == "warn":
             print(f"guard: WARNING [{f.rule}] {f.subject}: {f.message}", file=sys.stderr)
