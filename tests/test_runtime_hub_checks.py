@@ -1,0 +1,212 @@
+"""The pure helpers behind the Hub patches (guardpolicy.runtime.hub_checks) and file quarantine."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from guardpolicy.model import ModelRef
+from guardpolicy.policy.model import Policy
+from guardpolicy.runtime import filescan
+from guardpolicy.runtime.hub_checks import (commit_from_path, format_by_name, is_commit, join_repo_path,
+                                            lock_commit_findings, lock_entry, lock_file_findings, lock_name_findings,
+                                            lock_path, name_findings, needs_scan, parse_fs_path, parse_lock,
+                                            requested_revision, resolved_commit, walk_files)
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+SHA2 = "fedcba9876543210fedcba9876543210fedcba98"
+
+
+def policy(**hub) -> Policy:
+    return Policy(data={"hub": hub} if hub else {})
+
+
+@pytest.mark.parametrize("rev,ok", [(SHA, True), (SHA.upper(), False), (SHA[:39], False), ("main", False),
+                                    (None, False), ("v1.0", False), (SHA + "0", False), (123, False)])
+def test_is_commit(rev, ok):
+    assert is_commit(rev) is ok
+
+
+def test_requested_revision_of_resolved_revision():
+    hf = pytest.importorskip("huggingface_hub")
+    RR = getattr(hf, "ResolvedRevision", None)
+    if RR is None:
+        pytest.skip("huggingface_hub < 2 has no ResolvedRevision")
+    floating = RR(SHA, None, "a/b")
+    assert str(floating) == "main" and requested_revision(floating) is None  # resolved from main: floats
+    assert resolved_commit(floating) == SHA
+    pinned = RR(SHA, SHA, "a/b")
+    assert requested_revision(pinned) == SHA
+    tag = RR(SHA, "v1", "a/b")
+    assert requested_revision(tag) == "v1"
+    assert requested_revision(None) is None and requested_revision("main") == "main"
+    assert resolved_commit("main") is None and resolved_commit(SHA) == SHA
+
+
+@pytest.mark.parametrize("name,fmt", [("model.safetensors", "safetensors"), ("pytorch_model.bin", "torch"),
+                                      ("sub/x.PT", "torch"), ("a.ckpt", "torch"), ("w.pkl", "pickle"),
+                                      ("m.joblib", "joblib"), ("x.npz", "numpy"), ("tf_model.h5", "hdf5"),
+                                      ("m.gguf", "gguf"), ("m.onnx", "onnx"), ("config.json", None),
+                                      ("README.md", None), ("tokenizer.model", None), ("bin", None)])
+def test_format_by_name(name, fmt):
+    assert format_by_name(name) == fmt
+
+
+def test_join_repo_path():
+    assert join_repo_path("config.json") == "config.json"
+    assert join_repo_path("config.json", "unet/") == "unet/config.json"
+    assert join_repo_path("a\\b.bin") == "a/b.bin"
+
+
+def test_name_findings_follow_allowed_formats_and_families():
+    ref = ModelRef("acme/x", revision=SHA)
+    files = ["config.json", "model.safetensors", "pytorch_model.bin", "w.pkl", "m.onnx"]
+    assert name_findings(ref, files, policy()) == []  # no allowed_formats: any (pickles scanned later)
+    found = name_findings(ref, files, policy(allowed_formats=["safetensors", "onnx"]))
+    assert [f.details["path"] for f in found] == ["pytorch_model.bin", "w.pkl"]
+    assert all(f.rule == "format" for f in found)
+    assert found[0].subject == f"hf:acme/x@{SHA}/pytorch_model.bin"
+    assert "pickle-based" in found[0].message
+    # the scanner's family name 'pickle' covers torch and joblib
+    assert name_findings(ref, files, policy(allowed_formats=["safetensors", "onnx", "pickle"])) == []
+
+
+def test_needs_scan():
+    assert needs_scan("pytorch_model.bin", policy())
+    assert not needs_scan("pytorch_model.bin", policy(scan_pickles=False))
+    assert not needs_scan("model.safetensors", policy())
+
+
+def test_commit_from_path():
+    assert commit_from_path(f"/c/models--a--b/snapshots/{SHA}/sub/x.bin") == SHA
+    assert commit_from_path(f"/c/models--a--b/snapshots/{SHA}") == SHA  # a returned snapshot folder
+    assert commit_from_path("/local/dir/x.bin") is None
+    assert commit_from_path("/c/snapshots/main/x.bin") is None
+
+
+@pytest.mark.parametrize("path,rev,expected", [
+    ("acme/tiny/config.json", None, ("model", "acme/tiny", None, "config.json")),
+    ("hf://acme/tiny@main/a/b.txt", None, ("model", "acme/tiny", "main", "a/b.txt")),
+    (f"datasets/acme/data@{SHA}/train.csv", None, ("dataset", "acme/data", SHA, "train.csv")),
+    ("spaces/acme/app", None, ("space", "acme/app", None, "")),
+    ("acme/tiny@refs%2Fpr%2F1/x", None, ("model", "acme/tiny", "refs/pr/1", "x")),
+    ("acme/tiny@refs/pr/1/x", None, ("model", "acme/tiny", "refs/pr/1", "x")),
+    ("acme/tiny/x", SHA, ("model", "acme/tiny", SHA, "x")),
+    ("buckets/acme/b/x", None, None),
+    ("acme", None, None),
+])
+def test_parse_fs_path(path, rev, expected):
+    assert parse_fs_path(path, rev) == expected
+
+
+def test_walk_files_skips_bookkeeping(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / ".cache" / "huggingface").mkdir(parents=True)
+    (tmp_path / "a.json").write_text("{}")
+    (tmp_path / "sub" / "b.bin").write_bytes(b"x")
+    (tmp_path / ".cache" / "huggingface" / "meta").write_text("m")
+    assert [rel for rel, _ in walk_files(str(tmp_path))] == ["a.json", "sub/b.bin"]
+
+
+LOCK_TOML = {
+    "version": 1,
+    "repo": [{"id": "Acme/Tiny", "kind": "model", "commit": SHA,
+              "files": [{"path": "config.json", "size": 2, "sha256": "a" * 64}]},
+             {"id": "acme/data", "kind": "dataset", "commit": SHA2, "files": []}],
+}
+
+
+def test_parse_lock_guard_lock_format_and_tables():
+    lock = parse_lock(LOCK_TOML)
+    entry = lock_entry(lock, ModelRef("acme/tiny"))  # ids compare case-insensitively, like the Hub
+    assert entry["commit"] == SHA and entry["files"]["config.json"]["sha256"] == "a" * 64
+    assert lock_entry(lock, ModelRef("acme/data", repo_type="dataset"))["commit"] == SHA2
+    assert lock_entry(lock, ModelRef("acme/data")) is None  # a model of that name is not locked
+    tables = parse_lock({"repos": {"hf:datasets/acme/d": {"commit": SHA, "files": {"x.csv": {"sha256": "b" * 64}}}}})
+    assert lock_entry(tables, ModelRef("acme/d", repo_type="dataset"))["files"]["x.csv"]["sha256"] == "b" * 64
+    assert lock_entry(None, ModelRef("acme/tiny")) is None
+
+
+def test_lock_findings():
+    ref = ModelRef("acme/tiny", revision=SHA)
+    entry = parse_lock(LOCK_TOML)[("model", "acme/tiny")]
+    assert lock_commit_findings(ref, SHA, entry) == []
+    assert lock_commit_findings(ref, None, entry) == []  # unknown yet: checked after the download
+    (moved,) = lock_commit_findings(ref, SHA2, entry)
+    assert moved.rule == "digest" and SHA in moved.message and SHA2 in moved.message
+    assert lock_name_findings(ref, ["config.json"], entry) == []
+    (extra,) = lock_name_findings(ref, ["config.json", "evil.bin"], entry)
+    assert "evil.bin is not in guard.lock" in extra.message
+    assert lock_file_findings(ref, "config.json", "a" * 64, entry) == []
+    (bad,) = lock_file_findings(ref, "config.json", "c" * 64, entry)
+    assert bad.details == {"expected": "a" * 64, "actual": "c" * 64}
+    assert lock_file_findings(ref, "x", "c" * 64, None) == []
+
+
+def test_lock_path_relative_to_the_policy_file(tmp_path):
+    from guardpolicy.policy.model import Layer
+
+    layer = Layer(name=str(tmp_path / "guard.toml"), path=str(tmp_path / "guard.toml"), data={})
+    p = Policy(data={"hub": {"lock": "locks/guard.lock"}}, layers=(layer,),
+               provenance={"hub.lock": str(tmp_path / "guard.toml")})
+    assert lock_path(p) == str(tmp_path / "locks" / "guard.lock")
+    assert lock_path(Policy(data={"hub": {"lock": "/abs/guard.lock"}})) == "/abs/guard.lock"
+    assert lock_path(Policy(data={})) is None
+
+
+def test_quarantine_moves_the_blob_and_removes_the_link(tmp_path, monkeypatch):
+    monkeypatch.setenv("GUARDPOLICY_QUARANTINE", str(tmp_path / "q"))
+    blob = tmp_path / "blobs" / "abc"
+    blob.parent.mkdir()
+    blob.write_bytes(b"evil")
+    snap = tmp_path / "snapshots" / SHA
+    snap.mkdir(parents=True)
+    link = snap / "model.bin"
+    os.symlink(os.path.relpath(blob, snap), link)
+    dest = filescan.quarantine(str(link))
+    assert dest and os.path.exists(dest) and dest.endswith("-model.bin")
+    assert not blob.exists() and not os.path.lexists(link)
+    assert open(dest, "rb").read() == b"evil"
+    assert filescan.quarantine(str(link)) is None  # already gone
+
+
+def test_scan_file_fails_closed_without_a_scanner(tmp_path, monkeypatch):
+    f = tmp_path / "x.bin"
+    f.write_bytes(b"\x80\x04N.")
+    filescan.forget()
+    monkeypatch.setattr(filescan, "_scanner", lambda: None)
+    (finding,) = filescan.scan_file(str(f), Policy(data={}))
+    assert finding.rule == "pickle" and "cannot be scanned" in finding.message
+    filescan.forget()
+
+
+def test_scan_file_fails_closed_when_the_scanner_crashes(tmp_path, monkeypatch):
+    f = tmp_path / "x.bin"
+    f.write_bytes(b"\x80\x04N.")
+    filescan.forget()
+
+    def broken(path, policy=None):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(filescan, "_scanner", lambda: broken)
+    (finding,) = filescan.scan_file(str(f), Policy(data={}))
+    assert finding.rule == "pickle" and "scanning failed (RuntimeError: boom)" in finding.message
+    filescan.forget()
+
+
+@pytest.mark.parametrize("url,endpoint,expected", [
+    ("http://127.0.0.1:5/acme/tiny/resolve/main/config.json", None,
+     ("http://127.0.0.1:5", "model", "acme/tiny", "main", "config.json")),
+    ("https://m.example/hf/datasets/acme/d/resolve/refs%2Fpr%2F1/a/b.csv?download=true", "https://m.example/hf",
+     ("https://m.example/hf", "dataset", "acme/d", "refs/pr/1", "a/b.csv")),
+    (f"https://huggingface.co/gpt2/resolve/{SHA}/x.bin", "https://huggingface.co",
+     ("https://huggingface.co", "model", "gpt2", SHA, "x.bin")),
+    ("https://example.com/file.bin", None, None),
+    ("https://huggingface.co/a/b/c/resolve/main/x", None, None),
+    ("not a url", None, None),
+])
+def test_parse_resolve_url(url, endpoint, expected):
+    from guardpolicy.runtime.hub_checks import parse_resolve_url
+
+    assert parse_resolve_url(url, endpoint) == expected
