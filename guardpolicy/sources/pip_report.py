@@ -55,6 +55,13 @@ class PipReportSource(Source):
     def collect(self) -> Iterator:
         """Yield registries (once each), resolved packages and ``invalid`` findings."""
         data, text = load_json(self.path)
+        yield from self.read(data, text)
+
+    def read(self, data, text: str = "") -> Iterator:
+        """``collect`` for a report already parsed (``guard install`` reads pip's stdout).
+
+        ``text`` is the JSON as written, for line numbers; without it locations have none.
+        """
         if not isinstance(data, dict) or not isinstance(data.get("install"), list):
             raise SourceError("not a pip installation report (no \"install\" list); "
                               "make one with: pip install --dry-run --ignore-installed --report FILE ...", file=self.path)
