@@ -48,6 +48,7 @@ class RepoFacts:
 
 
 def _endpoint(model: ModelRef) -> str:
+    """The Hub endpoint ``model`` is fetched from (its own, ``HF_ENDPOINT``, or huggingface.co)."""
     from .sources.hub import effective_endpoint
 
     return effective_endpoint(model)

@@ -76,6 +76,7 @@ class LogSettings:
 
 
 def _utc_now() -> str:
+    """Now in UTC, ISO 8601 with microseconds and a ``Z`` suffix."""
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
@@ -102,6 +103,7 @@ def _host() -> Optional[str]:
 
 
 def _finding(f: Finding) -> dict:
+    """A finding as it appears in a record: rule, action, message, and location / waiver when set."""
     out = {"rule": f.rule, "action": f.action, "message": f.message}
     if f.location:
         out["location"] = str(f.location)

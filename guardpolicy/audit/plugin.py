@@ -15,6 +15,7 @@ from ..hookspecs import hookimpl
 
 @hookimpl
 def guard_decision_made(decision, subjects, policy):
+    """Append the decision's records to the ``[log]`` path (when enabled); write errors never change the decision."""
     from .log import LogSettings, append_bytes, encode_decision
 
     settings = LogSettings.from_policy(policy)

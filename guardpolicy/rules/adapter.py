@@ -56,6 +56,7 @@ def base_ref(adapter: ModelRef, base: str, revision) -> ModelRef:
 
 @hookimpl
 def guard_check_model(model, policy, context):
+    """Check an adapter's base model with every model rule; report its failures on the adapter."""
     if model.repo_type != "model" or int((model.extra or {}).get("adapter_depth", 0)) >= MAX_DEPTH:
         return None
     if policy.rule("adapter").action == "off":  # findings below may carry their own action
@@ -101,4 +102,5 @@ def guard_check_model(model, policy, context):
 
 @hookimpl
 def guard_rules():
+    """Describe the rule."""
     return [RULE]

@@ -62,6 +62,7 @@ def foreign_repos(auto_map: dict) -> list:
 
 @hookimpl
 def guard_check_model(model, policy, context):
+    """Flag a model or dataset repo that ships Python files or an ``auto_map``."""
     if model.repo_type == "space":
         return None
     from ..hubinfo import known_files, read_small_file
@@ -93,4 +94,5 @@ def guard_check_model(model, policy, context):
 
 @hookimpl
 def guard_rules():
+    """Describe the rule."""
     return [RULE]

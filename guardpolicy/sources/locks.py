@@ -63,6 +63,7 @@ class RegistryRefs:
     """One ``IndexRef(kind="registry")`` per distinct registry, located where first seen."""
 
     def __init__(self):
+        """No registry seen yet."""
         self.refs: dict = {}
 
     def get(self, url: str, location: Optional[Location]) -> Tuple[IndexRef, bool]:
@@ -103,6 +104,7 @@ class TomlLockSource(Source):
     table = "packages"
 
     def __init__(self, path):
+        """The lock file at ``path``."""
         self.path = str(path)
         self.name = self.path
 

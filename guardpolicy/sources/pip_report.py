@@ -49,6 +49,7 @@ class PipReportSource(Source):
     """A pip installation report (JSON)."""
 
     def __init__(self, path):
+        """The report file at ``path``."""
         self.path = str(path)
         self.name = self.path
 
