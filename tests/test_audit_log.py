@@ -331,3 +331,15 @@ def test_a_failing_observer_never_breaks_the_decision(capsys):
     pm.register(Broken())
     notify_decision(Decision("allow"), None, pm=pm)
     assert "decision observer failed: RuntimeError: disk on fire" in capsys.readouterr().err
+
+
+def test_decision_ids_are_random_version_4_uuids():
+    import uuid
+
+    from guardpolicy.audit.log import _uuid4
+
+    ids = [_uuid4() for _ in range(500)]
+    assert len(set(ids)) == 500
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122

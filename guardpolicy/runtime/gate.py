@@ -79,7 +79,7 @@ def enforce(subjects: Iterable, operation: str, policy=None, library: Optional[s
     startup hook could not patch that library. Subjects found in the cached allowlist
     (``guardpolicy.runtime.cache``) skip the rules; subjects that come out clean are added to it.
     """
-    replace, notify_decision, CheckOptions, Engine, decide, Finding = _enforce_deps()
+    replace, notify_decision, runtime_options, Engine, decide, Finding = _enforce_deps()
     if library:
         ensure_patched(library, operation)
     policy = policy or get_policy()
@@ -91,7 +91,7 @@ def enforce(subjects: Iterable, operation: str, policy=None, library: Optional[s
         cached, todo = [], []
         for s in subjects:
             (cached if not isinstance(s, Finding) and cache.is_allowed(s, key) else todo).append(s)
-    engine = Engine(policy, options or CheckOptions(origin="runtime"))
+    engine = Engine(policy, options or runtime_options)
     raw, checked, clean = [], list(cached), []
     for subject, found in engine.evaluate(todo):
         if subject is not None:
@@ -123,6 +123,7 @@ def _enforce_deps() -> tuple:
 
     Not imported with this module, so patching a library pulls in no engine; not imported
     inside ``enforce`` either, where four import statements per decision cost a few µs.
+    The default runtime ``CheckOptions`` (frozen) is built once here for the same reason.
     """
     global _deps
     if _deps is None:
@@ -132,7 +133,7 @@ def _enforce_deps() -> tuple:
         from ..engine import CheckOptions, Engine, decide
         from ..model import Finding
 
-        _deps = (replace, notify_decision, CheckOptions, Engine, decide, Finding)
+        _deps = (replace, notify_decision, CheckOptions(origin="runtime"), Engine, decide, Finding)
     return _deps
 
 
