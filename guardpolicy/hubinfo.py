@@ -158,6 +158,17 @@ def known_files(model: ModelRef, context, policy=None) -> Tuple[Tuple[str, ...],
     return (), "none"
 
 
+def json_object(data: bytes) -> dict:
+    """A small repo file's JSON object (``config.json``...); ``{}`` when it is not JSON or not an object."""
+    import json
+
+    try:
+        value = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def read_small_file(model: ModelRef, path: str, context, policy=None) -> Optional[bytes]:
     """The bytes of a small repo file (``config.json``...), from disk or — online — the Hub; else ``None``."""
     d = local_dir(model)
