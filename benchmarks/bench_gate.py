@@ -34,6 +34,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["GUARD_CACHE_DIR"] = tmp
+        os.environ["XDG_STATE_HOME"] = tmp  # the audit log (on by default) writes here, not to the user's log
         os.environ.pop("GUARD_POLICY", None)
         os.environ.pop("GUARD_MODE", None)
         from guardpolicy.model import IndexRef, PackageRef

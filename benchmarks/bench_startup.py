@@ -11,7 +11,6 @@ milliseconds and the ratio. Target: median added < 1 ms.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import statistics
 import subprocess
@@ -21,28 +20,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEPS = ("pluggy", "packaging", "platformdirs", "rapidfuzz", "tomli_w")
-
-
-def make_venv(path: Path) -> Path:
-    """A venv without pip whose .pth makes this checkout's guardpolicy (and deps) importable."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
-    python = path / "bin" / "python"
-    purelib = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                                  capture_output=True, text=True, check=True).stdout.strip())
-    farm = path / "guard-deps"
-    farm.mkdir()
-    (farm / "guardpolicy").symlink_to(ROOT / "guardpolicy")
-    for name in DEPS:
-        try:
-            mod = importlib.import_module(name)
-        except ImportError:
-            continue
-        src = Path(mod.__file__)
-        (farm / (src.parent.name if src.name == "__init__.py" else src.name)).symlink_to(
-            src.parent if src.name == "__init__.py" else src)
-    (purelib / "_guard_deps.pth").write_text(f"{farm}\n")
-    return python
+sys.path.insert(0, str(ROOT / "tests"))
+# the tests' venv builder: no pip, and a .pth to a folder of symlinks to this checkout's guardpolicy and deps
+from pipindex import make_venv  # noqa: E402
 
 
 def time_once(python: Path, env) -> float:
@@ -60,8 +40,8 @@ def main() -> None:
     args = ap.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GUARD", "PYTHON"))}
     with tempfile.TemporaryDirectory() as tmp:
-        base = make_venv(Path(tmp) / "base")
-        hooked = make_venv(Path(tmp) / "hooked")
+        base = make_venv(Path(tmp) / "base", without_pip=True)
+        hooked = make_venv(Path(tmp) / "hooked", without_pip=True)
         r = subprocess.run([sys.executable, "-m", "guardpolicy", "hook", "install", "--python", str(hooked)],
                            capture_output=True, text=True)
         if r.returncode != 0:

@@ -12,6 +12,7 @@ __all__ = ["__version__", "GuardError", "PolicyError", "PolicyViolation", "scan_
 
 
 def __getattr__(name):
+    """Lazy top-level names (PEP 562): importing ``guardpolicy`` stays as cheap as the startup hook needs."""
     if name in ("GuardError", "PolicyError", "PolicyViolation"):
         from . import errors
 

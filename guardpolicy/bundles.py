@@ -194,6 +194,7 @@ class BundleCache:
     """The last-known-good copy of one bundle URL (``meta.json`` + content-addressed files)."""
 
     def __init__(self, root: Path, url: str):
+        """The cache folder of bundle ``url`` under ``root`` (named by a hash of the URL)."""
         self.dir = root / hashlib.sha256(url.encode()).hexdigest()[:24]
         self.url = url
 
@@ -241,6 +242,7 @@ class BundleCache:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary sibling, then rename: readers see the old file or the new one, never half."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
@@ -344,6 +346,7 @@ def usable_cached(ref: BundleRef, cache: BundleCache, meta: Mapping[str, Any], k
 
 
 def _ago(seconds: float) -> str:
+    """``seconds`` as the largest whole unit: ``3d``, ``5h``, ``12m``, ``40s``."""
     seconds = int(seconds)
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
@@ -363,6 +366,7 @@ class _Response:
     """What guard keeps of an HTTP answer: status, ETag, body (bounded), final URL."""
 
     def __init__(self, status_code: int, etag: Optional[str], content: bytes, url: str):
+        """The parts of an HTTP response the bundle fetcher reads."""
         self.status_code, self.etag, self.content, self.url = status_code, etag, content, url
 
 
@@ -438,6 +442,7 @@ def fetch_bundle(url: str, *, trusted_keys: Iterable[str] = (), refresh: str = "
 
 
 def _keys(extra: Iterable[str], env: Mapping[str, str]) -> Tuple[bytes, ...]:
+    """The trusted signing keys (``trusted_keys``); a malformed key is a ``PolicyError``."""
     try:
         return trusted_keys(extra, env)
     except ValueError as exc:

@@ -50,6 +50,7 @@ class Engine:
     """Runs the rules (pluggy hooks) of ``pm`` over subjects under ``policy``."""
 
     def __init__(self, policy: Policy, options: CheckOptions = CheckOptions(), pm=None):
+        """Judge under ``policy`` with ``options``, using ``pm`` (default: the process's plugin manager)."""
         if pm is None:
             from .plugins import get_plugin_manager
 
@@ -94,6 +95,7 @@ class Engine:
 
 
 def _names_for(subject: str) -> set[str]:
+    """The names a finding's subject may be waived or allowed under: as written, bare, canonical, lower-case."""
     base = _VERSION_SPLIT.split(subject, 1)[0].strip()
     return {subject, base, canonicalize_name(base), subject.lower()}
 

@@ -14,6 +14,7 @@ class PolicyError(GuardError):
     """
 
     def __init__(self, message: str, file: str | None = None, line: int | None = None, key: str | None = None):
+        """Keep the parts; the message reads ``file:line: key: message``."""
         self.message, self.file, self.line, self.key = message, file, line, key
         where = ""
         if file:
@@ -35,5 +36,6 @@ class PolicyViolation(Exception):
     """
 
     def __init__(self, message: str, decision=None):
+        """Keep the ``decision`` behind the denial for callers that want the findings."""
         self.decision = decision
         super().__init__(message)

@@ -48,6 +48,7 @@ class RepoFacts:
 
 
 def _endpoint(model: ModelRef) -> str:
+    """The Hub endpoint ``model`` is fetched from (its own, ``HF_ENDPOINT``, or huggingface.co)."""
     from .sources.hub import effective_endpoint
 
     return effective_endpoint(model)
@@ -155,6 +156,17 @@ def known_files(model: ModelRef, context, policy=None) -> Tuple[Tuple[str, ...],
     if model.files:
         return tuple(model.files), "ref"
     return (), "none"
+
+
+def json_object(data: bytes) -> dict:
+    """A small repo file's JSON object (``config.json``...); ``{}`` when it is not JSON or not an object."""
+    import json
+
+    try:
+        value = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def read_small_file(model: ModelRef, path: str, context, policy=None) -> Optional[bytes]:

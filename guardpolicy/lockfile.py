@@ -45,6 +45,7 @@ class LockError(ValueError):
     """A lock file that cannot be used; ``file`` and ``line`` say where."""
 
     def __init__(self, message: str, file: Optional[str] = None, line: Optional[int] = None):
+        """Keep ``file`` and ``line``; the message reads ``file:line: message``."""
         self.file, self.line = file, line
         where = f"{file}:{line}: " if file and line else (f"{file}: " if file else "")
         super().__init__(f"{where}{message}")
@@ -121,6 +122,7 @@ def safe_relpath(path: str) -> bool:
 
 
 def _line_of(text: str, needle_re: str, start: int = 0) -> Optional[int]:
+    """The 1-based line of the first match of ``needle_re`` at or after offset ``start``, or ``None``."""
     m = re.compile(needle_re, re.M).search(text, start)
     return text.count("\n", 0, m.start()) + 1 if m else None
 

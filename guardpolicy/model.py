@@ -26,6 +26,7 @@ class Location:
     line: Optional[int] = None
 
     def __str__(self) -> str:
+        """``file:line``, or just ``file`` when the line is unknown."""
         return f"{self.file}:{self.line}" if self.line else self.file
 
     def to_dict(self) -> dict:

@@ -296,6 +296,25 @@ def test_records_for_matches_name_version_findings_to_their_package():
     assert {r["decision_id"] for r in recs} == {"d"} and recs[0]["time"] == "2026-01-01T00:00:00Z"
 
 
+@pytest.mark.parametrize("decision", [
+    Decision("deny", (Finding("vulnerability", "jinja2==2.11.3", "bad \u00e9\n\"x\"", action="deny",
+                              location=Location("r.txt", 2)),),
+             checked=(PackageRef("jinja2", specifier="==2.11.3", location=Location("r.txt", 2)),
+                      IndexRef("https://pypi.org/simple"))),
+    Decision("warn", (Finding("invalid", "r.txt", "unreadable line", action="warn", location=Location("r.txt", 9)),)),
+    Decision("allow", ()),
+])
+def test_encode_decision_is_byte_identical_to_encoding_the_records(decision):
+    from types import SimpleNamespace as NS
+
+    from guardpolicy.audit.log import encode, encode_decision
+
+    policy = NS(name="p", digest="sha256:x", layers=(), data={"revision": 3})
+    fast = encode_decision(decision, None, policy, now="2026-01-01T00:00:00Z", decision_id="d")
+    assert fast == encode(records_for(decision, None, policy, now="2026-01-01T00:00:00Z", decision_id="d"))
+    assert all(json.loads(line)["decision_id"] == "d" for line in fast.splitlines())
+
+
 def test_a_failing_observer_never_breaks_the_decision(capsys):
     import pluggy
 
@@ -312,3 +331,15 @@ def test_a_failing_observer_never_breaks_the_decision(capsys):
     pm.register(Broken())
     notify_decision(Decision("allow"), None, pm=pm)
     assert "decision observer failed: RuntimeError: disk on fire" in capsys.readouterr().err
+
+
+def test_decision_ids_are_random_version_4_uuids():
+    import uuid
+
+    from guardpolicy.audit.log import _uuid4
+
+    ids = [_uuid4() for _ in range(500)]
+    assert len(set(ids)) == 500
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122

@@ -59,6 +59,21 @@ def test_subjects_from_pip_report():
     assert gi.subjects_from_pip_report({}, ()) == []
 
 
+def test_subjects_from_pip_report_reads_like_the_pip_report_source():
+    """One reader: editable local projects are the user's own code, nameless entries are invalid, VCS pinned."""
+    report = {"install": [
+        {"metadata": {"name": "proj", "version": "0.1"}, "is_direct": True, "requested": True,
+         "download_info": {"url": "file:///src/proj", "dir_info": {"editable": True}}},
+        {"metadata": {}, "download_info": {}},
+        {"metadata": {"name": "vcs", "version": "1"}, "is_direct": True,
+         "download_info": {"url": "https://h/r.git", "vcs_info": {"vcs": "git", "commit_id": "abc"}}},
+    ]}
+    idx = (IndexRef("https://i/simple"),)
+    bad, vcs = gi.subjects_from_pip_report(report, idx)
+    assert isinstance(bad, Finding) and bad.rule == "invalid"
+    assert (vcs.url, vcs.version, vcs.indexes, vcs.location) == ("git+https://h/r.git@abc", "1", idx, None)
+
+
 def test_parse_compiled_uv_output():
     text = ("anyio==4.4.0 \\\n    --hash=sha256:aa \\\n    --hash=sha256:bb\n    # via httpx\n"
             "    # from https://pypi.org/simple\nidna==3.7\n-e ./local\n")

@@ -11,10 +11,10 @@ Shape and fields: docs/audit-log.md.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import os
 import re
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
@@ -27,11 +27,24 @@ from ..report.facts import (findings_for, subject_digest, subject_kind, subject_
 DEFAULT_FILE = "decisions.jsonl"
 
 
-def default_log_path() -> Path:
-    """``<user log dir>/decisions.jsonl`` (platformdirs: ``~/.local/state/guardpolicy/log`` on Linux)."""
-    import platformdirs
+#: the environment variables platformdirs derives the user log dir from (XDG; macOS uses HOME)
+_LOG_DIR_ENV = ("XDG_STATE_HOME", "HOME")
+_default_paths: dict = {}
 
-    return Path(platformdirs.user_log_dir("guardpolicy", appauthor=False)) / DEFAULT_FILE
+
+def default_log_path() -> Path:
+    """``<user log dir>/decisions.jsonl`` (platformdirs: ``~/.local/state/guardpolicy/log`` on Linux).
+
+    Remembered per value of the environment it depends on: the runtime gate logs every
+    decision, and asking platformdirs each time cost more than the rest of a cached decision.
+    """
+    key = tuple(os.environ.get(name) for name in _LOG_DIR_ENV)
+    path = _default_paths.get(key)
+    if path is None:
+        import platformdirs
+
+        path = _default_paths[key] = Path(platformdirs.user_log_dir("guardpolicy", appauthor=False)) / DEFAULT_FILE
+    return path
 
 
 @dataclass(frozen=True)
@@ -61,11 +74,23 @@ class LogSettings:
         return cls(enabled, path, True)
 
 
+def _uuid4() -> str:
+    """A random (version 4) UUID string, as ``str(uuid.uuid4())`` gives, in a third of its time (hot path)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def _utc_now() -> str:
+    """Now in UTC, ISO 8601 with microseconds and a ``Z`` suffix."""
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+@functools.lru_cache(maxsize=None)
 def _user() -> Optional[str]:
+    """The login name, or ``None``; looked up once per process (it is the same for every record)."""
     import getpass
 
     try:
@@ -74,7 +99,9 @@ def _user() -> Optional[str]:
         return None
 
 
+@functools.lru_cache(maxsize=None)
 def _host() -> Optional[str]:
+    """The host name, or ``None``; looked up once per process."""
     import socket
 
     try:
@@ -84,6 +111,7 @@ def _host() -> Optional[str]:
 
 
 def _finding(f: Finding) -> dict:
+    """A finding as it appears in a record: rule, action, message, and location / waiver when set."""
     out = {"rule": f.rule, "action": f.action, "message": f.message}
     if f.location:
         out["location"] = str(f.location)
@@ -108,16 +136,36 @@ def policy_revision(policy) -> tuple[Any, Optional[str]]:
     return (getattr(policy, "data", {}) or {}).get("revision"), None
 
 
+_revisions: dict = {}
+
+
+def _policy_revision_of(policy) -> tuple[Any, Optional[str]]:
+    """``policy_revision(policy)``, remembered per policy object (a loaded policy does not change)."""
+    hit = _revisions.get(id(policy))
+    if hit is not None and hit[0] is policy:
+        return hit[1]
+    value = policy_revision(policy)
+    if len(_revisions) >= 64:
+        _revisions.clear()
+    _revisions[id(policy)] = (policy, value)
+    return value
+
+
 def records_for(decision: Decision, subjects: Optional[Sequence] = None, policy=None,
                 now: Optional[str] = None, decision_id: Optional[str] = None) -> list[dict]:
     """The log records of one decision: one per subject, plus one per finding about no subject."""
+    common = _common_fields(decision, policy, now, decision_id)
+    return [{**common, **part} for part in _subject_fields(decision, subjects)]
+
+
+def _common_fields(decision: Decision, policy, now: Optional[str] = None, decision_id: Optional[str] = None) -> dict:
+    """The fields every record of ``decision`` shares (time, ids, who, where, policy, tool), in record order."""
     from .. import __version__
 
-    subjects = list(decision.checked if subjects is None else subjects)
-    revision, bundle_url = policy_revision(policy)
-    common = {
+    revision, bundle_url = _policy_revision_of(policy)
+    return {
         "time": now or _utc_now(),
-        "decision_id": decision_id or str(uuid.uuid4()),
+        "decision_id": decision_id or _uuid4(),
         "origin": decision.origin,
         "operation": decision.operation,
         "user": _user(),
@@ -133,39 +181,67 @@ def records_for(decision: Decision, subjects: Optional[Sequence] = None, policy=
         },
         "tool": {"name": "guardpolicy", "version": __version__},
     }
-    records = []
+
+
+def _subject_fields(decision: Decision, subjects: Optional[Sequence] = None) -> list[dict]:
+    """Per record, the fields after the common ones: subject, its facts, verdict, findings, waivers."""
+    subjects = list(decision.checked if subjects is None else subjects)
+    parts = []
     for s in subjects:
         counted, waived = findings_for(s, decision.findings), findings_for(s, decision.waived)
-        records.append({**common, "subject": s.subject, "kind": subject_kind(s), "name": subject_name(s),
-                        "version": subject_version(s), "revision": subject_revision(s), "digest": subject_digest(s),
-                        "location": str(s.location) if s.location else None, "decision": verdict_of(counted),
-                        "findings": [_finding(f) for f in counted],
-                        "waivers_applied": sorted({f.waived_by for f in waived if f.waived_by})})
+        parts.append({"subject": s.subject, "kind": subject_kind(s), "name": subject_name(s),
+                      "version": subject_version(s), "revision": subject_revision(s), "digest": subject_digest(s),
+                      "location": str(s.location) if s.location else None, "decision": verdict_of(counted),
+                      "findings": [_finding(f) for f in counted],
+                      "waivers_applied": sorted({f.waived_by for f in waived if f.waived_by})})
     for f in unmatched_findings(decision):
         counted = [] if f.waived_by else [f]
-        records.append({**common, "subject": f.subject, "kind": "input", "name": None, "version": None, "revision": None,
-                        "digest": None, "location": str(f.location) if f.location else None,
-                        "decision": verdict_of(counted), "findings": [_finding(f)],
-                        "waivers_applied": [f.waived_by] if f.waived_by else []})
-    if not records:
-        records.append({**common, "subject": None, "kind": None, "name": None, "version": None, "revision": None,
-                        "digest": None, "location": None, "decision": decision.decision, "findings": [],
-                        "waivers_applied": []})
-    return records
+        parts.append({"subject": f.subject, "kind": "input", "name": None, "version": None, "revision": None,
+                      "digest": None, "location": str(f.location) if f.location else None,
+                      "decision": verdict_of(counted), "findings": [_finding(f)],
+                      "waivers_applied": [f.waived_by] if f.waived_by else []})
+    if not parts:
+        parts.append({"subject": None, "kind": None, "name": None, "version": None, "revision": None,
+                      "digest": None, "location": None, "decision": decision.decision, "findings": [],
+                      "waivers_applied": []})
+    return parts
+
+
+#: what ``json.dumps(r, separators=(",", ":"), default=str, ensure_ascii=False)`` builds on every call
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str, ensure_ascii=False)
 
 
 def encode(records: Iterable[Mapping[str, Any]]) -> bytes:
     """JSON Lines bytes: compact, one record per line, newline-terminated, no raw newlines inside."""
-    return b"".join(json.dumps(r, separators=(",", ":"), default=str, ensure_ascii=False).encode("utf-8") + b"\n"
-                    for r in records)
+    return b"".join(_ENCODER.encode(r).encode("utf-8") + b"\n" for r in records)
+
+
+def encode_decision(decision: Decision, subjects: Optional[Sequence] = None, policy=None,
+                    now: Optional[str] = None, decision_id: Optional[str] = None) -> bytes:
+    """``encode(records_for(decision, subjects, policy))``, byte for byte, with the shared fields encoded once.
+
+    The runtime gate logs every decision; encoding the common head once per decision instead
+    of once per record keeps that write cheap. Each line is the common object without its
+    closing brace, a comma, and the per-subject object without its opening brace (the two key
+    sets are disjoint, and records list the common keys first).
+    """
+    head = _ENCODER.encode(_common_fields(decision, policy, now, decision_id))[:-1] + ","
+    return "".join(head + _ENCODER.encode(part)[1:] + "\n" for part in _subject_fields(decision, subjects)).encode("utf-8")
 
 
 def append_records(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
     """Append ``records`` to ``path`` atomically with respect to other writers (one locked O_APPEND write)."""
-    blob = encode(records)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    append_bytes(path, encode(records))
+
+
+def append_bytes(path: Path, blob: bytes) -> None:
+    """Append encoded records (whole lines) to ``path`` with one ``write`` under an exclusive ``flock``."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileNotFoundError:  # first record in this directory: create it (not on every write; hot path)
+        Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, flags, 0o600)
     try:
         try:
             import fcntl

@@ -15,13 +15,14 @@ from ..hookspecs import hookimpl
 
 @hookimpl
 def guard_decision_made(decision, subjects, policy):
-    from .log import LogSettings, append_records, records_for
+    """Append the decision's records to the ``[log]`` path (when enabled); write errors never change the decision."""
+    from .log import LogSettings, append_bytes, encode_decision
 
     settings = LogSettings.from_policy(policy)
     if not settings.enabled:
         return None
     try:
-        append_records(settings.path, records_for(decision, subjects, policy))
+        append_bytes(settings.path, encode_decision(decision, subjects, policy))
     except OSError as exc:
         if settings.explicit:
             print(f"guard: warning: cannot write audit log {settings.path}: {exc.strerror or exc}", file=sys.stderr)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 
 
 def add_parser(sub) -> None:
@@ -71,6 +70,8 @@ def write_report(path: str, text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check, print the report, return the exit code."""
+    from dataclasses import replace
+
     from ..engine import CheckOptions, Engine
     from ..errors import UsageError
     from ..audit import notify_decision

@@ -125,29 +125,29 @@ def requirement_subjects(scanned: dict, indexes: tuple) -> list:
 
 
 def subjects_from_pip_report(report: dict, indexes: tuple) -> list:
-    """``PackageRef`` per entry of pip's installation report (every resolved package, transitive too).
+    """Every package in pip's installation report (transitive ones too), read by ``PipReportSource``.
 
-    Minimal reader; ``guardpolicy.sources.pip_report`` is the full one (same fields).
+    Returns ``PackageRef`` objects and the source's ``invalid`` findings (an entry without a name).
+    Packages carry the command line's ``indexes`` (the sources in effect for this install, which
+    the ``source`` and ``release-age`` rules read) instead of the report's download hosts, and no
+    location: the report is pip's stdout, not a file to point at. A report without an
+    ``install`` list has nothing to check; ``run`` refuses one before it gets here.
     """
-    from ..model import PackageRef
+    import dataclasses
 
+    from ..model import Finding, PackageRef
+    from ..sources.pip_report import PipReportSource
+
+    if not isinstance(report, dict) or "install" not in report:
+        return []
     out = []
-    for item in report.get("install", ()) or ():
-        meta = item.get("metadata") or {}
-        info = item.get("download_info") or {}
-        archive = info.get("archive_info") or {}
-        hashes = [f"{k}:{v}" for k, v in sorted((archive.get("hashes") or {}).items())]
-        if not hashes and isinstance(archive.get("hash"), str) and "=" in archive["hash"]:
-            algo, digest = archive["hash"].split("=", 1)
-            hashes.append(f"{algo}:{digest}")
-        url = info.get("url")
-        direct = bool(item.get("is_direct"))
-        extra = {"installer": "pip-report", "requested": bool(item.get("requested"))}
-        if url:
-            extra["link"] = url
-        out.append(PackageRef(name=meta.get("name"), specifier=f"=={meta['version']}" if meta.get("version") else "",
-                              version=meta.get("version"), url=url if direct else None, hashes=tuple(hashes),
-                              indexes=indexes, editable=bool((info.get("dir_info") or {}).get("editable")), extra=extra))
+    for item in PipReportSource("<pip report>").read(report):
+        if isinstance(item, PackageRef):
+            out.append(dataclasses.replace(item, indexes=indexes, location=None,
+                                           extra={"installer": "pip-report", **item.extra}))
+        elif isinstance(item, Finding):
+            out.append(item)
+        # IndexRef items are the report's download hosts: the command line's indexes are judged instead
     return out
 
 
@@ -247,7 +247,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..engine import CheckOptions, Engine
     from ..errors import UsageError
-    from ..model import IndexRef
+    from ..model import IndexRef, PackageRef
     from . import EXIT_DENIED, load_policy_from_args
 
     kind, prefix, inst_args = split_command(args.installer_command)
@@ -266,16 +266,19 @@ def run(args: argparse.Namespace) -> int:
         try:
             report = json.loads(out)
         except ValueError:
-            raise UsageError("pip printed no installation report (is this pip >= 22.2?)") from None
-        resolved = subjects_from_pip_report(report, indexes)
+            report = None
+        if not isinstance(report, dict) or not isinstance(report.get("install"), list):
+            raise UsageError("pip printed no installation report (is this pip >= 22.2?)")
+        found = subjects_from_pip_report(report, indexes)
     else:
-        resolved = parse_compiled(out, indexes)
+        found = parse_compiled(out, indexes)
+    resolved = [p for p in found if isinstance(p, PackageRef)]
     items.extend(requirement_subjects(scanned, indexes))
     for path in scanned["files"]:
         from ..sources.requirements import RequirementsSource
 
         items.extend(RequirementsSource(path).collect())
-    items.extend(resolved)
+    items.extend(found)
     decision = Engine(policy, CheckOptions(offline=args.offline, origin="guard-install")).decide(items)
     from ..plugins import formats
 

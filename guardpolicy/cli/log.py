@@ -25,6 +25,7 @@ def add_parser(sub) -> None:
 
 
 def _row(record: dict) -> str:
+    """One record as a fixed-width text row: time, verdict, origin, subject, rules, waivers, operation."""
     rules = ",".join(sorted({f.get("rule", "?") for f in record.get("findings") or () if isinstance(f, dict)})) or "-"
     waived = record.get("waivers_applied") or []
     extra = f" waived:{len(waived)}" if waived else ""

@@ -80,6 +80,7 @@ def _toml_value(value) -> str:
 
 
 def _layer_line(layer) -> str:
+    """How ``guard policy show`` names a layer: its name and path, or its bundle's revision, status and signer."""
     if layer.bundle:
         b = layer.bundle
         return (f"{layer.name}  [bundle revision {b.get('revision', 0)}, {b.get('status')}, "
@@ -88,6 +89,7 @@ def _layer_line(layer) -> str:
 
 
 def _show(args) -> int:
+    """``guard policy show``: the effective policy, its layers and rule settings (text or JSON)."""
     import json
 
     from ..plugins import rule_infos
@@ -134,6 +136,7 @@ def _show(args) -> int:
 
 
 def _validate(args) -> int:
+    """``guard policy validate FILE``: load the file as a policy and name its layers (errors exit 2 via ``main``)."""
     from pathlib import Path
 
     from ..errors import UsageError
@@ -173,12 +176,14 @@ def explain_text(info) -> str:
 
 
 def _is_builtin(rule_id: str) -> bool:
+    """True when ``rule_id`` is one of guardpolicy's own rules (``guardpolicy/rules/<id>.py`` exists)."""
     from importlib.util import find_spec
 
     return find_spec(f"guardpolicy.rules.{rule_id.replace('-', '_')}") is not None
 
 
 def _explain(args) -> int:
+    """``guard policy explain RULE``: what the rule flags, its options and defaults, and where its code lives."""
     from ..errors import UsageError
     from ..plugins import rule_infos
 
@@ -194,6 +199,7 @@ def _explain(args) -> int:
 
 
 def _pull(args) -> int:
+    """``guard policy pull``: refresh every remote bundle layer now (online, whatever ``GUARD_OFFLINE`` says)."""
     import os
 
     from ..policy import load_policy

@@ -204,6 +204,7 @@ class _Ctx:
     """What every step of one ``load_policy`` call shares."""
 
     def __init__(self, rules: Mapping[str, Any], env: Mapping[str, str], refresh: str):
+        """The rule registry, environment and bundle refresh mode of this load."""
         self.rules, self.env, self.refresh = rules, env, refresh
 
 
@@ -245,6 +246,7 @@ def _resolve_ref(ref: str, referrer: Optional[Layer], base_dir: Optional[Path], 
 
 
 def _is_shipped_name(ref: str) -> bool:
+    """True when ``ref`` names a policy shipped with guardpolicy (``default``, ``strict``, ...), not a path."""
     return "/" not in ref and "\\" not in ref and not ref.endswith(".toml") and (shipped_dir() / f"{ref}.toml").is_file()
 
 
@@ -315,6 +317,7 @@ def merge_layers(layers: Iterable[Layer]) -> tuple[dict, dict]:
 
 
 def _waivers(layers: Iterable[Layer]) -> tuple[Waiver, ...]:
+    """Every layer's ``[[waivers]]`` as ``Waiver`` objects, each with the file and line it came from."""
     out = []
     for layer in layers:
         for i, w in enumerate(layer.data.get("waivers", [])):
@@ -328,6 +331,7 @@ def _waivers(layers: Iterable[Layer]) -> tuple[Waiver, ...]:
 
 
 def _digest(data: Mapping) -> str:
+    """sha256 of the canonical JSON of ``data``: equal settings give equal digests, whatever the layering."""
     blob = json.dumps(data, sort_keys=True, default=str, separators=(",", ":")).encode()
     return hashlib.sha256(blob).hexdigest()
 

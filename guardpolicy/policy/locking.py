@@ -88,12 +88,14 @@ def _describe(direction: Optional[str], old: Any, new: Any) -> str:
 
 
 def _fail(layer: Layer, locker: Layer, entry: str, keypath: tuple, what: str) -> None:
+    """Raise the ``PolicyError`` for a lower layer changing what ``locker`` locked, at the offending key."""
     raise PolicyError(f"{what}, but {locker.where} locks {entry!r}",
                       file=layer.where, line=key_line(layer.text, layer.keybase + keypath),
                       key=".".join(str(k) for k in keypath if not isinstance(k, int)))
 
 
 def _get(data: Mapping, path: tuple) -> Any:
+    """The value at ``path`` in nested mappings, or ``_MISSING``."""
     for key in path:
         if not isinstance(data, Mapping) or key not in data:
             return _MISSING
@@ -132,6 +134,7 @@ def check_locks(layers: Sequence[Layer], rules: Optional[Mapping[str, Any]] = No
 
 def _check_entry(layer: Layer, locker: Layer, upto_locker: Sequence[Layer], entry: str,
                  before: Mapping, after: Mapping, rules: Mapping[str, Any]) -> None:
+    """Refuse ``layer`` loosening locked ``entry`` (section, mode, allow, waivers, rules, rule id); tightening is ok."""
     data = layer.data
     if entry in schema.SECTIONS:
         for key in data.get(entry, {}):
@@ -166,6 +169,7 @@ def _check_entry(layer: Layer, locker: Layer, upto_locker: Sequence[Layer], entr
 
 def _check_rule(layer: Layer, locker: Layer, upto_locker: Sequence[Layer], entry: str, rule_id: str,
                 before: Mapping, rules: Mapping[str, Any]) -> None:
+    """Refuse changes by ``layer`` to locked rule ``rule_id``: a weaker action or a loosened option."""
     table = layer.data["rules"][rule_id]
     info = rules.get(rule_id)
     for key, new in table.items():
@@ -185,6 +189,7 @@ def _check_rule(layer: Layer, locker: Layer, upto_locker: Sequence[Layer], entry
 
 
 def _check_waivers(layer: Layer, locker: Layer, upto_locker: Sequence[Layer], entry: str, applies) -> None:
+    """Refuse ``layer``'s waivers picked by ``applies`` unless ``allowed_waivers`` up to the locker covers them."""
     for idx, waiver in enumerate(layer.data.get("waivers", ())):
         if applies(waiver) and not waiver_allowed(waiver, upto_locker):
             _fail(layer, locker, entry, ("waivers", idx),

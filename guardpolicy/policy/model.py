@@ -45,6 +45,7 @@ class RuleSettings:
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> Any:
+        """An option's value (``KeyError`` when the rule has no such option)."""
         return self.options[key]
 
     def get(self, key: str, default: Any = None) -> Any:

@@ -24,6 +24,7 @@ class _Scanner:
     """A small cursor over TOML text that records where each key path starts."""
 
     def __init__(self, text: str):
+        """Scan ``text`` from the start; ``starts`` holds each line's offset for offset-to-line look-ups."""
         self.text = text
         self.pos = 0
         self.starts = [0] + [m.end() for m in re.finditer(r"\n", text)]
@@ -42,6 +43,7 @@ class _Scanner:
             self.lines.setdefault(path[:i], line)
 
     def peek(self, n: int = 1) -> str:
+        """The next ``n`` characters, without consuming them."""
         return self.text[self.pos:self.pos + n]
 
     def skip_ws(self, newlines: bool = False) -> None:
@@ -58,6 +60,7 @@ class _Scanner:
                 break
 
     def skip_line(self) -> None:
+        """Move past the end of the current line."""
         end = self.text.find("\n", self.pos)
         self.pos = len(self.text) if end < 0 else end + 1
 
@@ -85,6 +88,7 @@ class _Scanner:
 
     # -- strings
     def basic_string(self) -> str:
+        """Consume a basic (double-quoted, or multi-line triple-quoted) string; return its raw content, escapes kept."""
         if self.peek(3) == '"""':
             end = self.text.find('"""', self.pos + 3)
             while end >= 0 and self.text[end - 1] == "\\" and self.text[end - 2] != "\\":
@@ -114,6 +118,7 @@ class _Scanner:
         raise ValueError("unterminated string")
 
     def literal_string(self) -> str:
+        """Consume a literal (single-quoted, or multi-line triple-quoted) string; return its content."""
         if self.peek(3) == "'''":
             end = self.text.find("'''", self.pos + 3)
             if end < 0:

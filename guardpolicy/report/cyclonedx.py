@@ -64,10 +64,12 @@ def cdx_hash(text: str) -> Optional[dict]:
 
 
 def _prop(name: str, value: Any) -> dict:
+    """A CycloneDX property ``{name, value}`` (values are strings)."""
     return {"name": name, "value": str(value)}
 
 
 def _finding_text(f: Finding) -> str:
+    """A finding as one property value: ``rule: action: message``."""
     return f"{f.rule}: {f.action}: {f.message}"
 
 
@@ -142,6 +144,7 @@ class CycloneDxFormat(Format):
     """A CycloneDX 1.6 JSON BOM."""
 
     def __init__(self, *, now: Optional[_dt.datetime] = None, serial: Optional[str] = None, **kwargs):
+        """``now`` and ``serial`` fix the timestamp and serial number (reproducible BOMs in tests)."""
         super().__init__(**kwargs)
         self.now, self.serial = now, serial
 

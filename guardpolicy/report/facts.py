@@ -98,6 +98,8 @@ def subject_keys(subject: Subject) -> set[str]:
 
 def findings_for(subject: Subject, findings: Iterable[Finding]) -> list[Finding]:
     """The findings about ``subject``: a matching subject string, and same file when both have a location."""
+    if not findings:  # the usual case on the runtime hot path (a clean allow): skip the key set
+        return []
     keys = subject_keys(subject)
     out = []
     for f in findings:
@@ -118,6 +120,8 @@ def verdict_of(findings: Sequence[Finding]) -> str:
 
 def unmatched_findings(decision: Decision) -> list[Finding]:
     """Findings (counted or waived) about no checked subject: unreadable input lines, mostly."""
+    if not decision.findings and not decision.waived:
+        return []
     subjects = set().union(*(subject_keys(s) for s in decision.checked)) if decision.checked else set()
     return [f for f in (*decision.findings, *decision.waived) if f.subject not in subjects]
 

@@ -15,6 +15,7 @@ class Format(ABC):
     machine: bool = True
 
     def __init__(self, *, color: bool = False, policy=None, targets: Sequence[str] = ()):
+        """Options every format accepts: ``color`` (terminal), the ``policy`` and the ``targets`` checked."""
         self.color, self.policy, self.targets = color, policy, tuple(targets)
 
     @abstractmethod

@@ -33,6 +33,7 @@ class MarkdownFormat(Format):
     machine = False
 
     def _row(self, f: Finding) -> str:
+        """One finding as a table row: verdict, rule, subject, location, message, fix."""
         where = str(f.location) if f.location else ""
         return (f"| {_ICON.get(f.action or 'warn', '')} {f.action or 'warn'} | {code(f.rule)} | {code(f.subject)} | "
                 f"{cell(where)} | {cell(f.message)} | {cell(f.suggestion)} |")

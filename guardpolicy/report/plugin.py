@@ -7,6 +7,7 @@ from ..hookspecs import hookimpl
 
 @hookimpl
 def guard_formats():
+    """The shipped report formats by name."""
     from .cyclonedx import CycloneDxFormat
     from .json import JsonFormat
     from .markdown import MarkdownFormat

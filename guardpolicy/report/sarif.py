@@ -75,6 +75,7 @@ class SarifFormat(Format):
     """A SARIF 2.1.0 log with one run."""
 
     def __init__(self, *, cwd: Optional[str] = None, **kwargs):
+        """Paths under ``cwd`` (default: the working directory) are written relative to ``%SRCROOT%``."""
         super().__init__(**kwargs)
         self.cwd = os.path.abspath(cwd or os.getcwd())
 
@@ -99,6 +100,7 @@ class SarifFormat(Format):
         return {"physicalLocation": {"artifactLocation": {"uri": f.subject}}}, f.subject
 
     def _result(self, f: Finding, index: dict, seen: dict) -> dict:
+        """One SARIF result for ``f``: rule index, level, message, location and a fingerprint unique per occurrence."""
         location, uri = self._location(f)
         base = fingerprint(f, uri)
         occurrence = seen.get(base, 0)

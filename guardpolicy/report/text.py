@@ -14,9 +14,11 @@ class TextFormat(Format):
     machine = False
 
     def _c(self, key: str, text: str) -> str:
+        """``text`` in the colour for ``key`` when colour is on."""
         return f"{_COLORS[key]}{text}{_COLORS['reset']}" if self.color else text
 
     def _line(self, f: Finding) -> list[str]:
+        """The lines for one finding: line, verdict, rule and message, then its fix."""
         where = f"line {f.location.line}: " if f.location and f.location.line else ""
         out = [f"  {where}{self._c(f.action or 'warn', f.action or 'warn')} [{f.rule}] {f.message}"]
         if f.suggestion:

@@ -11,7 +11,6 @@ given as a local path is not a Hub dependency and is skipped. Nesting is bounded
 
 from __future__ import annotations
 
-import json
 import re
 
 from ..hookspecs import hookimpl
@@ -35,12 +34,9 @@ _LOCAL = re.compile(r"^(\.{0,2}/|~|[A-Za-z]:[\\/])")
 
 def base_model_of(data: bytes):
     """``(base id, revision)`` from adapter_config.json bytes; ``(None, None)`` when absent or a local path."""
-    try:
-        cfg = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        return None, None
-    if not isinstance(cfg, dict):
-        return None, None
+    from ..hubinfo import json_object
+
+    cfg = json_object(data)
     base, rev = cfg.get("base_model_name_or_path"), cfg.get("revision")
     if not isinstance(base, str) or not base.strip() or _LOCAL.match(base.strip()):
         return None, None
@@ -56,6 +52,7 @@ def base_ref(adapter: ModelRef, base: str, revision) -> ModelRef:
 
 @hookimpl
 def guard_check_model(model, policy, context):
+    """Check an adapter's base model with every model rule; report its failures on the adapter."""
     if model.repo_type != "model" or int((model.extra or {}).get("adapter_depth", 0)) >= MAX_DEPTH:
         return None
     if policy.rule("adapter").action == "off":  # findings below may carry their own action
@@ -101,4 +98,5 @@ def guard_check_model(model, policy, context):
 
 @hookimpl
 def guard_rules():
+    """Describe the rule."""
     return [RULE]

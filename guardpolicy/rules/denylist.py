@@ -30,6 +30,7 @@ RULE = RuleInfo(
 
 @lru_cache(maxsize=64)
 def _parse(entries: tuple) -> dict:
+    """The policy's ``deny`` entries by canonical name: ``[(entry, specifier)]`` (cached per deny list)."""
     out: dict = {}
     for entry in entries:
         try:
@@ -87,6 +88,7 @@ def _may_match(deny: SpecifierSet, version: str | None, specifier: str) -> bool:
 
 @hookimpl
 def guard_check_package(package, policy, context):
+    """Flag a package whose name (and, when given, version range) is on the policy's ``deny`` list."""
     if not package.name or not policy.deny:
         return None
     table = _parse(tuple(policy.deny))
@@ -100,4 +102,5 @@ def guard_check_package(package, policy, context):
 
 @hookimpl
 def guard_rules():
+    """Describe the rule."""
     return [RULE]

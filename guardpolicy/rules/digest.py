@@ -25,6 +25,7 @@ RULE = RuleInfo(
 
 @hookimpl
 def guard_check_file(file, policy, context):
+    """Flag a file whose sha256 differs from the one its lock expects."""
     extra = file.extra or {}
     expected = extra.get("expected_sha256")
     if not expected:
@@ -52,4 +53,5 @@ def guard_check_file(file, policy, context):
 
 @hookimpl
 def guard_rules():
+    """Describe the rule."""
     return [RULE]

@@ -43,6 +43,7 @@ def issues_from_status(status) -> list:
 
 @hookimpl
 def guard_check_model(model, policy, context):
+    """Flag a repo the Hub's own security scan marks unsafe or suspicious (online only)."""
     if context is None or context.options.offline:
         return None
     settings = policy.rule("hub-scan")
@@ -88,4 +89,5 @@ def guard_check_model(model, policy, context):
 
 @hookimpl
 def guard_rules():
+    """Describe the rule."""
     return [RULE]

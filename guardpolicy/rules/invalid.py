@@ -23,4 +23,5 @@ RULE = RuleInfo(
 
 @hookimpl
 def guard_rules():
+    """Describe the rule."""
     return [RULE]

@@ -58,4 +58,5 @@ def guard_check_package(package, policy, context):
 
 @hookimpl
 def guard_rules():
+    """Describe the rule."""
     return [RULE]

@@ -96,6 +96,7 @@ def lookup_upload_time(index: str, name: str, version: str, timeout: float = 5.0
 
 @hookimpl
 def guard_check_package(package, policy, context):
+    """Flag a resolved version uploaded less than ``min_release_age`` ago (or of unknown age)."""
     settings = policy.rule("release-age")
     wanted = settings.get("min_release_age") or ""
     if not wanted or settings.action == "off" or package.constraint:
@@ -141,4 +142,5 @@ def guard_check_package(package, policy, context):
 
 @hookimpl
 def guard_rules():
+    """Describe the rule."""
     return [RULE]

@@ -9,8 +9,6 @@ are applications, so they are not judged here.
 
 from __future__ import annotations
 
-import json
-
 from ..hookspecs import hookimpl
 from ..model import Finding
 from . import RuleInfo
@@ -35,11 +33,9 @@ def python_files(paths) -> list:
 
 def auto_map_of(data: bytes) -> dict:
     """``{auto class: reference}`` from a config's ``auto_map`` (lists flattened; ``{}`` if none/invalid)."""
-    try:
-        cfg = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        return {}
-    amap = cfg.get("auto_map") if isinstance(cfg, dict) else None
+    from ..hubinfo import json_object
+
+    amap = json_object(data).get("auto_map")
     if not isinstance(amap, dict):
         return {}
     out = {}
@@ -62,6 +58,7 @@ def foreign_repos(auto_map: dict) -> list:
 
 @hookimpl
 def guard_check_model(model, policy, context):
+    """Flag a model or dataset repo that ships Python files or an ``auto_map``."""
     if model.repo_type == "space":
         return None
     from ..hubinfo import known_files, read_small_file
@@ -93,4 +90,5 @@ def guard_check_model(model, policy, context):
 
 @hookimpl
 def guard_rules():
+    """Describe the rule."""
     return [RULE]

@@ -138,6 +138,7 @@ def confusion_problem(package) -> str | None:
 
 @hookimpl
 def guard_check_index(index, policy, context):
+    """Flag an index, find-links location or trusted host the ``[sources]`` table does not allow."""
     src = policy.sources
     findings = []
     loc, url = index.location, index.url
@@ -167,6 +168,7 @@ def guard_check_index(index, policy, context):
 
 @hookimpl
 def guard_check_package(package, policy, context):
+    """Flag dependency confusion for protected names and direct URLs from insecure or unknown places."""
     findings = []
 
     def add(msg, hint):
@@ -222,6 +224,7 @@ def org_allowed(repo_id: str, allowed) -> bool:
 
 @hookimpl
 def guard_check_model(model, policy, context):
+    """Flag a Hub endpoint or org outside ``hub_endpoints`` / ``hub_orgs``."""
     from ..sources.hub import effective_endpoint
 
     src = policy.sources
@@ -250,4 +253,5 @@ def guard_check_model(model, policy, context):
 
 @hookimpl
 def guard_rules():
+    """Describe the rule."""
     return [RULE]

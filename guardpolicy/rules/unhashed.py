@@ -53,6 +53,7 @@ def has_hash(package: PackageRef) -> bool:
 
 @hookimpl
 def guard_check_package(package, policy, context):
+    """Flag a requirement without a hash when the policy sets ``require_hashes``."""
     if package.constraint or not policy.rule("unhashed").get("require_hashes"):
         return None
     if has_hash(package):
@@ -67,4 +68,5 @@ def guard_check_package(package, policy, context):
 
 @hookimpl
 def guard_rules():
+    """Describe the rule."""
     return [RULE]

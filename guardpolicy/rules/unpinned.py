@@ -125,6 +125,7 @@ def url_problem(package: PackageRef) -> tuple | None:
 
 @hookimpl
 def guard_check_package(package, policy, context):
+    """Flag a requirement not pinned to one version (or a direct URL not pinned to a commit or hash)."""
     if package.constraint:
         return None
     if package.url:
@@ -151,6 +152,7 @@ def is_commit_id(revision) -> bool:
 
 @hookimpl
 def guard_check_model(model, policy, context):
+    """Flag a Hub reference whose revision is not a full commit id."""
     if is_commit_id(model.revision):
         return None
     what = f"revision {model.revision!r} is a branch or tag, not a commit id" if model.revision else \
@@ -179,4 +181,5 @@ def _current_commit(model, context, policy=None):
 
 @hookimpl
 def guard_rules():
+    """Describe the rule."""
     return [RULE]

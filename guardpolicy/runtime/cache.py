@@ -202,11 +202,35 @@ class DecisionCache:
 
 _caches: dict = {}
 _caches_lock = threading.Lock()
+#: the environment variables ``for_policy`` depends on (switch, override, platformdirs' inputs)
+_CACHE_ENV = ("GUARD_CACHE", "GUARD_CACHE_DIR", "XDG_CACHE_HOME", "HOME")
+#: (id(policy), *env values) -> (policy, cache): the gate asks on every decision
+_resolved: dict = {}
+_MAX_RESOLVED = 64
 
 
 def for_policy(policy, env=None) -> Optional[DecisionCache]:
-    """The process-wide cache for ``policy`` (``None`` when ``[cache] enabled = false`` or ``GUARD_CACHE=0``)."""
-    env = os.environ if env is None else env
+    """The process-wide cache for ``policy`` (``None`` when ``[cache] enabled = false`` or ``GUARD_CACHE=0``).
+
+    With the process environment (``env=None``) the answer is remembered per policy object and
+    value of the variables it depends on: resolving the cache path (platformdirs) on every
+    runtime decision cost more than the cached decision itself.
+    """
+    if env is not None or policy is None:
+        return _for_policy(policy, os.environ if env is None else env)
+    key = (id(policy), *(os.environ.get(name) for name in _CACHE_ENV))
+    hit = _resolved.get(key)
+    if hit is not None and hit[0] is policy:
+        return hit[1]
+    cache = _for_policy(policy, os.environ)
+    if len(_resolved) >= _MAX_RESOLVED:
+        _resolved.clear()
+    _resolved[key] = (policy, cache)
+    return cache
+
+
+def _for_policy(policy, env) -> Optional[DecisionCache]:
+    """``for_policy`` without the memo."""
     section = policy.section("cache") if policy is not None else {}
     if env.get("GUARD_CACHE", "1") == "0" or section.get("enabled", True) is False:
         return None

@@ -79,12 +79,7 @@ def enforce(subjects: Iterable, operation: str, policy=None, library: Optional[s
     startup hook could not patch that library. Subjects found in the cached allowlist
     (``guardpolicy.runtime.cache``) skip the rules; subjects that come out clean are added to it.
     """
-    from dataclasses import replace
-
-    from ..audit import notify_decision
-    from ..engine import CheckOptions, Engine, decide
-    from ..model import Finding
-
+    replace, notify_decision, runtime_options, Engine, decide, Finding = _enforce_deps()
     if library:
         ensure_patched(library, operation)
     policy = policy or get_policy()
@@ -96,7 +91,7 @@ def enforce(subjects: Iterable, operation: str, policy=None, library: Optional[s
         cached, todo = [], []
         for s in subjects:
             (cached if not isinstance(s, Finding) and cache.is_allowed(s, key) else todo).append(s)
-    engine = Engine(policy, options or CheckOptions(origin="runtime"))
+    engine = Engine(policy, options or runtime_options)
     raw, checked, clean = [], list(cached), []
     for subject, found in engine.evaluate(todo):
         if subject is not None:
@@ -109,7 +104,7 @@ def enforce(subjects: Iterable, operation: str, policy=None, library: Optional[s
         cache.store_allowed(clean, key)
     decision = replace(decision, origin="runtime", operation=operation)
     # audit trail first: a blocked operation is logged even when the caller swallows the exception
-    notify_decision(decision, policy)
+    notify_decision(decision, policy, pm=engine.pm)
     for f in decision.findings:
         if f.action == "warn":
             print(f"guard: WARNING [{f.rule}] {f.subject}: {f.message}", file=sys.stderr)
@@ -118,6 +113,28 @@ def enforce(subjects: Iterable, operation: str, policy=None, library: Optional[s
         print(f"guard: BLOCKED {operation}: [{first.rule}] {first.subject}: {first.message}", file=sys.stderr)
         raise PolicyViolation(format_violation(decision, operation), decision=decision)
     return decision
+
+
+_deps: Optional[tuple] = None
+
+
+def _enforce_deps() -> tuple:
+    """What ``enforce`` needs beyond the stdlib, imported on its first call and kept.
+
+    Not imported with this module, so patching a library pulls in no engine; not imported
+    inside ``enforce`` either, where four import statements per decision cost a few µs.
+    The default runtime ``CheckOptions`` (frozen) is built once here for the same reason.
+    """
+    global _deps
+    if _deps is None:
+        from dataclasses import replace
+
+        from ..audit import notify_decision
+        from ..engine import CheckOptions, Engine, decide
+        from ..model import Finding
+
+        _deps = (replace, notify_decision, CheckOptions(origin="runtime"), Engine, decide, Finding)
+    return _deps
 
 
 _fingerprint: Optional[str] = None

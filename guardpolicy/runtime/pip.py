@@ -332,6 +332,23 @@ def _command() -> str:
 # ------------------------------------------------------------------ resolver / preparer wrappers
 
 
+def _wrap_once(owner, attr: str, make_wrapper, required: bool = True):
+    """Replace ``owner.attr`` by ``make_wrapper(original)`` unless it is already ours.
+
+    The wrapper gets the original's name and docstring (``functools.wraps``) and the
+    ``_guard_patched`` mark, so a second patch run (pip re-imports, a second hook) is a no-op.
+    A missing attribute raises ``AttributeError`` (the startup hook then fails closed) unless
+    ``required`` is false. Returns the installed wrapper, or ``None`` when nothing was done.
+    """
+    orig = getattr(owner, attr) if required else getattr(owner, attr, None)
+    if orig is None or getattr(orig, "_guard_patched", False):
+        return None
+    wrapper = functools.wraps(orig)(make_wrapper(orig))
+    wrapper._guard_patched = True
+    setattr(owner, attr, wrapper)
+    return wrapper
+
+
 def _finder_of(resolver):
     """The ``PackageFinder`` of a resolvelib (``factory._finder``) or legacy (``finder``) resolver."""
     return getattr(resolver, "finder", None) or getattr(getattr(resolver, "factory", None), "_finder", None)
@@ -362,11 +379,13 @@ def _prepared_version(ireq) -> Optional[str]:
 
 def wrap_resolve(resolver_cls, label: str) -> None:
     """Wrap ``resolver_cls.resolve``: roots before, the full ``RequirementSet`` after."""
-    if getattr(resolver_cls.resolve, "_guard_patched", False):
-        return
-    orig = resolver_cls.resolve
+    wrapper = _wrap_once(resolver_cls, "resolve", _checked_resolve)
+    if wrapper is not None:
+        wrapper._guard_resolver = label
 
-    @functools.wraps(orig)
+
+def _checked_resolve(orig):
+    """The ``Resolver.resolve`` wrapper around ``orig``."""
     def resolve(self, root_reqs, check_supported_wheels, *args, **kwargs):
         op = _command()
         indexes = configured_indexes(_finder_of(self))
@@ -390,9 +409,7 @@ def wrap_resolve(resolver_cls, label: str) -> None:
         check(resolved, op)
         return req_set
 
-    resolve._guard_patched = True
-    resolve._guard_resolver = label
-    resolver_cls.resolve = resolve
+    return resolve
 
 
 def patch_resolvelib_resolver(module) -> None:
@@ -407,12 +424,11 @@ def patch_legacy_resolver(module) -> None:
 
 def patch_prepare(module) -> None:
     """Patch ``RequirementPreparer.prepare_linked_requirement``: the gate before any fetch or build."""
-    cls = module.RequirementPreparer
-    orig = cls.prepare_linked_requirement
-    if getattr(orig, "_guard_patched", False):
-        return
+    _wrap_once(module.RequirementPreparer, "prepare_linked_requirement", _checked_prepare)
 
-    @functools.wraps(orig)
+
+def _checked_prepare(orig):
+    """The ``prepare_linked_requirement`` wrapper around ``orig``: check the candidate (and its index) first."""
     def prepare_linked_requirement(self, req, *args, **kwargs):
         link = getattr(req, "link", None)
         pkg = package_from_ireq(req, indexes=configured_indexes(getattr(self, "finder", None)), build=in_build_env())
@@ -423,26 +439,22 @@ def patch_prepare(module) -> None:
         check(subjects, _command())
         return orig(self, req, *args, **kwargs)
 
-    prepare_linked_requirement._guard_patched = True
-    cls.prepare_linked_requirement = prepare_linked_requirement
+    return prepare_linked_requirement
 
 
 def _wrap_call_subprocess(module) -> bool:
     """Make ``module.call_subprocess`` add ``GUARDPOLICY_PIP_BUILD_DEPS=1``; False when the module has none."""
-    orig = getattr(module, "call_subprocess", None)
-    if orig is None or getattr(orig, "_guard_patched", False):
-        return orig is not None
+    def make(orig):
+        def call_subprocess(*args, **kwargs):
+            env = dict(kwargs.get("extra_environ") or {})
+            env[BUILD_ENV_VAR] = "1"
+            kwargs["extra_environ"] = env
+            return orig(*args, **kwargs)
 
-    @functools.wraps(orig)
-    def call_subprocess(*args, **kwargs):
-        env = dict(kwargs.get("extra_environ") or {})
-        env[BUILD_ENV_VAR] = "1"
-        kwargs["extra_environ"] = env
-        return orig(*args, **kwargs)
+        return call_subprocess
 
-    call_subprocess._guard_patched = True
-    module.call_subprocess = call_subprocess
-    return True
+    _wrap_once(module, "call_subprocess", make, required=False)
+    return getattr(module, "call_subprocess", None) is not None
 
 
 def patch_build_env(module) -> None:
@@ -455,20 +467,21 @@ def patch_build_env(module) -> None:
     """
     _wrap_call_subprocess(module)
     inproc = getattr(module, "InprocessBuildEnvironmentInstaller", None)
-    if inproc is not None and not getattr(inproc.install, "_guard_patched", False):
-        orig = inproc.install
+    if inproc is not None:
+        _wrap_once(inproc, "install", _flagged_install)
 
-        @functools.wraps(orig)
-        def install(self, *args, **kwargs):
-            before = getattr(_local, "build", False)
-            _local.build = True
-            try:
-                return orig(self, *args, **kwargs)
-            finally:
-                _local.build = before
 
-        install._guard_patched = True
-        inproc.install = install
+def _flagged_install(orig):
+    """The in-process build installer's ``install`` around ``orig``: the build flag is set while it runs."""
+    def install(self, *args, **kwargs):
+        before = getattr(_local, "build", False)
+        _local.build = True
+        try:
+            return orig(self, *args, **kwargs)
+        finally:
+            _local.build = before
+
+    return install
 
 
 def patch_link(module) -> None:
@@ -551,21 +564,17 @@ def hold_back(candidates: list, project_name: str, now=None) -> list:
 
 def patch_package_finder(module) -> None:
     """Wrap ``PackageFinder.find_all_candidates`` so too-new versions are held back (rule ``release-age``)."""
-    cls = module.PackageFinder
-    orig = cls.find_all_candidates
-    if getattr(orig, "_guard_patched", False):
-        return
+    def make(orig):
+        def find_all_candidates(self, project_name, *args, **kwargs):
+            candidates = orig(self, project_name, *args, **kwargs)
+            try:
+                return hold_back(candidates, project_name)
+            except Exception:  # never break pip here: every candidate still passes the pre-fetch gate
+                return candidates
 
-    @functools.wraps(orig)
-    def find_all_candidates(self, project_name, *args, **kwargs):
-        candidates = orig(self, project_name, *args, **kwargs)
-        try:
-            return hold_back(candidates, project_name)
-        except Exception:  # never break pip here: every candidate still passes the pre-fetch gate
-            return candidates
+        return find_all_candidates
 
-    find_all_candidates._guard_patched = True
-    cls.find_all_candidates = find_all_candidates
+    _wrap_once(module.PackageFinder, "find_all_candidates", make)
 
 
 def fail_closed(module, error: str) -> None:

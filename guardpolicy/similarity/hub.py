@@ -126,11 +126,7 @@ class HubIndex:
 
         low = org.lower()
         extra = [e.lower() for e in extra_orgs if not any(ch in e for ch in "*?[")]
-        by_fold = self.org_by_fold
-        if extra:
-            by_fold = dict(by_fold)
-            for e in extra:
-                by_fold.setdefault(fold(e), e)
+        by_fold = with_extras(self.org_by_fold, extra, fold)
         f = fold(low)
         hit = by_fold.get(f)
         if hit is not None:
@@ -144,11 +140,7 @@ class HubIndex:
                 return hit, "org-affix", f"{hit} + {affix!r}"
         if len(f) <= 4:
             return None  # short names: exact folding only
-        plain_known = self._plain_orgs
-        if extra:
-            plain_known = dict(plain_known)
-            for e in extra:
-                plain_known.setdefault(strip_separators(e), e)
+        plain_known = with_extras(self._plain_orgs, extra, strip_separators)
         plain = strip_separators(low)
         hits = process.extract(plain, list(plain_known), scorer=OSA.distance, score_cutoff=2, limit=None)
         best = None
@@ -247,6 +239,19 @@ class HubIndex:
             if name.lower() == p_name.lower() or (len(name) > 4 and fold(name) == fold(p_name)):
                 return HubMatch(pat, "protected", "protected repo name under another org", pat)
         return None
+
+
+def with_extras(known: Mapping[str, str], extra: List[str], key) -> Mapping[str, str]:
+    """``known`` plus ``key(e) -> e`` for each policy-given ``extra`` org whose key is new.
+
+    A copy when there are extras (the shipped index is shared), ``known`` itself otherwise.
+    """
+    if not extra:
+        return known
+    out = dict(known)
+    for e in extra:
+        out.setdefault(key(e), e)
+    return out
 
 
 def org_globs(values: Iterable[str]) -> Tuple[str, ...]:

@@ -240,6 +240,7 @@ class HubRefSource(Source):
     """One ``hf:`` target or Hub URL typed on the command line."""
 
     def __init__(self, target: str):
+        """One ``hf:`` reference or Hub URL, as given on the command line."""
         self.target = target
         self.name = target
 
@@ -255,6 +256,7 @@ class RefListSource(Source):
     """A text file of Hub refs, one per line; a bad line is an ``invalid`` finding, not an abort."""
 
     def __init__(self, path: Union[str, Path]):
+        """A text file with one Hub reference per line."""
         self.path = Path(path)
         self.name = str(path)
 
@@ -282,6 +284,7 @@ class LockSource(Source):
     """``guard.lock``: yields each locked repo as a ``ModelRef`` pinned to its commit."""
 
     def __init__(self, path: Union[str, Path]):
+        """A ``guard.lock`` file."""
         self.path = Path(path)
         self.name = str(path)
 

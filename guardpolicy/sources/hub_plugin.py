@@ -13,6 +13,7 @@ from ..hookspecs import hookimpl
 
 @hookimpl(tryfirst=True)
 def guard_make_source(target, options):
+    """A Hub source for ``hf:`` refs, Hub URLs, ``guard.lock`` and ref-list files; ``None`` for anything else."""
     from . import hub
 
     if hub.is_hub_ref(target):

@@ -12,6 +12,7 @@ class SourceError(Exception):
     """A source cannot be read at all (missing file, unreadable TOML). Names file and line."""
 
     def __init__(self, message: str, file: str | None = None, line: int | None = None):
+        """Keep ``file`` and ``line``; the message reads ``file:line: message``."""
         self.file, self.line = file, line
         where = f"{file}:{line}: " if file and line else (f"{file}: " if file else "")
         super().__init__(f"{where}{message}")

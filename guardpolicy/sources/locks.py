@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Iterable, Iterator, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
-from ..model import IndexRef, Location
+from ..model import Finding, IndexRef, Location, PackageRef
+from .interface import Source, SourceError
+from .textpos import load_toml
 
 PYPI_SIMPLE = "https://pypi.org/simple"
 #: hosts that serve PyPI's files: a download from them came from PyPI
@@ -61,6 +63,7 @@ class RegistryRefs:
     """One ``IndexRef(kind="registry")`` per distinct registry, located where first seen."""
 
     def __init__(self):
+        """No registry seen yet."""
         self.refs: dict = {}
 
     def get(self, url: str, location: Optional[Location]) -> Tuple[IndexRef, bool]:
@@ -70,6 +73,65 @@ class RegistryRefs:
         ref = IndexRef(url, "registry", location)
         self.refs[url] = ref
         return ref, True
+
+    def for_package(self, url: Optional[str], location: Optional[Location]) -> Tuple[tuple, tuple]:
+        """``(new, indexes)`` for a package from registry ``url`` (``None`` or ``""``: no registry).
+
+        ``indexes`` is the package's ``(ref,)``; ``new`` holds the ref too when this registry is
+        seen for the first time, so the source yields it once for the ``source`` rule to judge.
+        """
+        if not url:
+            return (), ()
+        ref, new = self.get(url, location)
+        return ((ref,) if new else ()), (ref,)
+
+
+def resolved_package(name: str, version, **fields) -> PackageRef:
+    """A ``PackageRef`` resolved to exactly ``version`` (``==version``); unversioned when it is empty."""
+    return PackageRef(name=name, specifier=f"=={version}" if version else "", version=str(version) if version else None,
+                      **fields)
+
+
+class TomlLockSource(Source):
+    """A TOML lock file with one array of package tables (``pylock.toml``, ``uv.lock``).
+
+    ``collect`` reads the file, lets ``check_document`` vet it, locates each entry of the
+    ``table`` array, reports nameless entries as ``invalid``, and hands every named one to
+    ``read_package``.
+    """
+
+    #: the array of package tables: ``[[packages]]`` in pylock.toml, ``[[package]]`` in uv.lock
+    table = "packages"
+
+    def __init__(self, path):
+        """The lock file at ``path``."""
+        self.path = str(path)
+        self.name = self.path
+
+    def check_document(self, data: dict) -> Iterator[Finding]:
+        """Raise ``SourceError`` when ``data`` is not this kind of lock file; yield findings about it as a whole."""
+        return iter(())
+
+    def read_package(self, entry: dict, name: str, location: Location, registries: RegistryRefs) -> Iterator:
+        """Yield what one named package entry declares (its registry first, when new)."""
+        raise NotImplementedError
+
+    def collect(self) -> Iterator:
+        """Yield registries (once each), resolved packages and ``invalid`` findings."""
+        data, text = load_toml(self.path)
+        yield from self.check_document(data)
+        packages = data.get(self.table, [])
+        if not isinstance(packages, list):
+            raise SourceError(f"{self.table} must be an array of tables", file=self.path)
+        lines = table_header_lines(text, self.table)
+        registries = RegistryRefs()
+        for i, entry in iter_tables(packages):
+            loc = Location(self.path, located(lines, i))
+            name = entry.get("name")
+            if not isinstance(name, str) or not name:
+                yield Finding(rule="invalid", subject=self.path, location=loc, message="package entry without a name")
+                continue
+            yield from self.read_package(entry, name, loc, registries)
 
 
 def table_header_lines(text: str, header: str) -> List[int]:

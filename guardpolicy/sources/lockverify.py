@@ -58,6 +58,7 @@ class LockVerifySource(Source):
 
     def __init__(self, root: Union[str, Path], lock: Lock, repo_id: Optional[str] = None, partial: bool = False,
                  jobs: Optional[int] = None):
+        """``repo_id`` picks the locked repo (else guessed); ``partial`` allows missing files; ``jobs``: threads."""
         self.root, self.lock, self.repo_id, self.partial, self.jobs = Path(root), lock, repo_id, partial, jobs
         self.name = str(root)
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Iterator, Optional, Tuple
 
-from ..model import Finding, Location, PackageRef
+from ..model import Finding, Location
 from .interface import Source, SourceError
-from .locks import RegistryRefs, download_origin, hash_strings, unique, vcs_url
+from .locks import RegistryRefs, download_origin, hash_strings, resolved_package, unique, vcs_url
 from .textpos import LineFinder, load_json
 
 
@@ -49,12 +49,20 @@ class PipReportSource(Source):
     """A pip installation report (JSON)."""
 
     def __init__(self, path):
+        """The report file at ``path``."""
         self.path = str(path)
         self.name = self.path
 
     def collect(self) -> Iterator:
         """Yield registries (once each), resolved packages and ``invalid`` findings."""
         data, text = load_json(self.path)
+        yield from self.read(data, text)
+
+    def read(self, data, text: str = "") -> Iterator:
+        """``collect`` for a report already parsed (``guard install`` reads pip's stdout).
+
+        ``text`` is the JSON as written, for line numbers; without it locations have none.
+        """
         if not isinstance(data, dict) or not isinstance(data.get("install"), list):
             raise SourceError("not a pip installation report (no \"install\" list); "
                               "make one with: pip install --dry-run --ignore-installed --report FILE ...", file=self.path)
@@ -76,18 +84,13 @@ class PipReportSource(Source):
             url, editable = report_url(download)
             if editable:
                 continue  # an editable local directory is the user's own project, not a dependency
-            indexes = ()
-            if url and not entry.get("is_direct"):
-                ref, new = registries.get(download_origin(url), loc)
-                if new:
-                    yield ref
-                indexes = (ref,)
+            new, indexes = registries.for_package(download_origin(url) if url and not entry.get("is_direct") else None, loc)
+            yield from new
             extra = {"requested": bool(entry.get("requested"))}
             if entry.get("is_yanked"):
                 extra["yanked"] = True
-            yield PackageRef(name=name, specifier=f"=={version}" if version else "",
-                             version=str(version) if version else None,
-                             extras=tuple(sorted(str(e) for e in entry.get("requested_extras") or () if isinstance(e, str)))
-                             if isinstance(entry.get("requested_extras"), list) else (),
-                             url=url if entry.get("is_direct") else None, editable=editable,
-                             hashes=report_hashes(download), indexes=indexes, location=loc, extra=extra)
+            yield resolved_package(name, version,
+                                   extras=tuple(sorted(str(e) for e in entry.get("requested_extras") or () if isinstance(e, str)))
+                                   if isinstance(entry.get("requested_extras"), list) else (),
+                                   url=url if entry.get("is_direct") else None, editable=editable,
+                                   hashes=report_hashes(download), indexes=indexes, location=loc, extra=extra)

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..model import Finding, Location, PackageRef
-from .interface import Source, SourceError
-from .locks import RegistryRefs, download_origin, hash_strings, iter_tables, located, table_header_lines, unique, vcs_url
-from .textpos import load_toml
+from ..model import Finding, Location
+from .interface import SourceError
+from .locks import RegistryRefs, TomlLockSource, download_origin, hash_strings, resolved_package, unique, vcs_url
 
 
 def _artifacts(entry: dict) -> list:
@@ -41,49 +40,32 @@ def direct_url(entry: dict):
     return None, False
 
 
-class PylockSource(Source):
+class PylockSource(TomlLockSource):
     """A PEP 751 lock file."""
 
-    def __init__(self, path):
-        self.path = str(path)
-        self.name = self.path
+    table = "packages"
 
-    def collect(self) -> Iterator:
-        """Yield registries (once each), resolved packages and ``invalid`` findings."""
-        data, text = load_toml(self.path)
+    def check_document(self, data: dict) -> Iterator[Finding]:
+        """A ``lock-version`` is required; a major version other than 1 is read on a best-effort basis."""
         version = str(data.get("lock-version", ""))
         if not version:
             raise SourceError("not a PEP 751 lock file: no lock-version", file=self.path)
         if version.split(".")[0] != "1":
             yield Finding(rule="invalid", subject=self.path, location=Location(self.path, 1),
                           message=f"lock-version {version} is not supported (1.x is); read on a best-effort basis")
-        packages = data.get("packages", [])
-        if not isinstance(packages, list):
-            raise SourceError("packages must be an array of tables", file=self.path)
-        lines = table_header_lines(text, "packages")
-        registries = RegistryRefs()
-        for i, entry in iter_tables(packages):
-            loc = Location(self.path, located(lines, i))
-            name = entry.get("name")
-            if not isinstance(name, str) or not name:
-                yield Finding(rule="invalid", subject=self.path, location=loc, message="package entry without a name")
-                continue
-            ver = entry.get("version")
-            url, editable = direct_url(entry)
-            if editable:
-                continue  # an editable directory is the user's own project (the lock's root), not a dependency
-            artifacts = _artifacts(entry)
-            hashes = unique(h for a in artifacts for h in hash_strings(a.get("hashes")))
-            index = entry.get("index")
-            if not index and url is None:
-                first = next((a.get("url") for a in artifacts if isinstance(a.get("url"), str)), None)
-                index = download_origin(first) if first else None
-            indexes = ()
-            if isinstance(index, str) and index:
-                ref, new = registries.get(index, loc)
-                if new:
-                    yield ref
-                indexes = (ref,)
-            yield PackageRef(name=name, specifier=f"=={ver}" if ver else "", version=str(ver) if ver else None,
-                             marker=entry.get("marker"), url=url or None, editable=editable, hashes=hashes,
-                             indexes=indexes, location=loc)
+
+    def read_package(self, entry: dict, name: str, location: Location, registries: RegistryRefs) -> Iterator:
+        """The package's registry (when new) and the resolved package; nothing for an editable directory."""
+        url, editable = direct_url(entry)
+        if editable:
+            return  # an editable directory is the user's own project (the lock's root), not a dependency
+        artifacts = _artifacts(entry)
+        hashes = unique(h for a in artifacts for h in hash_strings(a.get("hashes")))
+        index = entry.get("index")
+        if not index and url is None:
+            first = next((a.get("url") for a in artifacts if isinstance(a.get("url"), str)), None)
+            index = download_origin(first) if first else None
+        new, indexes = registries.for_package(index if isinstance(index, str) else None, location)
+        yield from new
+        yield resolved_package(name, entry.get("version"), marker=entry.get("marker"), url=url or None,
+                               editable=editable, hashes=hashes, indexes=indexes, location=location)

@@ -35,6 +35,7 @@ class PypiTargetSource(Source):
     """One ``pypi:`` target from the command line."""
 
     def __init__(self, target: str):
+        """A ``pypi:REQUIREMENT`` target."""
         self.name = target
         self.spec = target.split(":", 1)[1].strip()
 

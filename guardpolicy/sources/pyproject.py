@@ -78,6 +78,7 @@ class PyprojectSource(Source):
     """The dependencies a ``pyproject.toml`` declares."""
 
     def __init__(self, path):
+        """The ``pyproject.toml`` at ``path``."""
         self.path = str(path)
         self.name = self.path
 

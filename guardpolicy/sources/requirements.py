@@ -569,6 +569,7 @@ class _TreeReader:
     """Reads one requirements file and its includes into an ordered list of items."""
 
     def __init__(self, env: Mapping[str, str]):
+        """An empty reader; ``env`` expands ``${VAR}`` references as pip does."""
         self.env = env
         self.items: list = []
         self.state = _IndexState()
@@ -736,6 +737,7 @@ class RequirementsSource(Source):
     """A pip requirements file and everything it includes."""
 
     def __init__(self, path, options: ReadOptions = ReadOptions()):
+        """The requirements (or constraints) file at ``path``, read with ``options``."""
         self.path = str(path)
         self.name = self.path
         self.options = options

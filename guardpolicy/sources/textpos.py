@@ -106,6 +106,7 @@ class LineFinder:
     """Assigns lines to string values in document order: each literal is used once."""
 
     def __init__(self, text: str):
+        """Index every string literal of ``text`` by line."""
         self.literals = string_literals(text)
         self.used: set = set()
 

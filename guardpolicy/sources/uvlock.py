@@ -12,10 +12,9 @@ from __future__ import annotations
 from typing import Iterator, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-from ..model import Finding, Location, PackageRef
-from .interface import Source, SourceError
-from .locks import RegistryRefs, iter_tables, located, table_header_lines, unique, uv_hash, vcs_url
-from .textpos import load_toml
+from ..model import Finding, Location
+from .interface import SourceError
+from .locks import RegistryRefs, TomlLockSource, resolved_package, unique, uv_hash, vcs_url
 
 #: sources that are the user's own project tree, not something fetched
 OWN_SOURCES = ("editable", "virtual")
@@ -47,41 +46,25 @@ def source_of(source) -> Tuple[Optional[str], Optional[str], bool]:
     return None, None, False
 
 
-class UvLockSource(Source):
+class UvLockSource(TomlLockSource):
     """A ``uv.lock`` file."""
 
-    def __init__(self, path):
-        self.path = str(path)
-        self.name = self.path
+    table = "package"
 
-    def collect(self) -> Iterator:
-        """Yield registries (once each), resolved packages and ``invalid`` findings."""
-        data, text = load_toml(self.path)
+    def check_document(self, data: dict) -> Iterator[Finding]:
+        """A uv lock has a ``version`` or at least one ``[[package]]``."""
         if "version" not in data and "package" not in data:
             raise SourceError("not a uv lock file: no version and no [[package]]", file=self.path)
-        packages = data.get("package", [])
-        if not isinstance(packages, list):
-            raise SourceError("package must be an array of tables", file=self.path)
-        lines = table_header_lines(text, "package")
-        registries = RegistryRefs()
-        for i, entry in iter_tables(packages):
-            loc = Location(self.path, located(lines, i))
-            name = entry.get("name")
-            if not isinstance(name, str) or not name:
-                yield Finding(rule="invalid", subject=self.path, location=loc, message="package entry without a name")
-                continue
-            registry, url, own = source_of(entry.get("source"))
-            if own:
-                continue
-            ver = entry.get("version")
-            artifacts = ([entry["sdist"]] if isinstance(entry.get("sdist"), dict) else []) + \
-                [w for w in entry.get("wheels", ()) or () if isinstance(w, dict)]
-            hashes = unique(h for a in artifacts for h in uv_hash(a.get("hash")))
-            indexes = ()
-            if registry:
-                ref, new = registries.get(registry, loc)
-                if new:
-                    yield ref
-                indexes = (ref,)
-            yield PackageRef(name=name, specifier=f"=={ver}" if ver else "", version=str(ver) if ver else None,
-                             url=url, hashes=hashes, indexes=indexes, location=loc)
+        return iter(())
+
+    def read_package(self, entry: dict, name: str, location: Location, registries: RegistryRefs) -> Iterator:
+        """The package's registry (when new) and the resolved package; nothing for the project's own members."""
+        registry, url, own = source_of(entry.get("source"))
+        if own:
+            return
+        artifacts = ([entry["sdist"]] if isinstance(entry.get("sdist"), dict) else []) + \
+            [w for w in entry.get("wheels", ()) or () if isinstance(w, dict)]
+        hashes = unique(h for a in artifacts for h in uv_hash(a.get("hash")))
+        new, indexes = registries.for_package(registry, location)
+        yield from new
+        yield resolved_package(name, entry.get("version"), url=url, hashes=hashes, indexes=indexes, location=location)
