@@ -23,6 +23,10 @@ class PolicyError(GuardError):
         super().__init__(f"{where}{what}{message}")
 
 
+class PluginError(GuardError):
+    """An installed guardpolicy plugin cannot be loaded (gated operations then fail closed)."""
+
+
 class UsageError(GuardError):
     """The command line asks for something that cannot be done (bad target, unknown format)."""
 

@@ -45,8 +45,32 @@ def get_plugin_manager() -> pluggy.PluginManager:
     pm.add_hookspecs(hookspecs)
     for name, module in BUILTIN_PLUGINS.items():
         pm.register(importlib.import_module(module), name=name)
-    pm.load_setuptools_entrypoints(hookspecs.PROJECT)
+    load_entry_point_plugins(pm)
     return pm
+
+
+def load_entry_point_plugins(pm: pluggy.PluginManager) -> None:
+    """Register every installed ``guardpolicy`` entry point not registered yet.
+
+    Like pluggy's ``load_setuptools_entrypoints``, but a plugin that cannot be imported is a
+    ``PluginError`` naming the plugin and its distribution. Ignoring it would silently drop
+    the rules a policy relies on; a traceback would break the CLI's one-line errors.
+    """
+    from importlib.metadata import distributions
+
+    for dist in distributions():
+        for ep in dist.entry_points:
+            if ep.group != hookspecs.PROJECT or pm.get_plugin(ep.name) or pm.is_blocked(ep.name):
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:  # any import-time failure of third-party code
+                from .errors import PluginError
+
+                where = f"{dist.metadata['name']} {dist.version}"
+                raise PluginError(f"plugin {ep.name!r} ({ep.value}, from {where}) failed to load: "
+                                  f"{type(exc).__name__}: {exc}") from None
+            pm.register(plugin, name=ep.name)
 
 
 @lru_cache(maxsize=1)

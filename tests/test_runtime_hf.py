@@ -459,9 +459,11 @@ def test_end_to_end_through_the_shipped_pth_in_a_fresh_venv(hub, env, tmp_path):
     purelib = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              capture_output=True, text=True, check=True).stdout.strip()
     root = Path(__file__).resolve().parent.parent
-    # the checkout and the test interpreter's site-packages (guardpolicy's dependencies), as an
-    # installed guardpolicy would provide them; "00-" sorts before the shipped hook line
-    Path(purelib, "00-guardpolicy-src.pth").write_text(str(root) + "\n" + sysconfig.get_paths()["purelib"] + "\n")
+    # the checkout and the test interpreter's site-packages (guardpolicy's dependencies and any
+    # editable plugins, whose own .pth files addsitedir processes), as an installed guardpolicy would
+    # provide them; "00-" sorts before the shipped hook line
+    Path(purelib, "00-guardpolicy-src.pth").write_text(
+        str(root) + "\n" + f"import site; site.addsitedir({sysconfig.get_paths()['purelib']!r})\n")
     Path(purelib, "guardpolicy.pth").write_text((root / "sitecustomize" / "guardpolicy.pth").read_text())
     full = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "GUARD", "PYTHONPATH"))}
     full.update({k: v for k, v in env.items() if not k.startswith("_")})
