@@ -112,9 +112,11 @@ def validate_layer(layer: Layer, rules: Mapping[str, Any]) -> None:
             fail("empty entry", ("extends", i))
     for i, entry in enumerate(data.get("deny", [])):
         try:
-            from packaging.requirements import InvalidRequirement, Requirement
+            from packaging.requirements import InvalidRequirement
 
-            Requirement(entry)
+            from ..pep508 import parse_requirement
+
+            parse_requirement(entry)
         except InvalidRequirement as exc:
             why = str(exc).splitlines()[0].rstrip(": ")
             fail(f"not a requirement string ({why}): {entry!r}", ("deny", i))

@@ -46,12 +46,14 @@ class PypiTargetSource(Source):
             yield PackageRef(name=name, specifier=f"=={version}" if version else "", version=version,
                              indexes=(PYPI_INDEX,), location=None)
             return
-        from packaging.requirements import InvalidRequirement, Requirement
+        from packaging.requirements import InvalidRequirement
+
+        from ..pep508 import parse_requirement
 
         from .requirements import pinned_version
 
         try:
-            req = Requirement(self.spec)
+            req = parse_requirement(self.spec)
         except InvalidRequirement as exc:
             yield Finding(rule="invalid", subject=self.name, message=f"not a valid requirement: {str(exc).splitlines()[0]}",
                           location=Location(self.name))

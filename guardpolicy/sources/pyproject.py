@@ -19,7 +19,9 @@ from .textpos import LineFinder, first_line_matching, load_toml
 
 def requirement_ref(text: str, location: Location, extra: Optional[Mapping] = None):
     """A PEP 508 string as a ``PackageRef``, or an ``invalid`` ``Finding`` naming the location."""
-    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.requirements import InvalidRequirement
+
+    from ..pep508 import parse_requirement
 
     from .requirements import pinned_version, url_hashes
 
@@ -27,7 +29,7 @@ def requirement_ref(text: str, location: Location, extra: Optional[Mapping] = No
         return Finding(rule="invalid", subject=repr(text), location=location,
                        message=f"a dependency must be a string, not {type(text).__name__}: {text!r}")
     try:
-        req = Requirement(text)
+        req = parse_requirement(text)
     except InvalidRequirement as exc:
         return Finding(rule="invalid", subject=text, location=location,
                        message=f"not a valid PEP 508 requirement: {text!r}: {str(exc).splitlines()[0]}")

@@ -398,23 +398,27 @@ class ParsedRequirement:
 
 def _parse_marker(text: str) -> Optional[str]:
     """A normalised PEP 508 marker, ``None`` for empty text; ``LineError`` when invalid."""
-    from packaging.markers import InvalidMarker, Marker
+    from packaging.markers import InvalidMarker
+
+    from ..pep508 import parse_marker
 
     text = text.strip()
     if not text:
         return None
     try:
-        return str(Marker(text))
+        return str(parse_marker(text))
     except InvalidMarker as exc:
         raise LineError(f"invalid environment marker {text!r}: {exc}") from None
 
 
 def _parse_pep508(text: str) -> ParsedRequirement:
     """``name[extras] spec ; marker`` / ``name @ url`` via ``packaging``; ``LineError`` with a hint."""
-    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.requirements import InvalidRequirement
+
+    from ..pep508 import parse_requirement as _requirement
 
     try:
-        req = Requirement(text)
+        req = _requirement(text)
     except InvalidRequirement as exc:
         hint = ""
         if re.fullmatch(r"[A-Za-z0-9._\[\], -]+\s*=\s*[^=<>!~\s]+", text):
