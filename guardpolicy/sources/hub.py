@@ -66,7 +66,10 @@ def valid_repo_id(repo_id: str) -> bool:
 def normalize_endpoint(url: str) -> str:
     """``scheme://host[:port][/path]`` lower-cased host, no default port, no trailing slash."""
     url = url.strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a host "[" without "]": not an endpoint anything can reach
+        return url.rstrip("/")
     if not parts.scheme or not parts.netloc:
         return url.rstrip("/")
     host = (parts.hostname or "").lower()
@@ -111,7 +114,10 @@ def parse_hf_ref(text: str, location: Optional[Location] = None) -> ModelRef:
 def is_hub_host(url: str, env: Optional[dict] = None) -> bool:
     """True when ``url`` is on the public Hub or on the ``HF_ENDPOINT`` host."""
     env = os.environ if env is None else env
-    host = (urlsplit(url).hostname or "").lower()
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:  # a host "[" without "]": no Hub host
+        return False
     if host in HUB_HOSTS:
         return True
     custom = env.get("HF_ENDPOINT")
@@ -126,13 +132,16 @@ def parse_hub_url(url: str, location: Optional[Location] = None, env: Optional[d
     ``/tree/REV/DIR`` URL keeps the folder in ``extra["path"]``.
     """
     env = os.environ if env is None else env
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError as exc:
+        raise RefError(f"{url!r} is not a usable URL ({exc})") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise RefError(f"{url!r} is not an http(s) URL")
     base = normalize_endpoint(f"{parts.scheme}://{parts.netloc}")
     segs = [s for s in parts.path.split("/") if s]
     custom = env.get("HF_ENDPOINT")
-    if custom:  # a mirror mounted under a path prefix: strip it
+    if custom and "[" not in custom:  # a mirror mounted under a path prefix: strip it
         cparts = urlsplit(normalize_endpoint(custom))
         prefix = [s for s in cparts.path.split("/") if s]
         if prefix and normalize_endpoint(f"{cparts.scheme}://{cparts.netloc}") == base and segs[:len(prefix)] == prefix:

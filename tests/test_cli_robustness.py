@@ -1,0 +1,219 @@
+"""Hostile and broken input through the real ``guard`` CLI.
+
+Every case here was found by feeding guard what a careless or hostile repository contains.
+The contract (TEAM.md, docs/output.md): a clear message naming file and line; exit 2 for a
+policy or usage error, an ``invalid`` (or rule) finding for a bad line; never a traceback,
+never a silent allow, never a lost finding.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import run_guard
+
+
+def check(tmp_path, text, *args, name="requirements.txt", policy=None):
+    """Write ``text`` to ``name`` and run ``guard check --format json`` on it."""
+    path = tmp_path / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    extra = ["--policy", str(policy)] if policy else []
+    return run_guard("check", path, "--format", "json", *extra, *args, cwd=tmp_path)
+
+
+def no_traceback(proc):
+    """Assert the run printed no Python traceback."""
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stdout, proc.stdout
+
+
+def findings(proc):
+    """The counted findings of a JSON report."""
+    return json.loads(proc.stdout)["findings"]
+
+
+# ---------------------------------------------------------------- requirement lines
+
+
+def test_deeply_nested_marker_is_an_invalid_finding_not_a_traceback(tmp_path):
+    line = "foo==1; " + "(" * 3000 + 'python_version > "3"' + ")" * 3000
+    proc = check(tmp_path, f"{line}\nreqeusts==1.0\n")
+    no_traceback(proc)
+    assert proc.returncode == 1
+    got = findings(proc)
+    assert any(f["rule"] == "invalid" and f["location"]["line"] == 1 and "nested" in f["message"] for f in got)
+    # the rest of the file is still checked
+    assert any(f["rule"] == "typosquat" and f["location"]["line"] == 2 for f in got)
+
+
+def test_deeply_nested_marker_in_pyproject_and_pypi_target(tmp_path):
+    deep = "(" * 3000 + 'python_version > "3"' + ")" * 3000
+    proc = check(tmp_path, f'[project]\nname = "x"\ndependencies = [\'foo==1; {deep}\', "flask==3.0.0"]\n',
+                 name="pyproject.toml")
+    no_traceback(proc)
+    assert proc.returncode == 1
+    assert [f["rule"] for f in findings(proc)] == ["invalid"]
+    proc = run_guard("check", f"pypi:foo==1; {deep}", "--format", "json", cwd=tmp_path)
+    no_traceback(proc)
+    assert proc.returncode == 1 and [f["rule"] for f in findings(proc)] == ["invalid"]
+
+
+def test_specifier_packaging_rejects_oddly_is_an_invalid_finding(tmp_path):
+    # packaging raises InvalidSpecifier (not InvalidRequirement) for this one
+    proc = check(tmp_path, "x===@,\u00e9\nflask==3.0.0\n")
+    no_traceback(proc)
+    assert proc.returncode == 1
+    got = findings(proc)
+    assert [(f["rule"], f["location"]["line"]) for f in got] == [("invalid", 1)]
+
+
+def test_deeply_nested_deny_entry_is_a_policy_error(tmp_path):
+    deep = "(" * 3000 + 'python_version > "3"' + ")" * 3000
+    policy = tmp_path / "guard.toml"
+    policy.write_text(f"deny = ['foo; {deep}']\n", encoding="utf-8")
+    proc = check(tmp_path, "flask==3.0.0\n", policy=policy)
+    no_traceback(proc)
+    assert proc.returncode == 2
+    assert f"{policy}:1: deny:" in proc.stderr
+
+
+def test_empty_arbitrary_equality_is_not_a_pin(tmp_path):
+    # 'requests===' parses (packaging accepts an empty === version) but pins nothing
+    proc = check(tmp_path, "requests===\n")
+    no_traceback(proc)
+    assert [(f["rule"], f["subject"]) for f in findings(proc)] == [("unpinned", "requests")]
+
+
+@pytest.mark.parametrize("line", [
+    "--index-url https://pypi.org:abc/simple",
+    "--extra-index-url https://[::1/simple",
+    "-f https://[bad/wheels/",
+])
+def test_malformed_index_urls_are_findings_not_tracebacks(tmp_path, line):
+    proc = check(tmp_path, f"{line}\nreqeusts==1.0\n")
+    no_traceback(proc)
+    assert proc.returncode == 1
+    got = findings(proc)
+    assert any(f["rule"] == "source" and f["location"]["line"] == 1 and f["action"] == "deny" for f in got), got
+    assert any(f["rule"] == "typosquat" for f in got)
+
+
+@pytest.mark.parametrize("line", [
+    "https://[bad/x-1.0-py3-none-any.whl",
+    "x @ https://host:port/x-1.0-py3-none-any.whl",
+])
+def test_malformed_direct_urls_are_findings_not_tracebacks(tmp_path, line):
+    proc = check(tmp_path, f"{line}\nreqeusts==1.0\n")
+    no_traceback(proc)
+    assert proc.returncode == 1
+    got = findings(proc)
+    assert any(f["location"] and f["location"]["line"] == 1 and f["action"] == "deny" for f in got), got
+    assert any(f["rule"] == "typosquat" for f in got)
+
+
+def test_undecodable_bytes_finding_names_the_line(tmp_path):
+    proc = check(tmp_path, b"requests==2.32.3\nna\xefve==1.0\n")
+    no_traceback(proc)
+    got = findings(proc)
+    utf = [f for f in got if "utf-8" in f["message"]]
+    assert utf and utf[0]["location"] == {"file": str(tmp_path / "requirements.txt"), "line": 2}
+
+
+def test_include_of_an_endless_device_is_bounded(tmp_path):
+    proc = check(tmp_path, "-r /dev/zero\nreqeusts==1.0\n")
+    no_traceback(proc)
+    assert proc.returncode == 1
+    got = findings(proc)
+    assert any(f["rule"] == "invalid" and f["location"]["line"] == 1 for f in got)
+    assert any(f["rule"] == "typosquat" for f in got)
+
+
+def test_endless_device_as_policy_is_a_policy_error(tmp_path):
+    proc = check(tmp_path, "flask==3.0.0\n", policy="/dev/zero")
+    no_traceback(proc)
+    assert proc.returncode == 2
+    assert "/dev/zero" in proc.stderr
+
+
+# ---------------------------------------------------------------- lock files
+
+
+@pytest.mark.parametrize("name,text", [
+    ("pylock.toml", 'lock-version = "1.0"\n[[packages]]\nname = "reqeusts"\nversion = "1.0"\nwheels = 1\n'),
+    ("uv.lock", 'version = 1\n[[package]]\nname = "reqeusts"\nversion = "1.0"\nsource = { registry = "https://pypi.org/simple" }\nwheels = 1\n'),
+])
+def test_lock_files_with_wrong_types_keep_checking(tmp_path, name, text):
+    proc = check(tmp_path, text, name=name)
+    no_traceback(proc)
+    assert proc.returncode == 1
+    assert any(f["rule"] == "typosquat" for f in findings(proc))
+
+
+# ---------------------------------------------------------------- policies
+
+
+def test_policy_with_utf8_bom_is_read(tmp_path):
+    policy = tmp_path / "guard.toml"
+    policy.write_bytes(b"\xef\xbb\xbf" + b'mode = "warn"\r\n')
+    proc = check(tmp_path, "reqeusts==1.0\n", policy=policy)
+    no_traceback(proc)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["mode"] == "warn"
+
+
+def test_policy_not_utf8_names_the_line(tmp_path):
+    policy = tmp_path / "guard.toml"
+    policy.write_bytes(b'mode = "warn"\n[sources]\nprotected = ["caf\xe9"]\n')
+    proc = check(tmp_path, "flask==3.0.0\n", policy=policy)
+    no_traceback(proc)
+    assert proc.returncode == 2
+    assert f"{policy}:3:" in proc.stderr
+
+
+def test_truncated_policy_toml_names_the_last_line(tmp_path):
+    policy = tmp_path / "guard.toml"
+    policy.write_text('mode = "enforce"\ndeny = [\n  "evilpkg",\n', encoding="utf-8")
+    proc = check(tmp_path, "flask==3.0.0\n", policy=policy)
+    assert proc.returncode == 2
+    assert f"{policy}:3: invalid TOML" in proc.stderr or f"{policy}:4: invalid TOML" in proc.stderr, proc.stderr
+
+
+def test_extends_a_directory_names_the_extending_line(tmp_path):
+    (tmp_path / "base").mkdir()
+    policy = tmp_path / "guard.toml"
+    policy.write_text('mode = "enforce"\nextends = ["base"]\n', encoding="utf-8")
+    proc = check(tmp_path, "flask==3.0.0\n", policy=policy)
+    assert proc.returncode == 2
+    assert f"{policy}:2: extends:" in proc.stderr and "directory" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("ref", ["file:///etc/guard.toml", "ftp://example.com/guard.toml"])
+def test_extends_with_an_unsupported_url_scheme(tmp_path, ref):
+    policy = tmp_path / "guard.toml"
+    policy.write_text(f'extends = ["{ref}"]\n', encoding="utf-8")
+    proc = check(tmp_path, "flask==3.0.0\n", policy=policy)
+    assert proc.returncode == 2
+    assert f"{policy}:1: extends:" in proc.stderr and "https://" in proc.stderr, proc.stderr
+
+
+def test_validate_a_directory_says_so(tmp_path):
+    proc = run_guard("policy", "validate", tmp_path, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "is a directory" in proc.stderr, proc.stderr
+
+
+# ---------------------------------------------------------------- command-line targets
+
+
+def test_invalid_pypi_target_has_no_file_location(tmp_path):
+    # docs/output.md: location is null for command-line targets such as pypi:NAME
+    proc = run_guard("check", "pypi:foo bar", "--format", "json", cwd=tmp_path)
+    got = findings(proc)
+    assert [(f["rule"], f["subject"], f["location"]) for f in got] == [("invalid", "pypi:foo bar", None)]
+    text = run_guard("check", "pypi:foo bar", cwd=tmp_path)
+    assert text.stdout.splitlines()[0] == "pypi:foo bar"
