@@ -217,3 +217,41 @@ def test_invalid_pypi_target_has_no_file_location(tmp_path):
     assert [(f["rule"], f["subject"], f["location"]) for f in got] == [("invalid", "pypi:foo bar", None)]
     text = run_guard("check", "pypi:foo bar", cwd=tmp_path)
     assert text.stdout.splitlines()[0] == "pypi:foo bar"
+
+
+class _BrokenReader:
+    """A source plugin whose reader fails half-way through its file."""
+
+    from guardpolicy.hookspecs import hookimpl as _hookimpl
+
+    @staticmethod
+    @_hookimpl(tryfirst=True)
+    def guard_make_source(target, options):
+        if not target.endswith(".broken"):
+            return None
+        from guardpolicy.model import PackageRef
+        from guardpolicy.sources.interface import Source
+
+        class Reader(Source):
+            def collect(self):
+                yield PackageRef("reqeusts", "==1.0", version="1.0")
+                raise TypeError("'int' object is not iterable")
+
+        return Reader()
+
+
+def test_a_reader_that_raises_keeps_what_it_read_and_denies():
+    from guardpolicy.cli.check import collect_subjects
+    from guardpolicy.engine import CheckOptions
+    from guardpolicy.model import Finding, PackageRef
+    from guardpolicy.plugins import get_plugin_manager
+
+    pm = get_plugin_manager()
+    pm.register(_BrokenReader, name="test-broken-reader")
+    try:
+        items = collect_subjects(["deps.broken"], CheckOptions())
+    finally:
+        pm.unregister(name="test-broken-reader")
+    assert isinstance(items[0], PackageRef) and items[0].name == "reqeusts"
+    assert isinstance(items[1], Finding) and items[1].rule == "invalid" and items[1].action == "deny"
+    assert "TypeError" in items[1].message and items[1].location.file == "deps.broken"

@@ -20,7 +20,7 @@ from .textpos import load_toml
 def _artifacts(entry: dict) -> list:
     """The sdist, wheels and archive tables of a package entry."""
     out = [entry["sdist"]] if isinstance(entry.get("sdist"), dict) else []
-    out += [w for w in entry.get("wheels", ()) or () if isinstance(w, dict)]
+    out += [w for _, w in iter_tables(entry.get("wheels"))]
     if isinstance(entry.get("archive"), dict):
         out.append(entry["archive"])
     return out

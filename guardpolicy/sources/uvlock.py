@@ -75,7 +75,7 @@ class UvLockSource(Source):
                 continue
             ver = entry.get("version")
             artifacts = ([entry["sdist"]] if isinstance(entry.get("sdist"), dict) else []) + \
-                [w for w in entry.get("wheels", ()) or () if isinstance(w, dict)]
+                [w for _, w in iter_tables(entry.get("wheels"))]
             hashes = unique(h for a in artifacts for h in uv_hash(a.get("hash")))
             indexes = ()
             if registry:
