@@ -255,3 +255,21 @@ def test_a_reader_that_raises_keeps_what_it_read_and_denies():
     assert isinstance(items[0], PackageRef) and items[0].name == "reqeusts"
     assert isinstance(items[1], Finding) and items[1].rule == "invalid" and items[1].action == "deny"
     assert "TypeError" in items[1].message and items[1].location.file == "deps.broken"
+
+
+def test_read_bytes_limited(tmp_path):
+    from guardpolicy.fileio import decode_utf8, error_line, read_bytes_limited
+
+    f = tmp_path / "f"
+    f.write_bytes(b"12345")
+    assert read_bytes_limited(f, limit=5) == b"12345"
+    with pytest.raises(OSError) as exc:
+        read_bytes_limited(f, limit=4)
+    assert "larger than" in exc.value.strerror
+    with pytest.raises(OSError):
+        read_bytes_limited("/dev/zero", limit=1024)
+    assert decode_utf8(b"\xef\xbb\xbfa = 1") == "a = 1"
+    data = b"a\nb\n\xff"
+    with pytest.raises(UnicodeDecodeError) as bad:
+        decode_utf8(data)
+    assert error_line(data, bad.value) == 3

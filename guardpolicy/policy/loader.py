@@ -59,14 +59,21 @@ def read_layer(path: Path, name: Optional[str] = None, bundle: Optional[Mapping[
     """Read one policy file (``*.toml`` or a ``pyproject.toml``'s ``[tool.guard]``)."""
     file = str(path)
     where = (bundle or {}).get("url") or file
+    from ..fileio import decode_utf8, error_line, read_bytes_limited
+
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_bytes_limited(path)
     except FileNotFoundError:
         raise PolicyError("policy file not found", file=where) from None
     except IsADirectoryError:
         raise PolicyError("is a directory, not a policy file", file=where) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError(f"cannot read policy: {exc}", file=where) from None
+    except (OSError, ValueError) as exc:
+        raise PolicyError(f"cannot read policy: {getattr(exc, 'strerror', None) or exc}", file=where) from None
+    try:
+        text = decode_utf8(data)
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"not UTF-8 (byte 0x{data[exc.start]:02x}); TOML files are UTF-8", file=where,
+                          line=error_line(data, exc)) from None
     data = parse_toml(text, where)
     if path.name == "pyproject.toml":
         tool = data.get("tool", {})
@@ -369,8 +376,10 @@ def build_policy(layers: list[Layer], rules: Mapping[str, Any], env: Mapping[str
 
 def _has_tool_guard(pyproject: Path) -> bool:
     """True when a ``pyproject.toml`` has a ``[tool.guard]`` table (however it is spelled)."""
+    from ..fileio import decode_utf8, read_bytes_limited
+
     try:
-        text = pyproject.read_text(encoding="utf-8")
+        text = decode_utf8(read_bytes_limited(pyproject))
     except (OSError, UnicodeDecodeError):
         return False
     if "guard" not in text:

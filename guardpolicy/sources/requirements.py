@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Optional, Tuple
 
+from ..fileio import read_bytes_limited
 from ..model import Finding, IndexRef, Location, PackageRef
 from .interface import Source, SourceError
 
@@ -601,7 +602,7 @@ class _TreeReader:
                                        filename, included_at))
             return
         try:
-            data = Path(filename).read_bytes()
+            data = read_bytes_limited(filename)
         except (OSError, ValueError) as exc:
             if included_at is None:
                 raise SourceError(f"cannot read: {exc.strerror or exc}", file=filename) from None

@@ -22,8 +22,10 @@ _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f
 
 def read_text(path: str) -> str:
     """The file's text (UTF-8); ``SourceError`` naming the file when it cannot be read."""
+    from ..fileio import read_bytes_limited
+
     try:
-        data = Path(path).read_bytes()
+        data = read_bytes_limited(path)
     except OSError as exc:
         raise SourceError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
     try:
