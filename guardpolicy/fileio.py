@@ -35,3 +35,17 @@ def decode_utf8(data: bytes) -> str:
 def error_line(data: bytes, exc: UnicodeDecodeError) -> int:
     """The 1-based line of the first undecodable byte."""
     return data[: exc.start].count(b"\n") + 1
+
+
+def toml_error_line(message: str, text: str):
+    """The line a ``tomllib.TOMLDecodeError`` message points at: ``(at line N, ...)``, or the
+    last line of ``text`` for ``(at end of document)`` (an unclosed array or table); ``None``
+    when the message says neither."""
+    import re
+
+    m = re.search(r"at line (\d+)", message)
+    if m:
+        return int(m.group(1))
+    if "end of document" in message:
+        return max(len(text.rstrip("\n").split("\n")), 1)
+    return None

@@ -273,3 +273,15 @@ def test_read_bytes_limited(tmp_path):
     with pytest.raises(UnicodeDecodeError) as bad:
         decode_utf8(data)
     assert error_line(data, bad.value) == 3
+
+
+@pytest.mark.parametrize("message,text,line", [
+    ("Invalid value (at line 4, column 2)", "a\nb\nc\nd\n", 4),
+    ("Invalid value (at end of document)", 'deny = [\n  "x",\n', 2),
+    ("Invalid value (at end of document)", "", 1),
+    ("something else", "a\n", None),
+])
+def test_toml_error_line(message, text, line):
+    from guardpolicy.fileio import toml_error_line
+
+    assert toml_error_line(message, text) == line

@@ -50,9 +50,10 @@ def parse_toml(text: str, file: str) -> dict:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        m = _TOML_ERR_LINE.search(str(exc))
+        from ..fileio import toml_error_line
+
         msg = _TOML_ERR_LINE.sub("", str(exc)).strip()
-        raise PolicyError(f"invalid TOML: {msg}", file=file, line=int(m.group(1)) if m else None) from None
+        raise PolicyError(f"invalid TOML: {msg}", file=file, line=toml_error_line(str(exc), text)) from None
 
 
 def read_layer(path: Path, name: Optional[str] = None, bundle: Optional[Mapping[str, Any]] = None) -> Layer:
@@ -241,6 +242,10 @@ def _resolve_ref(ref: str, referrer: Optional[Layer], base_dir: Optional[Path], 
         return read_layer(path, name=meta["url"], bundle=meta)
     if _is_shipped_name(ref):
         return read_layer(shipped_dir() / f"{ref}.toml", name=ref)
+    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]+):(?=/)", ref)
+    if scheme:  # not a path: a URL guard does not fetch (one letter is a Windows drive)
+        raise PolicyError(f"{ref!r} is not a policy guard can load: only https:// (and http://) bundle URLs, shipped names and "
+                          "paths are supported", file=where, line=line, key="extends" if referrer else None)
     path = Path(ref).expanduser()
     if not path.is_absolute() and base_dir is not None:
         path = Path(os.path.normpath(base_dir / path))
@@ -250,6 +255,9 @@ def _resolve_ref(ref: str, referrer: Optional[Layer], base_dir: Optional[Path], 
         else:
             msg = f"policy file not found: {path}"
         raise PolicyError(msg, file=where, line=line, key="extends" if referrer else None)
+    if path.is_dir():
+        raise PolicyError(f"{path} is a directory, not a policy file", file=where, line=line,
+                          key="extends" if referrer else None)
     return read_layer(path)
 
 
