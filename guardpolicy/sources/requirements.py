@@ -379,7 +379,8 @@ def redact_text(text: str) -> str:
 def pinned_version(specifier) -> Optional[str]:
     """The version of a single ``==X`` (no wildcard) or ``===X`` specifier, else ``None``."""
     items = list(specifier)
-    if len(items) == 1 and (items[0].operator == "===" or (items[0].operator == "==" and "*" not in items[0].version)):
+    if len(items) == 1 and items[0].version.strip() and (
+            items[0].operator == "===" or (items[0].operator == "==" and "*" not in items[0].version)):
         return items[0].version
     return None
 
@@ -611,7 +612,9 @@ class _TreeReader:
             return
         text, problem = decode_requirements(data)
         if problem:
-            self.items.append(_finding(f"{problem}; undecodable bytes were replaced", filename, Location(filename)))
+            # the first replaced byte is where the problem is (None for an unknown coding cookie)
+            bad = next((n for n, text_line in enumerate(text.splitlines(), 1) if "\ufffd" in text_line), None)
+            self.items.append(_finding(f"{problem}; undecodable bytes were replaced", filename, Location(filename, bad)))
         self.stack.append(key)
         try:
             for number, line in logical_lines(text, self.env):
