@@ -285,3 +285,31 @@ def test_toml_error_line(message, text, line):
     from guardpolicy.fileio import toml_error_line
 
     assert toml_error_line(message, text) == line
+
+
+# ---------------------------------------------------------------- allow-list globs
+
+
+def test_index_glob_does_not_let_other_hosts_through(tmp_path):
+    policy = tmp_path / "org.toml"
+    policy.write_text('[sources]\nindexes = ["https://*.acme.example/simple"]\n', encoding="utf-8")
+    evil = ["https://evil.example/.acme.example/simple", "https://evil.example/x.acme.example/simple",
+            "https://user@evil.example/a.acme.example/simple"]
+    text = "".join(f"--extra-index-url {u}\n" for u in evil)
+    text += "--extra-index-url https://pypi.acme.example/simple\n-f https://pypi.acme.example/simple/wheels/\nflask==3.0.0\n"
+    proc = check(tmp_path, text, policy=policy)
+    denied = sorted(f["location"]["line"] for f in findings(proc) if f["rule"] == "source")
+    assert denied == [1, 2, 3], proc.stdout
+
+
+def test_url_glob_matches():
+    from guardpolicy.rules.source import endpoint_allowed, url_glob_matches
+
+    assert url_glob_matches("https://pypi.acme.example/simple", "https://*.acme.example/simple")
+    assert url_glob_matches("https://pypi.acme.example/simple/x", "https://*.acme.example/simple")
+    assert not url_glob_matches("https://evil.example/.acme.example/simple", "https://*.acme.example/simple")
+    assert not url_glob_matches("https://pypi.acme.example/simple-evil", "https://*.acme.example/simple")
+    assert url_glob_matches("https://h1.example/simple", "https://h?.example/simple")
+    assert not url_glob_matches("https://h/.example/simple", "https://h?.example/simple")
+    assert endpoint_allowed("https://hub.acme.example", ["https://*.acme.example"])
+    assert not endpoint_allowed("https://evil.example/x.acme.example", ["https://*.acme.example"])

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from urllib.parse import urlsplit
 
 from ..hookspecs import hookimpl
@@ -94,12 +95,23 @@ def normalize_url(url: str) -> str:
     return f"{parts.scheme.lower()}://{host}{port}{parts.path.rstrip('/')}"
 
 
+def url_glob_matches(url: str, pattern: str) -> bool:
+    """True when normalised ``url`` matches glob ``pattern`` or lies under what it matches.
+
+    ``*`` and ``?`` never match ``/``: ``https://*.acme.example/simple`` admits
+    ``https://pypi.acme.example/simple`` but not ``https://evil.example/.acme.example/simple``
+    (``fnmatch``'s ``*`` would, letting any host through an org's wildcard).
+    """
+    regex = "".join("[^/]*" if c == "*" else "[^/]" if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex + "(?:/.*)?", url, re.S) is not None
+
+
 def is_allowed_url(url: str, allowed) -> bool:
     """True when ``url`` equals or lies under one of the ``allowed`` URLs (globs allowed)."""
     u = normalize_url(url)
     for a in allowed:
         n = normalize_url(a)
-        if u == n or u.startswith(n + "/") or fnmatch.fnmatchcase(u, n):
+        if u == n or u.startswith(n + "/") or url_glob_matches(u, n):
             return True
         if n in PYPI_ALIASES and u in PYPI_ALIASES:
             return True
@@ -239,7 +251,7 @@ def endpoint_allowed(endpoint: str, allowed) -> bool:
     e = normalize_endpoint(endpoint)
     for a in allowed:
         n = normalize_endpoint(a)
-        if e == n or fnmatch.fnmatchcase(e, n) or (e in HUB_ALIASES and n in HUB_ALIASES):
+        if e == n or url_glob_matches(e, n) or (e in HUB_ALIASES and n in HUB_ALIASES):
             return True
     return False
 
