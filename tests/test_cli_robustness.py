@@ -313,3 +313,18 @@ def test_url_glob_matches():
     assert not url_glob_matches("https://h/.example/simple", "https://h?.example/simple")
     assert endpoint_allowed("https://hub.acme.example", ["https://*.acme.example"])
     assert not endpoint_allowed("https://evil.example/x.acme.example", ["https://*.acme.example"])
+
+
+def test_dot_segments_do_not_escape_an_allowed_index(tmp_path):
+    from guardpolicy.rules.source import is_allowed_url, resolve_dot_segments
+
+    allowed = ["https://forge.example/api/projects/12/pypi/simple"]
+    assert is_allowed_url("https://forge.example/api/projects/12/pypi/simple/./", allowed)
+    assert not is_allowed_url("https://forge.example/api/projects/12/pypi/simple/../../../13/pypi/simple", allowed)
+    assert not is_allowed_url("https://forge.example/api/projects/12/pypi/simple/%2e%2e/%2e%2e/x", allowed)
+    assert resolve_dot_segments("/a/b") == "/a/b"
+    assert resolve_dot_segments("/a/../..") == "/"
+    policy = tmp_path / "guard.toml"
+    policy.write_text(f'[sources]\nindexes = ["{allowed[0]}"]\n', encoding="utf-8")
+    proc = check(tmp_path, f"--index-url {allowed[0]}/../../../13/pypi/simple\nflask==3.0.0\n", policy=policy)
+    assert [(f["rule"], f["location"]["line"]) for f in findings(proc)] == [("source", 1)]

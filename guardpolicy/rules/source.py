@@ -92,7 +92,24 @@ def normalize_url(url: str) -> str:
     host = (parts.hostname or "").lower()
     port = url_port(parts)
     port = f":{port}" if port and port not in (80, 443) else ""
-    return f"{parts.scheme.lower()}://{host}{port}{parts.path.rstrip('/')}"
+    return f"{parts.scheme.lower()}://{host}{port}{resolve_dot_segments(parts.path).rstrip('/')}"
+
+
+def resolve_dot_segments(path: str) -> str:
+    """``/simple/../../other`` -> ``/other`` (also when the dots are percent-encoded).
+
+    Servers resolve them, so ``https://host/org/simple/../../other/simple`` is *not* under
+    an allowed ``https://host/org/simple`` (on a shared host such as a forge's package
+    registry it is someone else's index). Paths without dot segments are returned as they are.
+    """
+    import posixpath
+    from urllib.parse import unquote
+
+    decoded = unquote(path)
+    if not any(seg in (".", "..") for seg in decoded.split("/")):
+        return path
+    resolved = posixpath.normpath(decoded)
+    return "" if resolved == "." else "/" + resolved.lstrip("/")
 
 
 def url_glob_matches(url: str, pattern: str) -> bool:
