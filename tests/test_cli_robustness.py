@@ -328,3 +328,14 @@ def test_dot_segments_do_not_escape_an_allowed_index(tmp_path):
     policy.write_text(f'[sources]\nindexes = ["{allowed[0]}"]\n', encoding="utf-8")
     proc = check(tmp_path, f"--index-url {allowed[0]}/../../../13/pypi/simple\nflask==3.0.0\n", policy=policy)
     assert [(f["rule"], f["location"]["line"]) for f in findings(proc)] == [("source", 1)]
+
+
+def test_guard_lock_with_wrong_types_is_a_clear_error(tmp_path):
+    lock = tmp_path / "guard.lock"
+    lock.write_text(f'version = 1\n[[repo]]\nid = "org/m"\ncommit = "{"a" * 40}"\nfiles = 1\n', encoding="utf-8")
+    proc = run_guard("check", lock, cwd=tmp_path)
+    no_traceback(proc)
+    assert proc.returncode == 2 and f"{lock}:2:" in proc.stderr and "files" in proc.stderr, proc.stderr
+    lock.write_bytes(b"\xef\xbb\xbf" + f'version = 1\n[[repo]]\nid = "org/m"\ncommit = "{"a" * 40}"\n'.encode())
+    proc = run_guard("check", lock, "--format", "json", cwd=tmp_path)
+    assert proc.returncode in (0, 1), proc.stderr  # a BOM is not an error
