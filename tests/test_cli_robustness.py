@@ -339,3 +339,12 @@ def test_guard_lock_with_wrong_types_is_a_clear_error(tmp_path):
     lock.write_bytes(b"\xef\xbb\xbf" + f'version = 1\n[[repo]]\nid = "org/m"\ncommit = "{"a" * 40}"\n'.encode())
     proc = run_guard("check", lock, "--format", "json", cwd=tmp_path)
     assert proc.returncode in (0, 1), proc.stderr  # a BOM is not an error
+
+
+def test_ref_list_with_bom_is_still_a_ref_list(tmp_path):
+    refs = tmp_path / "models.txt"
+    refs.write_bytes(b"\xef\xbb\xbfhf:openai-community/gpt2@" + b"a" * 40 + b"\r\nhf:org/x@main\r\n")
+    proc = run_guard("check", refs, "--format", "json", cwd=tmp_path)
+    no_traceback(proc)
+    got = findings(proc)
+    assert [(f["rule"], f["location"]["line"]) for f in got] == [("unpinned", 2)], got

@@ -239,7 +239,7 @@ def is_ref_list_file(path: Path, env: Optional[dict] = None) -> bool:
             return False
         with open(path, "rb") as fh:
             data = fh.read(SNIFF_LIMIT)
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return False
     return is_ref_list_text(text, env)
@@ -269,10 +269,16 @@ class RefListSource(Source):
 
     def collect(self) -> Iterator[Union[ModelRef, Finding]]:
         """Yield a ``ModelRef`` per line, ``invalid`` findings for lines that are not refs."""
+        from ..fileio import decode_utf8, error_line, read_bytes_limited
+
         try:
-            text = self.path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SourceError(f"cannot read: {getattr(exc, 'strerror', None) or exc}", file=str(self.path)) from None
+            data = read_bytes_limited(self.path)
+            text = decode_utf8(data)
+        except OSError as exc:
+            raise SourceError(f"cannot read: {exc.strerror or exc}", file=str(self.path)) from None
+        except UnicodeDecodeError as exc:
+            raise SourceError(f"not UTF-8 (byte 0x{data[exc.start]:02x})", file=str(self.path),
+                              line=error_line(data, exc)) from None
         for no, s in iter_ref_lines(text):
             loc = Location(str(self.path), no)
             try:
