@@ -348,3 +348,22 @@ def test_ref_list_with_bom_is_still_a_ref_list(tmp_path):
     no_traceback(proc)
     got = findings(proc)
     assert [(f["rule"], f["location"]["line"]) for f in got] == [("unpinned", 2)], got
+
+
+def test_an_unexpected_error_is_one_line_and_exit_2(tmp_path):
+    import subprocess
+    import sys
+
+    # a command whose run() raises something guard did not plan for
+    code = ("import sys, guardpolicy.cli.check as c\n"
+            "def boom(args): raise KeyError('surprise')\n"
+            "c.run = boom\n"
+            "from guardpolicy.cli import main\n"
+            "sys.exit(main(['check', 'x.txt']))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    no_traceback(proc)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("guard: internal error: KeyError") and len(proc.stderr.strip().splitlines()) == 1
+    env = {**__import__("os").environ, "GUARD_DEBUG": "1"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    assert "Traceback" in proc.stderr
