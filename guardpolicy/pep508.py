@@ -35,7 +35,9 @@ def parse_requirement(text: str):
         return Requirement(text)
     except InvalidRequirement:
         raise
-    except (ValueError, RecursionError) as exc:  # InvalidSpecifier/InvalidMarker/InvalidVersion are ValueErrors
+    # InvalidSpecifier/InvalidMarker/InvalidVersion are ValueErrors; packaging evaluates marker
+    # strings with ast.literal_eval, so a backslash escape or a NUL in one is a SyntaxError
+    except (ValueError, RecursionError, SyntaxError) as exc:
         raise InvalidRequirement(str(exc) or type(exc).__name__) from None
 
 
@@ -49,5 +51,5 @@ def parse_marker(text: str):
         return Marker(text)
     except InvalidMarker:
         raise
-    except (ValueError, RecursionError) as exc:
+    except (ValueError, RecursionError, SyntaxError) as exc:
         raise InvalidMarker(str(exc) or type(exc).__name__) from None

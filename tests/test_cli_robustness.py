@@ -367,3 +367,11 @@ def test_an_unexpected_error_is_one_line_and_exit_2(tmp_path):
     env = {**__import__("os").environ, "GUARD_DEBUG": "1"}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
     assert "Traceback" in proc.stderr
+
+
+def test_backslash_in_a_marker_string_is_an_invalid_finding(tmp_path):
+    proc = check(tmp_path, 'foo==1; os_name == "\\x"\nreqeusts==1.0\n')
+    no_traceback(proc)
+    got = [(f["rule"], f["location"]["line"]) for f in findings(proc)]
+    assert ("invalid", 1) in got and ("typosquat", 2) in got
+    assert "could not be read to the end" not in proc.stdout  # the line parser handled it, not the safety net

@@ -26,6 +26,8 @@ def test_real_requirements_and_markers_parse():
     "foo; " + "(" * 5000 + 'python_version > "3"' + ")" * 5000,  # RecursionError inside packaging
     "foo; " + "(" * (MAX_NESTING + 1) + 'os_name == "nt"' + ")" * (MAX_NESTING + 1),
     "x===@,\u00e9",  # packaging raises InvalidSpecifier here
+    'foo; os_name == "\\x"',  # packaging's ast.literal_eval: SyntaxError on a bad escape
+    'foo; os_name == "a\x00"',  # ... and on a NUL
     "foo bar",
     "",
 ])
@@ -39,7 +41,7 @@ def test_nesting_at_the_bound_still_parses():
     assert parse_requirement(f"foo; {marker}").name == "foo"
 
 
-@pytest.mark.parametrize("text", ["(" * 5000 + 'os_name == "nt"' + ")" * 5000, "os_name ==", "(("])
+@pytest.mark.parametrize("text", ["(" * 5000 + 'os_name == "nt"' + ")" * 5000, "os_name ==", "((", 'os_name == "\\N{x}"'])
 def test_every_marker_failure_is_invalid_marker(text):
     with pytest.raises(InvalidMarker):
         parse_marker(text)
