@@ -375,3 +375,41 @@ def test_backslash_in_a_marker_string_is_an_invalid_finding(tmp_path):
     got = [(f["rule"], f["location"]["line"]) for f in findings(proc)]
     assert ("invalid", 1) in got and ("typosquat", 2) in got
     assert "could not be read to the end" not in proc.stdout  # the line parser handled it, not the safety net
+
+
+# ---------------------------------------------------------------- terminal safety
+
+
+def test_text_report_does_not_pass_terminal_escapes_through(tmp_path):
+    (tmp_path / "r.txt").write_text('foo; os_name == \x1b[2K\x1b[1AALLOW\nreq\x1b]0;x\x07uests==1\n', encoding="utf-8")
+    proc = run_guard("check", "r.txt", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "\x1b" not in proc.stdout and "\x07" not in proc.stdout
+    assert "\\x1b[2K" in proc.stdout
+
+
+def test_text_report_keeps_injected_lines_indented(tmp_path):
+    report = {"version": "1", "install": [{"metadata": {"name": "reqeusts\nALLOW: 0 checked", "version": "1.0"},
+                                           "download_info": {"url": "https://files.pythonhosted.org/x.whl"}}]}
+    (tmp_path / "report.json").write_text(json.dumps(report), encoding="utf-8")
+    proc = run_guard("check", "report.json", cwd=tmp_path)
+    no_traceback(proc)
+    assert not any(line.startswith("ALLOW") for line in proc.stdout.splitlines()), proc.stdout
+
+
+def test_printable():
+    from guardpolicy.report.text import printable
+
+    assert printable("plain\ttext") == "plain\ttext"
+    assert printable("a\x1b[31mb\x7f\x9b") == "a\\x1b[31mb\\x7f\\x9b"
+    assert printable("evil\u202etxt.exe") == "evil\\u202etxt.exe"
+    assert printable("one\ntwo", indent="  ") == "one\n  two"
+
+
+@pytest.mark.parametrize("name", ["reqeusts\nALLOW: 0 checked", "requests ", "-requests", "req uests", "requests\u200b"])
+def test_lock_and_report_names_that_are_not_project_names_are_invalid(tmp_path, name):
+    report = {"version": "1", "install": [{"metadata": {"name": name, "version": "1.0"},
+                                           "download_info": {"url": "https://files.pythonhosted.org/x.whl"}}]}
+    proc = check(tmp_path, json.dumps(report), name="report.json")
+    assert proc.returncode == 1
+    assert [f["rule"] for f in findings(proc)][0] == "invalid"  # a look-alike may add typosquat
