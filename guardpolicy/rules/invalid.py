@@ -20,9 +20,9 @@ _VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORE
 RULE = RuleInfo(
     id="invalid",
     summary="A line or file the checker cannot read.",
-    help="A requirement line that is not valid pip syntax, an include that cannot be found, or a file "
-         "that cannot be parsed. The rest of the input is still checked; unreadable input is never "
-         "silently allowed.",
+    help="A requirement line that is not valid pip syntax, an include that cannot be found, a file "
+         "that cannot be parsed, or a package name (from a lock file or pip report) that is not a valid "
+         "project name. The rest of the input is still checked; unreadable input is never silently allowed.",
     default_action="deny",
     example="requirements.txt:7: invalid: 'requests>=>2' is not a valid requirement",
     subjects=("package", "model", "file"),
