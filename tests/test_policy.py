@@ -694,3 +694,27 @@ def test_key_line_agrees_with_tomli_w_output(doc):
 def test_key_line_never_raises(text):
     key_line(text, ("a", 0, "b"))
     key_line(text + "\n[x]\ny = 1\n", ("x", "y"))
+
+
+def test_allow_cannot_silence_a_locked_name_rule(tmp_path):
+    """``allow = ["*"]`` above a layer that locks typosquat/malicious would switch them off."""
+    write(tmp_path, "org.toml", 'locked = ["typosquat", "malicious"]\nallowed_waivers = ["typosquat:acme-*"]\n')
+    project = write(tmp_path, "proj/guard.toml", 'extends = ["../org.toml"]\nallow = ["*"]\n')
+    with pytest.raises(PolicyError) as exc:
+        load(project, tmp_path)
+    assert exc.value.line == 2 and exc.value.key == "allow" and "typosquat" in str(exc.value)
+    project = write(tmp_path, "proj/guard.toml", 'extends = ["../org.toml"]\nallow = ["crypt"]\n')
+    with pytest.raises(PolicyError):  # a known-malicious name under a locked malicious rule
+        load(project, tmp_path)
+    # what allowed_waivers covers stays possible for typosquat, but malicious is locked too
+    project = write(tmp_path, "proj/guard.toml", 'extends = ["../org.toml"]\nallow = ["acme-reqeusts"]\n')
+    with pytest.raises(PolicyError) as exc:
+        load(project, tmp_path)
+    assert "'malicious'" in str(exc.value)
+    write(tmp_path, "org.toml", 'locked = ["typosquat"]\nallowed_waivers = ["typosquat:acme-*"]\n')
+    policy = load(project, tmp_path)
+    assert "acme-reqeusts" in policy.allow
+    # an allow entry the org itself set is not the project's loosening
+    write(tmp_path, "org.toml", 'locked = ["rules"]\nallow = ["internal-*"]\n')
+    project = write(tmp_path, "proj/guard.toml", 'extends = ["../org.toml"]\nallow = ["internal-*"]\n')
+    load(project, tmp_path)

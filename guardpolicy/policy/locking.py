@@ -133,6 +133,8 @@ def check_locks(layers: Sequence[Layer], rules: Optional[Mapping[str, Any]] = No
 def _check_entry(layer: Layer, locker: Layer, upto_locker: Sequence[Layer], entry: str,
                  before: Mapping, after: Mapping, rules: Mapping[str, Any]) -> None:
     data = layer.data
+    if entry == "rules" or entry in rules:
+        _check_allow(layer, locker, upto_locker, entry, [entry] if entry != "rules" else list(rules), before, rules)
     if entry in schema.SECTIONS:
         for key in data.get(entry, {}):
             path = (entry, key)
@@ -182,6 +184,23 @@ def _check_rule(layer: Layer, locker: Layer, upto_locker: Sequence[Layer], entry
         direction = getattr(opt, "tighten", None) or schema.RULE_OPTION_TIGHTEN.get((rule_id, key))
         if not tightens(direction, old, new):
             _fail(layer, locker, entry, path, f"rule {rule_id} option {key} {_describe(direction, old, new)}")
+
+
+def _check_allow(layer: Layer, locker: Layer, upto_locker: Sequence[Layer], entry: str, rule_ids: Sequence[str],
+                 before: Mapping, rules: Mapping[str, Any]) -> None:
+    """An ``allow`` entry silences every rule that honours the allow list (``RuleInfo.allowlist``:
+    typosquat, malicious): against a locked one it is a waiver and needs ``allowed_waivers``."""
+    name_rules = [r for r in rule_ids if getattr(rules.get(r), "allowlist", False)]
+    if not name_rules:
+        return
+    for idx, name in enumerate(layer.data.get("allow", ())):
+        if name in before.get("allow", ()):
+            continue
+        for rule_id in name_rules:
+            if not waiver_allowed({"rule": rule_id, "subject": name}, upto_locker):
+                _fail(layer, locker, entry, ("allow", idx),
+                      f"allow adds {name!r}, which silences locked rule {rule_id!r} (the locking layer's "
+                      f"allowed_waivers would need '{rule_id}:{name}')")
 
 
 def _check_waivers(layer: Layer, locker: Layer, upto_locker: Sequence[Layer], entry: str, applies) -> None:
