@@ -718,3 +718,36 @@ def test_allow_cannot_silence_a_locked_name_rule(tmp_path):
     write(tmp_path, "org.toml", 'locked = ["rules"]\nallow = ["internal-*"]\n')
     project = write(tmp_path, "proj/guard.toml", 'extends = ["../org.toml"]\nallow = ["internal-*"]\n')
     load(project, tmp_path)
+
+
+@pytest.mark.parametrize("loose,key", [
+    ('extends = []\n[[waivers]]\nrule = "*"\nsubject = "*"\nreason = "bypass"\n', "waivers"),
+    ('extends = []\n[rules.typosquat]\naction = "off"\n', "rules.typosquat.action"),
+    ('extends = []\nmode = "off"\n', "mode"),
+    ('extends = []\nallow = ["*"]\n', "allow"),
+    ('extends = []\nallowed_waivers = ["*:*"]\n[[waivers]]\nrule = "typosquat"\nsubject = "*"\nreason = "self-granted"\n',
+     "waivers"),
+])
+def test_a_layer_listed_below_the_locking_bundle_cannot_loosen_it(tmp_path, loose, key):
+    """A project may put its own file *before* the org bundle in extends: it lands below the
+    bundle in the stack, but the bundle's locks still cover it."""
+    # extends = []: nothing of the org's own stack overrides the lower layer's values
+    write(tmp_path, "org.toml", 'extends = []\nlocked = ["typosquat", "mode", "waivers"]\n')
+    write(tmp_path, "proj/loose.toml", loose)
+    project = write(tmp_path, "proj/guard.toml", 'extends = ["loose.toml", "../org.toml"]\n')
+    with pytest.raises(PolicyError) as exc:
+        load(project, tmp_path)
+    assert exc.value.file.endswith("loose.toml") and exc.value.key == key, str(exc.value)
+    assert "org.toml locks" in str(exc.value)
+
+
+def test_layers_the_bundle_overrides_or_extends_itself_are_fine_below_it(tmp_path):
+    # the org extends strict itself (trusted); the project's own lower layer sets what the org
+    # overrides anyway (no effect) and tightens the rest
+    write(tmp_path, "org.toml", 'extends = ["strict"]\nlocked = ["rules", "mode", "sources"]\nmode = "enforce"\n'
+                                '[rules.unpinned]\naction = "deny"\n')
+    write(tmp_path, "proj/base.toml", 'extends = []\nmode = "warn"\n[rules.unpinned]\naction = "warn"\n'
+                                      '[rules.typosquat]\naction = "deny"\n')
+    project = write(tmp_path, "proj/guard.toml", 'extends = ["base.toml", "../org.toml"]\n')
+    policy = load(project, tmp_path)
+    assert policy.mode == "enforce" and policy.rule("unpinned").action == "deny"

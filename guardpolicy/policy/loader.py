@@ -15,6 +15,7 @@ import json
 import os
 import re
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
@@ -282,9 +283,11 @@ def _stack(layer: Layer, seen: tuple, ctx: _Ctx) -> list[Layer]:
         parents = [] if layer.name == DEFAULT_POLICY else [DEFAULT_POLICY]
     base_dir = Path(layer.path).parent if layer.path and not layer.bundle else None
     out: list[Layer] = []
+    pids: list[str] = []
     for ref in parents:
         parent = _resolve_ref(ref, layer, base_dir, ctx)
         pid = _identity(parent)
+        pids.append(pid)
         if pid in seen + (ident,):
             chain = " -> ".join([*seen, ident, pid])
             idx = list(layer.data["extends"]).index(ref)
@@ -293,7 +296,7 @@ def _stack(layer: Layer, seen: tuple, ctx: _Ctx) -> list[Layer]:
         for sub in _stack(parent, seen + (ident,), ctx):
             if all(_identity(sub) != _identity(o) for o in out):
                 out.append(sub)
-    out.append(layer)
+    out.append(replace(layer, parents=tuple(pids)))
     return out
 
 
