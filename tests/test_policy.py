@@ -751,3 +751,27 @@ def test_layers_the_bundle_overrides_or_extends_itself_are_fine_below_it(tmp_pat
     project = write(tmp_path, "proj/guard.toml", 'extends = ["base.toml", "../org.toml"]\n')
     policy = load(project, tmp_path)
     assert policy.mode == "enforce" and policy.rule("unpinned").action == "deny"
+
+
+@pytest.mark.parametrize("project,key", [
+    ('[rules.source]\naction = "off"\n', "rules.source.action"),
+    ('[rules.source]\naction = "warn"\n', "rules.source.action"),
+    ('[rules.source]\nallow_direct_urls = true\n', None),  # unchanged from the org: fine
+    ('[[waivers]]\nrule = "source"\nsubject = "*"\nreason = "x"\n', "waivers"),
+    ('[[waivers]]\nrule = "*"\nsubject = "https://evil.example/*"\nreason = "x"\n', "waivers"),
+])
+def test_locking_sources_locks_the_source_rule(tmp_path, project, key):
+    """Without this a project kept the org's index list but switched off the rule that enforces it."""
+    write(tmp_path, "org.toml", 'locked = ["sources"]\nallowed_waivers = ["source:https://mirror.acme.example/*"]\n'
+                                '[sources]\nindexes = ["https://pypi.org/simple"]\n')
+    path = write(tmp_path, "proj/guard.toml", 'extends = ["../org.toml"]\n' + project)
+    if key is None:
+        load(path, tmp_path)
+        return
+    with pytest.raises(PolicyError) as exc:
+        load(path, tmp_path)
+    assert exc.value.key == key and "locks 'sources'" in str(exc.value)
+    # a waiver the org allows is still fine
+    write(tmp_path, "proj/guard.toml", 'extends = ["../org.toml"]\n[[waivers]]\nrule = "source"\n'
+                                       'subject = "https://mirror.acme.example/simple"\nreason = "x"\n')
+    load(path, tmp_path)

@@ -199,10 +199,23 @@ def _check_entry(layer: Layer, locker: Layer, upto_locker: Sequence[Layer], entr
         for rule_id in data.get("rules", {}):
             _check_rule(layer, locker, upto_locker, entry, rule_id, before, after, rules)
         _check_waivers(layer, locker, upto_locker, entry, lambda w: True)
-    elif entry in data.get("rules", {}) or any(w.get("rule") in (entry, "*") for w in data.get("waivers", ())):
-        if entry in data.get("rules", {}):
-            _check_rule(layer, locker, upto_locker, entry, entry, before, after, rules)
-        _check_waivers(layer, locker, upto_locker, entry, lambda w: w.get("rule") in (entry, "*"))
+    else:
+        _check_locked_rule(layer, locker, upto_locker, entry, entry, before, after, rules)
+    for rule_id in schema.SECTION_RULES.get(entry, ()):
+        # the rule that enforces a locked section is locked with it: switching it off or
+        # waiving it would undo the section's lock
+        if rule_id in rules:
+            _check_locked_rule(layer, locker, upto_locker, entry, rule_id, before, after, rules)
+            _check_allow(layer, locker, upto_locker, entry, [rule_id], before, rules)
+
+
+def _check_locked_rule(layer: Layer, locker: Layer, upto_locker: Sequence[Layer], entry: str, rule_id: str,
+                       before: Mapping, after: Mapping, rules: Mapping[str, Any]) -> None:
+    """``rule_id`` is locked (by ``entry``): its action and options only tighten; waivers need ``allowed_waivers``."""
+    data = layer.data
+    if rule_id in data.get("rules", {}):
+        _check_rule(layer, locker, upto_locker, entry, rule_id, before, after, rules)
+    _check_waivers(layer, locker, upto_locker, entry, lambda w: w.get("rule") in (rule_id, "*"))
 
 
 def _check_rule(layer: Layer, locker: Layer, upto_locker: Sequence[Layer], entry: str, rule_id: str,
