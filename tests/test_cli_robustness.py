@@ -413,3 +413,22 @@ def test_lock_and_report_names_that_are_not_project_names_are_invalid(tmp_path, 
     proc = check(tmp_path, json.dumps(report), name="report.json")
     assert proc.returncode == 1
     assert [f["rule"] for f in findings(proc)][0] == "invalid"  # a look-alike may add typosquat
+
+
+# ---------------------------------------------------------------- hashes
+
+
+def test_weak_hashes_do_not_satisfy_required_hashes(tmp_path):
+    md5 = "a" * 32
+    report = {"version": "1", "install": [
+        {"metadata": {"name": "requests", "version": "2.32.3"},
+         "download_info": {"url": "https://files.pythonhosted.org/r.whl", "archive_info": {"hashes": {"md5": md5}}}},
+        {"metadata": {"name": "flask", "version": "3.0.0"},
+         "download_info": {"url": "https://files.pythonhosted.org/f.whl", "archive_info": {"hashes": {"sha256": "b" * 64}}}},
+    ]}
+    proc = check(tmp_path, json.dumps(report), name="report.json", policy="strict")
+    got = [(f["rule"], f["subject"]) for f in findings(proc) if f["rule"] == "unhashed"]
+    assert got == [("unhashed", "requests==2.32.3")], proc.stdout
+    proc = check(tmp_path, f"https://files.pythonhosted.org/p/requests-2.32.3-py3-none-any.whl#md5={md5}\n",
+                 policy="strict")
+    assert [f["rule"] for f in findings(proc)] == ["unhashed"] and "weak" in findings(proc)[0]["message"]
