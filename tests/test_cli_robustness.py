@@ -432,3 +432,25 @@ def test_weak_hashes_do_not_satisfy_required_hashes(tmp_path):
     proc = check(tmp_path, f"https://files.pythonhosted.org/p/requests-2.32.3-py3-none-any.whl#md5={md5}\n",
                  policy="strict")
     assert [f["rule"] for f in findings(proc)] == ["unhashed"] and "weak" in findings(proc)[0]["message"]
+
+
+def test_binary_file_is_one_finding_not_a_flood(tmp_path):
+    import random
+
+    rnd = random.Random(7)
+    blob = bytes(rnd.randrange(256) for _ in range(200_000)) + b"\x00"
+    proc = check(tmp_path, blob, name="requirements.txt")
+    no_traceback(proc)
+    assert proc.returncode == 1
+    got = findings(proc)
+    assert len(got) <= 2 and any("binary data" in f["message"] for f in got)
+
+
+def test_text_junk_stops_after_many_unreadable_lines(tmp_path):
+    from guardpolicy.sources.requirements import MAX_INVALID_PER_FILE
+
+    junk = "".join(f"{i} {i}\n" for i in range(5 * MAX_INVALID_PER_FILE))
+    proc = check(tmp_path, junk + "reqeusts==1.0\n")
+    got = findings(proc)
+    assert proc.returncode == 1 and len(got) == MAX_INVALID_PER_FILE + 1
+    assert "not read" in got[-1]["message"] and got[-1]["location"]["line"] == MAX_INVALID_PER_FILE

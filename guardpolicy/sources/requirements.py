@@ -72,6 +72,9 @@ REQUIREMENT_OPTIONS = ("hashes", "global_options", "config_settings")
 INCLUDE_OPTIONS = ("requirements", "constraints")
 #: a bound on -r/-c nesting, far beyond real trees, so a generated chain cannot exhaust the stack
 MAX_INCLUDE_DEPTH = 64
+#: after this many unreadable lines a file is clearly not a requirements file: stop reading it
+#: (one more finding says so) instead of reporting every line of a binary or generated blob
+MAX_INVALID_PER_FILE = 200
 
 
 DEFAULT_INVALID_HINT = ("fix the line (see https://pip.pypa.io/en/stable/reference/requirements-file-format/); "
@@ -615,10 +618,25 @@ class _TreeReader:
             # the first replaced byte is where the problem is (None for an unknown coding cookie)
             bad = next((n for n, text_line in enumerate(text.splitlines(), 1) if "\ufffd" in text_line), None)
             self.items.append(_finding(f"{problem}; undecodable bytes were replaced", filename, Location(filename, bad)))
+        nul = text.find("\x00")
+        if nul >= 0:  # pip cannot read it either; parsing binary data would only flood the report
+            self.items.append(_finding("binary data (a NUL byte): not a requirements file, not read", filename,
+                                       Location(filename, text.count("\n", 0, nul) + 1),
+                                       "check the right file; a requirements file is text"))
+            self.done.add((key, constraint))
+            return
         self.stack.append(key)
+        bad = 0
         try:
             for number, line in logical_lines(text, self.env):
+                before = len(self.items)
                 self.read_line(filename, number, line, constraint)
+                bad += sum(1 for item in self.items[before:] if isinstance(item, Finding) and item.rule == "invalid")
+                if bad >= MAX_INVALID_PER_FILE:
+                    self.items.append(_finding(f"{bad} unreadable lines: this is not a requirements file; "
+                                               f"the rest of it (after line {number}) was not read", filename,
+                                               Location(filename, number), "check the right file"))
+                    break
         finally:
             self.stack.pop()
             self.done.add((key, constraint))
