@@ -775,3 +775,17 @@ def test_locking_sources_locks_the_source_rule(tmp_path, project, key):
     write(tmp_path, "proj/guard.toml", 'extends = ["../org.toml"]\n[[waivers]]\nrule = "source"\n'
                                        'subject = "https://mirror.acme.example/simple"\nreason = "x"\n')
     load(path, tmp_path)
+
+
+@pytest.mark.parametrize("body,key,msg", [
+    ('[rules.hub-scan]\npending = "deyn"\n', "rules.hub-scan.pending", "must be one of deny, warn, off"),
+    ("[rules.typosquat]\none_edit_rank = -5\n", "rules.typosquat.one_edit_rank", "must be 0 or more"),
+    ("[rules.typosquat]\ntwo_edit_rank = -1\n", "rules.typosquat.two_edit_rank", "must be 0 or more"),
+])
+def test_rule_option_values_outside_their_range_are_errors(tmp_path, body, key, msg):
+    """A misspelt action used to fall back to 'warn' silently; a negative rank disabled typo checks."""
+    path = write(tmp_path, "guard.toml", body)
+    with pytest.raises(PolicyError) as exc:
+        load(path, tmp_path)
+    assert exc.value.line == 2 and exc.value.key == key and msg in str(exc.value)
+    assert Option(int, 1, minimum=0).minimum == 0 and Option(str, "a", choices=("a", "b")).choices == ("a", "b")

@@ -177,6 +177,12 @@ def validate_layer(layer: Layer, rules: Mapping[str, Any]) -> None:
                 fail(f"unknown option for rule {rule_id!r} (known: {known})", ("rules", rule_id, key))
             if not schema.type_ok(value, opt.type):
                 fail(f"expected {schema.type_name(opt.type)}, got {_tname(value)}", ("rules", rule_id, key))
+            choices = getattr(opt, "choices", ())
+            if choices and value not in choices:
+                fail(f"must be one of {', '.join(map(str, choices))}, got {value!r}", ("rules", rule_id, key))
+            minimum = getattr(opt, "minimum", None)
+            if minimum is not None and isinstance(value, (int, float)) and value < minimum:
+                fail(f"must be {minimum} or more, got {value!r}", ("rules", rule_id, key))
     for i, waiver in enumerate(data.get("waivers", [])):
         for key, value in waiver.items():
             if key not in schema.WAIVER_KEYS:
