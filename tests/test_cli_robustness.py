@@ -454,3 +454,12 @@ def test_text_junk_stops_after_many_unreadable_lines(tmp_path):
     got = findings(proc)
     assert proc.returncode == 1 and len(got) == MAX_INVALID_PER_FILE + 1
     assert "not read" in got[-1]["message"] and got[-1]["location"]["line"] == MAX_INVALID_PER_FILE
+
+
+def test_non_utf8_pyproject_with_tool_guard_is_an_error_not_a_fallback(tmp_path):
+    (tmp_path / "pyproject.toml").write_bytes(b'[project]\nname = "caf\xe9"\n[tool.guard]\nextends = ["strict"]\n')
+    (tmp_path / "r.txt").write_text("flask==3.0.0\n", encoding="utf-8")
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("GUARD_")}
+    env["GUARD_CONFIG_DIR"] = str(tmp_path / "conf")
+    proc = run_guard("check", "r.txt", cwd=tmp_path, env=env)
+    assert proc.returncode == 2 and "pyproject.toml:2:" in proc.stderr, proc.stderr

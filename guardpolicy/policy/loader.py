@@ -396,9 +396,16 @@ def _has_tool_guard(pyproject: Path) -> bool:
     from ..fileio import decode_utf8, read_bytes_limited
 
     try:
-        text = decode_utf8(read_bytes_limited(pyproject))
-    except (OSError, UnicodeDecodeError):
+        data = read_bytes_limited(pyproject)
+    except OSError:
         return False
+    try:
+        text = decode_utf8(data)
+    except UnicodeDecodeError:
+        # not UTF-8 but clearly meant to configure guard: pick it so the error is shown rather
+        # than silently falling back to a looser policy
+        text = data.decode("utf-8", errors="replace")
+        return bool(re.search(r"^\s*\[\s*tool\s*\.\s*guard\b", text, re.M))
     if "guard" not in text:
         return False
     try:
