@@ -463,3 +463,17 @@ def test_non_utf8_pyproject_with_tool_guard_is_an_error_not_a_fallback(tmp_path)
     env["GUARD_CONFIG_DIR"] = str(tmp_path / "conf")
     proc = run_guard("check", "r.txt", cwd=tmp_path, env=env)
     assert proc.returncode == 2 and "pyproject.toml:2:" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("name,text", [
+    ("pyproject.toml", '[project]\nname = "x"\ndependencies = ["foo bar", 3]\noptional-dependencies = {a = "b"}\n'
+                       '[dependency-groups]\ndev = [{include-group = "nope"}]\n'),
+    ("pylock.toml", 'lock-version = "2.0"\n[[packages]]\nversion = "1"\n'),
+    ("uv.lock", 'version = 1\n[[package]]\nversion = "1"\n'),
+    ("report.json", '{"version": "1", "install": [{"metadata": {}}]}'),
+])
+def test_every_invalid_finding_has_a_fix_hint(tmp_path, name, text):
+    """docs/output.md: every finding comes with a fix hint (the text report prints 'fix:')."""
+    proc = check(tmp_path, text, name=name)
+    got = findings(proc)
+    assert got and all(f["suggestion"] for f in got), got

@@ -56,7 +56,8 @@ class PylockSource(Source):
             raise SourceError("not a PEP 751 lock file: no lock-version", file=self.path)
         if version.split(".")[0] != "1":
             yield Finding(rule="invalid", subject=self.path, location=Location(self.path, 1),
-                          message=f"lock-version {version} is not supported (1.x is); read on a best-effort basis")
+                          message=f"lock-version {version} is not supported (1.x is); read on a best-effort basis",
+                          suggestion="re-create the lock with a tool that writes PEP 751 lock-version 1.x")
         packages = data.get("packages", [])
         if not isinstance(packages, list):
             raise SourceError("packages must be an array of tables", file=self.path)
@@ -66,7 +67,8 @@ class PylockSource(Source):
             loc = Location(self.path, located(lines, i))
             name = entry.get("name")
             if not isinstance(name, str) or not name:
-                yield Finding(rule="invalid", subject=self.path, location=loc, message="package entry without a name")
+                yield Finding(rule="invalid", subject=self.path, location=loc, message="package entry without a name",
+                              suggestion="re-create the lock file; every [[packages]] entry needs a name")
                 continue
             ver = entry.get("version")
             url, editable = direct_url(entry)

@@ -57,6 +57,7 @@ class PypiTargetSource(Source):
         except InvalidRequirement as exc:
             # a command-line target has no file: location is None (docs/output.md)
             yield Finding(rule="invalid", subject=self.name, message=f"not a valid requirement: {str(exc).splitlines()[0]}",
+                          suggestion="write pypi:NAME or pypi:NAME==VERSION",
                           location=None)
             return
         yield PackageRef(name=req.name, specifier=str(req.specifier), version=pinned_version(req.specifier),

@@ -68,7 +68,8 @@ class UvLockSource(Source):
             loc = Location(self.path, located(lines, i))
             name = entry.get("name")
             if not isinstance(name, str) or not name:
-                yield Finding(rule="invalid", subject=self.path, location=loc, message="package entry without a name")
+                yield Finding(rule="invalid", subject=self.path, location=loc, message="package entry without a name",
+                              suggestion="re-create the lock file with uv lock; every [[package]] entry needs a name")
                 continue
             registry, url, own = source_of(entry.get("source"))
             if own:
