@@ -70,8 +70,13 @@ class Engine:
                 yield None, [item]
                 continue
             hook = getattr(self.pm.hook, _HOOK_BY_TYPE[type(item)])
+            kwargs = {_ARG_BY_TYPE[type(item)]: item, "policy": self.policy, "context": ctx}
+            try:
+                results = hook(**kwargs)
+            except Exception:  # noqa: BLE001 - one rule's bug must not hide the others' findings
+                results = run_isolated(hook, kwargs, item)
             found: list[Finding] = []
-            for result in hook(**{_ARG_BY_TYPE[type(item)]: item, "policy": self.policy, "context": ctx}):
+            for result in results:
                 found.extend(result or ())
             yield item, found
 
@@ -92,6 +97,31 @@ class Engine:
             for info in infos or ():
                 out[info.id] = info
         return out
+
+
+def run_isolated(hook, kwargs: Mapping[str, Any], subject: Subject) -> list:
+    """Call each implementation of ``hook`` on its own, after the combined call raised.
+
+    The rules that work keep their findings; a rule that raises becomes a ``deny`` finding of
+    that rule (``invalid`` when the plugin declares no rule) naming the subject and the error:
+    guard cannot judge the subject, so it fails closed instead of printing a traceback.
+    """
+    results = []
+    for impl in reversed(hook.get_hookimpls()):  # pluggy's own call order
+        if impl.hookwrapper or getattr(impl, "wrapper", False):
+            continue
+        try:
+            results.append(impl.function(*(kwargs[name] for name in impl.argnames)))
+        except Exception as exc:  # noqa: BLE001
+            info = getattr(impl.plugin, "RULE", None)
+            rule = getattr(info, "id", None) or "invalid"
+            results.append([Finding(
+                rule=rule, subject=subject.subject, action="deny", location=getattr(subject, "location", None),
+                message=f"rule {rule!r} ({impl.plugin_name}) failed on {subject.subject}: "
+                        f"{type(exc).__name__}: {exc}; it cannot be judged, so it is denied",
+                suggestion="check the input for malformed values; if it looks fine, report this guard bug",
+                details={"error": type(exc).__name__, "plugin": impl.plugin_name})])
+    return results
 
 
 def _names_for(subject: str) -> set[str]:

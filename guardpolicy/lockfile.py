@@ -171,6 +171,8 @@ def parse_lock(text: str, file: Optional[str] = None) -> Lock:
         if unknown:
             fail(f"{rid}: unknown key(s): {', '.join(sorted(unknown))}")
         files, seen = [], set()
+        if not isinstance(r.get("files", []), list):
+            fail(f"{rid}: 'files' must be an array of tables ([[repo.files]])")
         for f in r.get("files", []):
             if not isinstance(f, dict):
                 fail(f"{rid}: each [[repo.files]] entry must be a table")
@@ -191,8 +193,10 @@ def parse_lock(text: str, file: Optional[str] = None) -> Lock:
 
 def read_lock(path) -> Lock:
     """Read ``path`` (``LockError`` when missing or invalid)."""
+    from .fileio import decode_utf8, read_bytes_limited
+
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = decode_utf8(read_bytes_limited(path))
     except (OSError, UnicodeDecodeError) as exc:
         raise LockError(f"cannot read: {getattr(exc, 'strerror', None) or exc}", str(path)) from None
     return parse_lock(text, str(path))

@@ -79,3 +79,51 @@ def test_cli_policy_error_is_one_line(tmp_path, guard):
     assert r.returncode == 2
     assert "Traceback" not in r.stderr
     assert f"{bad}:3: rules.unpinned.actoin" in r.stderr
+
+
+class _CrashingRule:
+    """A rule plugin with a bug: it raises on one package name."""
+
+    from guardpolicy.rules import RuleInfo as _RuleInfo
+
+    RULE = _RuleInfo(id="unpinned", summary="crashes", help="", default_action="warn", example="")
+
+    from guardpolicy.hookspecs import hookimpl as _hookimpl
+
+    @staticmethod
+    @_hookimpl
+    def guard_check_package(package, policy, context):
+        if package.name == "boom":
+            raise ValueError("Invalid IPv6 URL")
+        return [Finding("unpinned", package.subject, "fine")]
+
+
+class _WorkingRule:
+    """A rule that always reports, to show its findings survive a neighbour's crash."""
+
+    from guardpolicy.hookspecs import hookimpl as _hookimpl
+
+    @staticmethod
+    @_hookimpl
+    def guard_check_package(package, policy, context):
+        return [Finding("typosquat", package.subject, "looks like something")]
+
+
+def test_a_crashing_rule_fails_closed_and_keeps_other_findings():
+    import pluggy
+
+    from guardpolicy import hookspecs
+
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    pm.register(_WorkingRule, name="works")
+    pm.register(_CrashingRule, name="crashes")
+    loc = Location("r.txt", 3)
+    d = Engine(load_policy("default"), pm=pm).decide([PackageRef("boom", "==1", version="1", location=loc),
+                                                       PackageRef("ok", "==1", version="1")])
+    got = [(f.rule, f.subject, f.action, f.location) for f in d.findings]
+    assert ("typosquat", "boom==1", "deny", None) in got  # the working rule's finding is not lost
+    crash = [f for f in d.findings if f.subject == "boom==1" and f.rule == "unpinned"]
+    assert crash and crash[0].action == "warn"  # the policy's action is still the ceiling
+    assert "ValueError: Invalid IPv6 URL" in crash[0].message and crash[0].location == loc
+    assert ("unpinned", "ok==1", "warn", None) in got  # other subjects unaffected

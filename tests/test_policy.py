@@ -694,3 +694,98 @@ def test_key_line_agrees_with_tomli_w_output(doc):
 def test_key_line_never_raises(text):
     key_line(text, ("a", 0, "b"))
     key_line(text + "\n[x]\ny = 1\n", ("x", "y"))
+
+
+def test_allow_cannot_silence_a_locked_name_rule(tmp_path):
+    """``allow = ["*"]`` above a layer that locks typosquat/malicious would switch them off."""
+    write(tmp_path, "org.toml", 'locked = ["typosquat", "malicious"]\nallowed_waivers = ["typosquat:acme-*"]\n')
+    project = write(tmp_path, "proj/guard.toml", 'extends = ["../org.toml"]\nallow = ["*"]\n')
+    with pytest.raises(PolicyError) as exc:
+        load(project, tmp_path)
+    assert exc.value.line == 2 and exc.value.key == "allow" and "typosquat" in str(exc.value)
+    project = write(tmp_path, "proj/guard.toml", 'extends = ["../org.toml"]\nallow = ["crypt"]\n')
+    with pytest.raises(PolicyError):  # a known-malicious name under a locked malicious rule
+        load(project, tmp_path)
+    # what allowed_waivers covers stays possible for typosquat, but malicious is locked too
+    project = write(tmp_path, "proj/guard.toml", 'extends = ["../org.toml"]\nallow = ["acme-reqeusts"]\n')
+    with pytest.raises(PolicyError) as exc:
+        load(project, tmp_path)
+    assert "'malicious'" in str(exc.value)
+    write(tmp_path, "org.toml", 'locked = ["typosquat"]\nallowed_waivers = ["typosquat:acme-*"]\n')
+    policy = load(project, tmp_path)
+    assert "acme-reqeusts" in policy.allow
+    # an allow entry the org itself set is not the project's loosening
+    write(tmp_path, "org.toml", 'locked = ["rules"]\nallow = ["internal-*"]\n')
+    project = write(tmp_path, "proj/guard.toml", 'extends = ["../org.toml"]\nallow = ["internal-*"]\n')
+    load(project, tmp_path)
+
+
+@pytest.mark.parametrize("loose,key", [
+    ('extends = []\n[[waivers]]\nrule = "*"\nsubject = "*"\nreason = "bypass"\n', "waivers"),
+    ('extends = []\n[rules.typosquat]\naction = "off"\n', "rules.typosquat.action"),
+    ('extends = []\nmode = "off"\n', "mode"),
+    ('extends = []\nallow = ["*"]\n', "allow"),
+    ('extends = []\nallowed_waivers = ["*:*"]\n[[waivers]]\nrule = "typosquat"\nsubject = "*"\nreason = "self-granted"\n',
+     "waivers"),
+])
+def test_a_layer_listed_below_the_locking_bundle_cannot_loosen_it(tmp_path, loose, key):
+    """A project may put its own file *before* the org bundle in extends: it lands below the
+    bundle in the stack, but the bundle's locks still cover it."""
+    # extends = []: nothing of the org's own stack overrides the lower layer's values
+    write(tmp_path, "org.toml", 'extends = []\nlocked = ["typosquat", "mode", "waivers"]\n')
+    write(tmp_path, "proj/loose.toml", loose)
+    project = write(tmp_path, "proj/guard.toml", 'extends = ["loose.toml", "../org.toml"]\n')
+    with pytest.raises(PolicyError) as exc:
+        load(project, tmp_path)
+    assert exc.value.file.endswith("loose.toml") and exc.value.key == key, str(exc.value)
+    assert "org.toml locks" in str(exc.value)
+
+
+def test_layers_the_bundle_overrides_or_extends_itself_are_fine_below_it(tmp_path):
+    # the org extends strict itself (trusted); the project's own lower layer sets what the org
+    # overrides anyway (no effect) and tightens the rest
+    write(tmp_path, "org.toml", 'extends = ["strict"]\nlocked = ["rules", "mode", "sources"]\nmode = "enforce"\n'
+                                '[rules.unpinned]\naction = "deny"\n')
+    write(tmp_path, "proj/base.toml", 'extends = []\nmode = "warn"\n[rules.unpinned]\naction = "warn"\n'
+                                      '[rules.typosquat]\naction = "deny"\n')
+    project = write(tmp_path, "proj/guard.toml", 'extends = ["base.toml", "../org.toml"]\n')
+    policy = load(project, tmp_path)
+    assert policy.mode == "enforce" and policy.rule("unpinned").action == "deny"
+
+
+@pytest.mark.parametrize("project,key", [
+    ('[rules.source]\naction = "off"\n', "rules.source.action"),
+    ('[rules.source]\naction = "warn"\n', "rules.source.action"),
+    ('[rules.source]\nallow_direct_urls = true\n', None),  # unchanged from the org: fine
+    ('[[waivers]]\nrule = "source"\nsubject = "*"\nreason = "x"\n', "waivers"),
+    ('[[waivers]]\nrule = "*"\nsubject = "https://evil.example/*"\nreason = "x"\n', "waivers"),
+])
+def test_locking_sources_locks_the_source_rule(tmp_path, project, key):
+    """Without this a project kept the org's index list but switched off the rule that enforces it."""
+    write(tmp_path, "org.toml", 'locked = ["sources"]\nallowed_waivers = ["source:https://mirror.acme.example/*"]\n'
+                                '[sources]\nindexes = ["https://pypi.org/simple"]\n')
+    path = write(tmp_path, "proj/guard.toml", 'extends = ["../org.toml"]\n' + project)
+    if key is None:
+        load(path, tmp_path)
+        return
+    with pytest.raises(PolicyError) as exc:
+        load(path, tmp_path)
+    assert exc.value.key == key and "locks 'sources'" in str(exc.value)
+    # a waiver the org allows is still fine
+    write(tmp_path, "proj/guard.toml", 'extends = ["../org.toml"]\n[[waivers]]\nrule = "source"\n'
+                                       'subject = "https://mirror.acme.example/simple"\nreason = "x"\n')
+    load(path, tmp_path)
+
+
+@pytest.mark.parametrize("body,key,msg", [
+    ('[rules.hub-scan]\npending = "deyn"\n', "rules.hub-scan.pending", "must be one of deny, warn, off"),
+    ("[rules.typosquat]\none_edit_rank = -5\n", "rules.typosquat.one_edit_rank", "must be 0 or more"),
+    ("[rules.typosquat]\ntwo_edit_rank = -1\n", "rules.typosquat.two_edit_rank", "must be 0 or more"),
+])
+def test_rule_option_values_outside_their_range_are_errors(tmp_path, body, key, msg):
+    """A misspelt action used to fall back to 'warn' silently; a negative rank disabled typo checks."""
+    path = write(tmp_path, "guard.toml", body)
+    with pytest.raises(PolicyError) as exc:
+        load(path, tmp_path)
+    assert exc.value.line == 2 and exc.value.key == key and msg in str(exc.value)
+    assert Option(int, 1, minimum=0).minimum == 0 and Option(str, "a", choices=("a", "b")).choices == ("a", "b")

@@ -556,3 +556,14 @@ def test_any_text_reads_without_an_exception(tmp_path, lines):
     p.write_text("\n".join(lines), encoding="utf-8")
     for item in read_requirements(str(p), ReadOptions(env={"X": "y"})):
         assert isinstance(item, (PackageRef, IndexRef, Finding))
+
+
+def test_empty_arbitrary_equality_pins_nothing():
+    from packaging.specifiers import SpecifierSet
+
+    from guardpolicy.rules.unpinned import is_pinned_specifier
+    from guardpolicy.sources.requirements import pinned_version
+
+    assert pinned_version(SpecifierSet("===")) is None
+    assert not is_pinned_specifier("===")
+    assert pinned_version(SpecifierSet("===1.0+local")) == "1.0+local" and is_pinned_specifier("===1.0+local")

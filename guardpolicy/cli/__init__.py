@@ -64,6 +64,19 @@ def main(argv=None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - the contract is one line, never a traceback
+        import os
+
+        if os.environ.get("GUARD_DEBUG"):
+            raise
+        from ..sources.interface import SourceError
+
+        if isinstance(exc, SourceError):  # an input that cannot be read at all: a usage error
+            print(f"guard: error: {exc}", file=sys.stderr)
+        else:
+            print(f"guard: internal error: {type(exc).__name__}: {exc} (nothing was allowed; "
+                  "GUARD_DEBUG=1 shows the traceback; please report it)", file=sys.stderr)
+        return EXIT_ERROR
 
 
 def add_policy_args(parser: argparse.ArgumentParser) -> None:

@@ -24,8 +24,10 @@ def add_parser(sub) -> None:
 
 def collect_subjects(targets, options):
     """Turn targets into one list of subjects and source findings (``UsageError`` for an unknown target)."""
-    from ..errors import UsageError
+    from ..errors import GuardError, UsageError
+    from ..model import Finding, Location
     from ..plugins import get_plugin_manager
+    from ..sources.interface import SourceError
 
     pm = get_plugin_manager()
     items = []
@@ -33,7 +35,15 @@ def collect_subjects(targets, options):
         source = pm.hook.guard_make_source(target=target, options=options)
         if source is None:
             raise UsageError(f"{target}: not a file guard can read, nor a pypi:/hf: target")
-        items.extend(source.collect())
+        try:
+            items.extend(source.collect())  # extend keeps what was collected before an error
+        except (SourceError, GuardError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a reader bug must not become a traceback or an allow
+            items.append(Finding(rule="invalid", subject=target, action="deny", location=Location(target),
+                                 message=f"{target} could not be read to the end ({type(exc).__name__}: {exc}); "
+                                         "what follows the error was not checked",
+                                 suggestion="check the file for malformed values; if it looks fine, report this guard bug"))
     return items
 
 

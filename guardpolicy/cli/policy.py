@@ -143,7 +143,9 @@ def _validate(args) -> int:
     from ..policy import load_policy
 
     path = Path(args.file)
-    if not path.is_file():
+    if path.is_dir():
+        raise UsageError(f"{args.file}: is a directory, not a policy file")
+    if not path.exists():
         raise UsageError(f"{args.file}: no such file")
     policy = load_policy(str(path.resolve()), env={k: v for k, v in __import__("os").environ.items() if k != "GUARD_MODE"})
     names = " <- ".join(l.name for l in policy.layers)

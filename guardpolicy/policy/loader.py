@@ -15,6 +15,7 @@ import json
 import os
 import re
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
@@ -50,23 +51,31 @@ def parse_toml(text: str, file: str) -> dict:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        m = _TOML_ERR_LINE.search(str(exc))
+        from ..fileio import toml_error_line
+
         msg = _TOML_ERR_LINE.sub("", str(exc)).strip()
-        raise PolicyError(f"invalid TOML: {msg}", file=file, line=int(m.group(1)) if m else None) from None
+        raise PolicyError(f"invalid TOML: {msg}", file=file, line=toml_error_line(str(exc), text)) from None
 
 
 def read_layer(path: Path, name: Optional[str] = None, bundle: Optional[Mapping[str, Any]] = None) -> Layer:
     """Read one policy file (``*.toml`` or a ``pyproject.toml``'s ``[tool.guard]``)."""
     file = str(path)
     where = (bundle or {}).get("url") or file
+    from ..fileio import decode_utf8, error_line, read_bytes_limited
+
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_bytes_limited(path)
     except FileNotFoundError:
         raise PolicyError("policy file not found", file=where) from None
     except IsADirectoryError:
         raise PolicyError("is a directory, not a policy file", file=where) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError(f"cannot read policy: {exc}", file=where) from None
+    except (OSError, ValueError) as exc:
+        raise PolicyError(f"cannot read policy: {getattr(exc, 'strerror', None) or exc}", file=where) from None
+    try:
+        text = decode_utf8(data)
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"not UTF-8 (byte 0x{data[exc.start]:02x}); TOML files are UTF-8", file=where,
+                          line=error_line(data, exc)) from None
     data = parse_toml(text, where)
     if path.name == "pyproject.toml":
         tool = data.get("tool", {})
@@ -112,9 +121,11 @@ def validate_layer(layer: Layer, rules: Mapping[str, Any]) -> None:
             fail("empty entry", ("extends", i))
     for i, entry in enumerate(data.get("deny", [])):
         try:
-            from packaging.requirements import InvalidRequirement, Requirement
+            from packaging.requirements import InvalidRequirement
 
-            Requirement(entry)
+            from ..pep508 import parse_requirement
+
+            parse_requirement(entry)
         except InvalidRequirement as exc:
             why = str(exc).splitlines()[0].rstrip(": ")
             fail(f"not a requirement string ({why}): {entry!r}", ("deny", i))
@@ -166,6 +177,12 @@ def validate_layer(layer: Layer, rules: Mapping[str, Any]) -> None:
                 fail(f"unknown option for rule {rule_id!r} (known: {known})", ("rules", rule_id, key))
             if not schema.type_ok(value, opt.type):
                 fail(f"expected {schema.type_name(opt.type)}, got {_tname(value)}", ("rules", rule_id, key))
+            choices = getattr(opt, "choices", ())
+            if choices and value not in choices:
+                fail(f"must be one of {', '.join(map(str, choices))}, got {value!r}", ("rules", rule_id, key))
+            minimum = getattr(opt, "minimum", None)
+            if minimum is not None and isinstance(value, (int, float)) and value < minimum:
+                fail(f"must be {minimum} or more, got {value!r}", ("rules", rule_id, key))
     for i, waiver in enumerate(data.get("waivers", [])):
         for key, value in waiver.items():
             if key not in schema.WAIVER_KEYS:
@@ -233,6 +250,10 @@ def _resolve_ref(ref: str, referrer: Optional[Layer], base_dir: Optional[Path], 
         return read_layer(path, name=meta["url"], bundle=meta)
     if _is_shipped_name(ref):
         return read_layer(shipped_dir() / f"{ref}.toml", name=ref)
+    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]+):(?=/)", ref)
+    if scheme:  # not a path: a URL guard does not fetch (one letter is a Windows drive)
+        raise PolicyError(f"{ref!r} is not a policy guard can load: only https:// (and http://) bundle URLs, shipped names and "
+                          "paths are supported", file=where, line=line, key="extends" if referrer else None)
     path = Path(ref).expanduser()
     if not path.is_absolute() and base_dir is not None:
         path = Path(os.path.normpath(base_dir / path))
@@ -242,6 +263,9 @@ def _resolve_ref(ref: str, referrer: Optional[Layer], base_dir: Optional[Path], 
         else:
             msg = f"policy file not found: {path}"
         raise PolicyError(msg, file=where, line=line, key="extends" if referrer else None)
+    if path.is_dir():
+        raise PolicyError(f"{path} is a directory, not a policy file", file=where, line=line,
+                          key="extends" if referrer else None)
     return read_layer(path)
 
 
@@ -267,9 +291,11 @@ def _stack(layer: Layer, seen: tuple, ctx: _Ctx) -> list[Layer]:
         parents = [] if layer.name == DEFAULT_POLICY else [DEFAULT_POLICY]
     base_dir = Path(layer.path).parent if layer.path and not layer.bundle else None
     out: list[Layer] = []
+    pids: list[str] = []
     for ref in parents:
         parent = _resolve_ref(ref, layer, base_dir, ctx)
         pid = _identity(parent)
+        pids.append(pid)
         if pid in seen + (ident,):
             chain = " -> ".join([*seen, ident, pid])
             idx = list(layer.data["extends"]).index(ref)
@@ -278,7 +304,7 @@ def _stack(layer: Layer, seen: tuple, ctx: _Ctx) -> list[Layer]:
         for sub in _stack(parent, seen + (ident,), ctx):
             if all(_identity(sub) != _identity(o) for o in out):
                 out.append(sub)
-    out.append(layer)
+    out.append(replace(layer, parents=tuple(pids)))
     return out
 
 
@@ -371,10 +397,19 @@ def build_policy(layers: list[Layer], rules: Mapping[str, Any], env: Mapping[str
 
 def _has_tool_guard(pyproject: Path) -> bool:
     """True when a ``pyproject.toml`` has a ``[tool.guard]`` table (however it is spelled)."""
+    from ..fileio import decode_utf8, read_bytes_limited
+
     try:
-        text = pyproject.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        data = read_bytes_limited(pyproject)
+    except OSError:
         return False
+    try:
+        text = decode_utf8(data)
+    except UnicodeDecodeError:
+        # not UTF-8 but clearly meant to configure guard: pick it so the error is shown rather
+        # than silently falling back to a looser policy
+        text = data.decode("utf-8", errors="replace")
+        return bool(re.search(r"^\s*\[\s*tool\s*\.\s*guard\b", text, re.M))
     if "guard" not in text:
         return False
     try:

@@ -116,26 +116,67 @@ def waiver_allowed(waiver: Mapping[str, Any], layers_upto_locker: Sequence[Layer
     return False
 
 
+def trusted_by(layers: Sequence[Layer], i: int) -> list[int]:
+    """Indices of the layers the locking layer ``layers[i]`` vouches for: itself and what it
+    extends, transitively. A project can list its own files *before* an org bundle in
+    ``extends``; those land below the bundle but are not the bundle's, so its locks cover them.
+    Layers whose parents are unknown (built by hand, not by the loader) trust everything below.
+    """
+    from .loader import _identity
+
+    if layers[i].parents is None:
+        return list(range(i + 1))
+    index = {_identity(layer): k for k, layer in enumerate(layers[: i + 1])}
+    todo, seen = [i], {i}
+    while todo:
+        k = todo.pop()
+        for pid in layers[k].parents or ():
+            if pid in index and index[pid] not in seen:
+                seen.add(index[pid])
+                todo.append(index[pid])
+    return sorted(seen)
+
+
 def check_locks(layers: Sequence[Layer], rules: Optional[Mapping[str, Any]] = None) -> None:
-    """Raise ``PolicyError`` when a layer loosens something a lower layer locked."""
+    """Raise ``PolicyError`` when a layer loosens something a lower layer locked.
+
+    Layers above a locking layer are checked one by one against everything below them. Layers
+    *below* it that it does not extend itself (``trusted_by``) are checked too: each against the
+    locking layer's own stack, in file order, so a value the locking layer overrides anyway is
+    not held against them.
+    """
     from .loader import merge_layers
 
     rules = rules or {}
+    trusted = {i: trusted_by(layers, i) for i, layer in enumerate(layers) if layer.data.get("locked")}
+    for i, keep in trusted.items():
+        upto_locker = [layers[k] for k in keep]
+        checked = set(keep)
+        for u in range(i):
+            if u in checked:
+                continue
+            before, _ = merge_layers(layers[k] for k in range(i + 1) if k in checked)
+            after, _ = merge_layers(layers[k] for k in range(i + 1) if k in checked or k == u)
+            for entry in layers[i].data.get("locked", ()):
+                _check_entry(layers[u], layers[i], upto_locker, entry, before, after, rules)
+            checked.add(u)
     for j in range(1, len(layers)):
-        lockers = [(entry, i) for i in range(j) for entry in layers[i].data.get("locked", ())]
+        lockers = [(entry, i) for i in trusted if i < j for entry in layers[i].data.get("locked", ())]
         if not lockers:
             continue
         layer = layers[j]
         before, _ = merge_layers(layers[:j])
         after, _ = merge_layers(layers[: j + 1])
         for entry, i in lockers:
-            _check_entry(layer, layers[i], layers[: i + 1], entry, before, after, rules)
+            _check_entry(layer, layers[i], [layers[k] for k in trusted[i]], entry, before, after, rules)
 
 
 def _check_entry(layer: Layer, locker: Layer, upto_locker: Sequence[Layer], entry: str,
                  before: Mapping, after: Mapping, rules: Mapping[str, Any]) -> None:
     """Refuse ``layer`` loosening locked ``entry`` (section, mode, allow, waivers, rules, rule id); tightening is ok."""
     data = layer.data
+    if entry == "rules" or entry in rules:
+        _check_allow(layer, locker, upto_locker, entry, [entry] if entry != "rules" else list(rules), before, rules)
     if entry in schema.SECTIONS:
         for key in data.get(entry, {}):
             path = (entry, key)
@@ -145,10 +186,10 @@ def _check_entry(layer: Layer, locker: Layer, upto_locker: Sequence[Layer], entr
                 _fail(layer, locker, entry, path, f"[{entry}] {key} {_describe(direction, old, new)}")
     elif entry == "mode":
         if "mode" in data:
-            old = before.get("mode", "enforce")
-            if _MODE_RANK[data["mode"]] < _MODE_RANK[old]:
-                _fail(layer, locker, entry, ("mode",), f"mode lowers {old!r} to {data['mode']!r}")
-        if data.get("allow_mode_override") is True and before.get("allow_mode_override", True) is False:
+            old, new = before.get("mode", "enforce"), after.get("mode", "enforce")
+            if _MODE_RANK[new] < _MODE_RANK[old]:
+                _fail(layer, locker, entry, ("mode",), f"mode lowers {old!r} to {new!r}")
+        if after.get("allow_mode_override") is True and before.get("allow_mode_override", True) is False:
             _fail(layer, locker, entry, ("allow_mode_override",), "allow_mode_override turns the override back on")
     elif entry == "allow":
         added = [a for a in data.get("allow", ()) if a not in before.get("allow", ())]
@@ -159,22 +200,37 @@ def _check_entry(layer: Layer, locker: Layer, upto_locker: Sequence[Layer], entr
         _check_waivers(layer, locker, upto_locker, entry, lambda w: True)
     elif entry == "rules":
         for rule_id in data.get("rules", {}):
-            _check_rule(layer, locker, upto_locker, entry, rule_id, before, rules)
+            _check_rule(layer, locker, upto_locker, entry, rule_id, before, after, rules)
         _check_waivers(layer, locker, upto_locker, entry, lambda w: True)
-    elif entry in data.get("rules", {}) or any(w.get("rule") in (entry, "*") for w in data.get("waivers", ())):
-        if entry in data.get("rules", {}):
-            _check_rule(layer, locker, upto_locker, entry, entry, before, rules)
-        _check_waivers(layer, locker, upto_locker, entry, lambda w: w.get("rule") in (entry, "*"))
+    else:
+        _check_locked_rule(layer, locker, upto_locker, entry, entry, before, after, rules)
+    for rule_id in schema.SECTION_RULES.get(entry, ()):
+        # the rule that enforces a locked section is locked with it: switching it off or
+        # waiving it would undo the section's lock
+        if rule_id in rules:
+            _check_locked_rule(layer, locker, upto_locker, entry, rule_id, before, after, rules)
+            _check_allow(layer, locker, upto_locker, entry, [rule_id], before, rules)
+
+
+def _check_locked_rule(layer: Layer, locker: Layer, upto_locker: Sequence[Layer], entry: str, rule_id: str,
+                       before: Mapping, after: Mapping, rules: Mapping[str, Any]) -> None:
+    """``rule_id`` is locked (by ``entry``): its action and options only tighten; waivers need ``allowed_waivers``."""
+    data = layer.data
+    if rule_id in data.get("rules", {}):
+        _check_rule(layer, locker, upto_locker, entry, rule_id, before, after, rules)
+    _check_waivers(layer, locker, upto_locker, entry, lambda w: w.get("rule") in (rule_id, "*"))
 
 
 def _check_rule(layer: Layer, locker: Layer, upto_locker: Sequence[Layer], entry: str, rule_id: str,
-                before: Mapping, rules: Mapping[str, Any]) -> None:
+                before: Mapping, after: Mapping, rules: Mapping[str, Any]) -> None:
     """Refuse changes by ``layer`` to locked rule ``rule_id``: a weaker action or a loosened option."""
     table = layer.data["rules"][rule_id]
     info = rules.get(rule_id)
-    for key, new in table.items():
+    for key in table:
         path = ("rules", rule_id, key)
-        old = _get(before, path)
+        old, new = _get(before, path), _get(after, path)
+        if new == old:
+            continue  # unchanged, or overridden by a layer the lock trusts
         if key == "action":
             old_action = old if old is not _MISSING else (info.default_action if info else "deny")
             if _ACTION_RANK[new] < _ACTION_RANK[old_action]:
@@ -186,6 +242,23 @@ def _check_rule(layer: Layer, locker: Layer, upto_locker: Sequence[Layer], entry
         direction = getattr(opt, "tighten", None) or schema.RULE_OPTION_TIGHTEN.get((rule_id, key))
         if not tightens(direction, old, new):
             _fail(layer, locker, entry, path, f"rule {rule_id} option {key} {_describe(direction, old, new)}")
+
+
+def _check_allow(layer: Layer, locker: Layer, upto_locker: Sequence[Layer], entry: str, rule_ids: Sequence[str],
+                 before: Mapping, rules: Mapping[str, Any]) -> None:
+    """An ``allow`` entry silences every rule that honours the allow list (``RuleInfo.allowlist``:
+    typosquat, malicious): against a locked one it is a waiver and needs ``allowed_waivers``."""
+    name_rules = [r for r in rule_ids if getattr(rules.get(r), "allowlist", False)]
+    if not name_rules:
+        return
+    for idx, name in enumerate(layer.data.get("allow", ())):
+        if name in before.get("allow", ()):
+            continue
+        for rule_id in name_rules:
+            if not waiver_allowed({"rule": rule_id, "subject": name}, upto_locker):
+                _fail(layer, locker, entry, ("allow", idx),
+                      f"allow adds {name!r}, which silences locked rule {rule_id!r} (the locking layer's "
+                      f"allowed_waivers would need '{rule_id}:{name}')")
 
 
 def _check_waivers(layer: Layer, locker: Layer, upto_locker: Sequence[Layer], entry: str, applies) -> None:

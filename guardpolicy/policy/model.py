@@ -63,6 +63,9 @@ class Layer:
     text: Optional[str] = None
     #: for a remote bundle: what ``fetch_bundle`` knows (url, revision, fetched_at, status)
     bundle: Optional[Mapping[str, Any]] = None
+    #: identities of the layers this one extends directly (set by the loader; ``None`` when
+    #: unknown): a lock trusts exactly the locking layer and what it extends itself
+    parents: Optional[Tuple[str, ...]] = None
 
     @property
     def keybase(self) -> Tuple[str, ...]:

@@ -136,6 +136,13 @@ RULE_OPTION_TIGHTEN = {
     ("typosquat", "combosquats"): "true",
 }
 
+#: The rules that enforce a section: locking the section locks them too (``locked =
+#: ["sources"]`` would mean nothing if a project could set ``[rules.source] action = "off"``).
+SECTION_RULES = {
+    "sources": ("source",),
+    "hub": ("format", "pickle"),
+}
+
 #: Non-section names a ``locked`` entry may use besides section names and rule ids.
 LOCKABLE_KEYS = ("mode", "allow", "deny", "waivers", "rules")
 

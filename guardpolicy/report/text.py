@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
+import re
+
 from ..model import Decision, Finding
 from .interface import Format
+
+#: C0/C1 controls (but tab and newline), DEL, and bidi overrides: an input file must not be able
+#: to drive the terminal (colours, cursor moves, a fake "ALLOW" line) or reorder what is shown
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str, indent: str = "      ") -> str:
+    """``text`` safe for a terminal: control characters escaped (``\\x1b``), continuation lines
+    indented so no input can print a line of its own at column 0."""
+    text = _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
+                       str(text))
+    return text.replace("\n", "\n" + indent)
+
 
 _COLORS = {"deny": "\x1b[31m", "warn": "\x1b[33m", "allow": "\x1b[32m", "dim": "\x1b[2m", "reset": "\x1b[0m"}
 
@@ -20,9 +35,9 @@ class TextFormat(Format):
     def _line(self, f: Finding) -> list[str]:
         """The lines for one finding: line, verdict, rule and message, then its fix."""
         where = f"line {f.location.line}: " if f.location and f.location.line else ""
-        out = [f"  {where}{self._c(f.action or 'warn', f.action or 'warn')} [{f.rule}] {f.message}"]
+        out = [f"  {where}{self._c(f.action or 'warn', f.action or 'warn')} [{printable(f.rule)}] {printable(f.message)}"]
         if f.suggestion:
-            out.append(f"      {self._c('dim', 'fix:')} {f.suggestion}")
+            out.append(f"      {self._c('dim', 'fix:')} {printable(f.suggestion)}")
         return out
 
     def format(self, decision: Decision) -> str:
@@ -32,13 +47,13 @@ class TextFormat(Format):
             groups.setdefault(f.location.file if f.location else f.subject if f.subject.startswith(("pypi:", "hf:")) else "(command line)", []).append(f)
         lines: list[str] = []
         for file, items in groups.items():
-            lines.append(file)
+            lines.append(printable(file))
             for f in sorted(items, key=lambda f: (f.location.line or 0) if f.location else 0):
                 lines.extend(self._line(f))
         if decision.waived:
             lines.append(self._c("dim", f"waived ({len(decision.waived)}):"))
             for f in decision.waived:
-                lines.append(self._c("dim", f"  [{f.rule}] {f.subject}: {f.message} (waiver {f.waived_by})"))
+                lines.append(self._c("dim", printable(f"  [{f.rule}] {f.subject}: {f.message} (waiver {f.waived_by})")))
         denied = sum(f.action == "deny" for f in decision.findings)
         warned = sum(f.action == "warn" for f in decision.findings)
         summary = f"{len(decision.checked)} checked, {denied} denied, {warned} warnings"

@@ -17,13 +17,17 @@ class Option:
     ``tighten`` says which way is stricter when a layer ``locked`` the rule: ``"true"`` /
     ``"false"`` (that boolean is the strict value), ``"subset"`` / ``"superset"`` (a list may
     only shrink / grow), ``"min"`` / ``"max"`` (a number may only go down / up). ``None``:
-    a locked rule's option may not change at all.
+    a locked rule's option may not change at all. ``choices``: the only values allowed (a
+    typo such as ``"deyn"`` is a policy error, not a silent fallback); ``minimum``: the
+    smallest number allowed.
     """
 
     type: Any
     default: Any
     help: str = ""
     tighten: Optional[str] = None
+    choices: Tuple[Any, ...] = ()
+    minimum: Optional[int] = None
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import InvalidRequirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from ..hookspecs import hookimpl
 from ..model import Finding
 from ..names import canonicalize_name
+from ..pep508 import parse_requirement
 from . import RuleInfo
 
 RULE = RuleInfo(
@@ -34,7 +35,7 @@ def _parse(entries: tuple) -> dict:
     out: dict = {}
     for entry in entries:
         try:
-            req = Requirement(entry)
+            req = parse_requirement(entry)
         except InvalidRequirement:
             continue  # validated by the loader's tests of shipped policies; stay permissive here
         out.setdefault(canonicalize_name(req.name), []).append((entry, req.specifier))

@@ -22,7 +22,7 @@ RULE = RuleInfo(
          "(action from the `pending` option). A clean Hub scan does not skip guard's own scanning.",
     default_action="deny",
     options={"pending": Option(STR, "warn", "action when the Hub has not finished (or never ran) its scans: "
-                                            "deny, warn or off")},
+                                            "deny, warn or off", choices=("deny", "warn", "off"))},
     example="hf:acme/tiny@0123...: hub-scan: the Hub flags model.bin as unsafe",
     subjects=("model",),
 )

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from urllib.parse import urlsplit
 
 from ..hookspecs import hookimpl
@@ -54,15 +55,72 @@ INSECURE_SCHEMES = {"http", "ftp", "git", "svn", "hg+http", "bzr+http", "bzr+ftp
 DOWNLOAD_KINDS = ("index-url", "extra-index-url", "find-links", "registry")
 
 
+def split_url(url: str):
+    """``urlsplit`` that never raises: unbalanced ``[``/``]`` (a broken IPv6 host) are escaped.
+
+    Callers that must say *why* a URL is broken use ``url_problem`` first.
+    """
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return urlsplit(url.replace("[", "%5B").replace("]", "%5D"))
+
+
+def url_port(parts) -> int | None:
+    """The explicit port of split URL ``parts``; ``None`` when absent or not a number 0-65535."""
+    try:
+        return parts.port
+    except ValueError:
+        return None
+
+
+def url_problem(url: str) -> str | None:
+    """Why pip could not use ``url`` (a host ``[`` without ``]``, a port that is not a number), or ``None``."""
+    try:
+        urlsplit(url).port
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def normalize_url(url: str) -> str:
     """Compare URLs without trailing slashes, case of scheme/host, or default ports."""
     url = url.strip().rstrip("/")
-    parts = urlsplit(url)
+    parts = split_url(url)
     if not parts.scheme:
         return url
     host = (parts.hostname or "").lower()
-    port = f":{parts.port}" if parts.port and parts.port not in (80, 443) else ""
-    return f"{parts.scheme.lower()}://{host}{port}{parts.path.rstrip('/')}"
+    port = url_port(parts)
+    port = f":{port}" if port and port not in (80, 443) else ""
+    return f"{parts.scheme.lower()}://{host}{port}{resolve_dot_segments(parts.path).rstrip('/')}"
+
+
+def resolve_dot_segments(path: str) -> str:
+    """``/simple/../../other`` -> ``/other`` (also when the dots are percent-encoded).
+
+    Servers resolve them, so ``https://host/org/simple/../../other/simple`` is *not* under
+    an allowed ``https://host/org/simple`` (on a shared host such as a forge's package
+    registry it is someone else's index). Paths without dot segments are returned as they are.
+    """
+    import posixpath
+    from urllib.parse import unquote
+
+    decoded = unquote(path)
+    if not any(seg in (".", "..") for seg in decoded.split("/")):
+        return path
+    resolved = posixpath.normpath(decoded)
+    return "" if resolved == "." else "/" + resolved.lstrip("/")
+
+
+def url_glob_matches(url: str, pattern: str) -> bool:
+    """True when normalised ``url`` matches glob ``pattern`` or lies under what it matches.
+
+    ``*`` and ``?`` never match ``/``: ``https://*.acme.example/simple`` admits
+    ``https://pypi.acme.example/simple`` but not ``https://evil.example/.acme.example/simple``
+    (``fnmatch``'s ``*`` would, letting any host through an org's wildcard).
+    """
+    regex = "".join("[^/]*" if c == "*" else "[^/]" if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex + "(?:/.*)?", url, re.S) is not None
 
 
 def is_allowed_url(url: str, allowed) -> bool:
@@ -70,7 +128,7 @@ def is_allowed_url(url: str, allowed) -> bool:
     u = normalize_url(url)
     for a in allowed:
         n = normalize_url(a)
-        if u == n or u.startswith(n + "/") or fnmatch.fnmatchcase(u, n):
+        if u == n or u.startswith(n + "/") or url_glob_matches(u, n):
             return True
         if n in PYPI_ALIASES and u in PYPI_ALIASES:
             return True
@@ -83,10 +141,10 @@ def same_origin(url: str, allowed) -> bool:
     pip reports record download URLs, not index URLs: their registry is the download host.
     """
     u = normalize_url(url)
-    if urlsplit(u).path:
+    if split_url(u).path:
         return False
     for a in allowed:
-        parts = urlsplit(normalize_url(a))
+        parts = split_url(normalize_url(a))
         if parts.scheme and f"{parts.scheme}://{parts.netloc}" == u:
             return True
     return False
@@ -94,13 +152,13 @@ def same_origin(url: str, allowed) -> bool:
 
 def is_local_source(url: str) -> bool:
     """True for a local directory or ``file:`` URL (a Windows drive letter is not a scheme)."""
-    scheme = urlsplit(url).scheme.lower()
+    scheme = split_url(url).scheme.lower()
     return scheme in ("", "file") or len(scheme) == 1
 
 
 def transport(url: str) -> str:
     """The scheme that moves the bytes: ``git+https://`` -> ``git+https``, ``bzr+lp:`` -> ``bzr+lp``."""
-    return urlsplit(url).scheme.lower()
+    return split_url(url).scheme.lower()
 
 
 def is_insecure(url: str) -> bool:
@@ -153,6 +211,10 @@ def guard_check_index(index, policy, context):
         return findings
     if index.kind == "no-index":
         return findings
+    problem = url_problem(url)
+    if problem:
+        add(f"{index.kind} {url} is not a usable URL ({problem})", "fix the URL")
+        return findings
     allowed = src.get("indexes", ())
     if is_local_source(url):
         if not src.get("allow_local", True) and not is_allowed_url(url, allowed):
@@ -181,6 +243,10 @@ def guard_check_package(package, policy, context):
             add(problem, "install internal packages from your private index only (--index-url, no "
                          "--extra-index-url), and pin them with --hash")
     url = package.url
+    problem = url_problem(url) if url else None
+    if problem:
+        add(f"{package.subject}: {url} is not a usable URL ({problem})", "fix the URL")
+        return findings
     if url and not is_local_source(url) and not url.startswith(("file:", "git+file:", "hg+file:", "svn+file:", "bzr+file:")):
         if is_insecure(url) and not policy.sources.get("allow_http", False):
             add(f"{package.subject} is fetched over unencrypted {transport(url)}: {url}",
@@ -204,7 +270,7 @@ def endpoint_allowed(endpoint: str, allowed) -> bool:
     e = normalize_endpoint(endpoint)
     for a in allowed:
         n = normalize_endpoint(a)
-        if e == n or fnmatch.fnmatchcase(e, n) or (e in HUB_ALIASES and n in HUB_ALIASES):
+        if e == n or url_glob_matches(e, n) or (e in HUB_ALIASES and n in HUB_ALIASES):
             return True
     return False
 
@@ -241,7 +307,7 @@ def guard_check_model(model, policy, context):
         add(f"Hub endpoint {endpoint}{where} is not an allowed source "
             f"(allowed: {', '.join(allowed) or 'none'})",
             "fetch from an allowed endpoint, or add it to [sources] hub_endpoints in the policy", endpoint=endpoint)
-    elif urlsplit(endpoint).scheme == "http" and not src.get("allow_http", False):
+    elif split_url(endpoint).scheme == "http" and not src.get("allow_http", False):
         add(f"Hub endpoint {endpoint} uses plain http", "use https", endpoint=endpoint)
     orgs = src.get("hub_orgs", ())
     if orgs and not org_allowed(model.repo_id, orgs):

@@ -35,9 +35,12 @@ RULE = RuleInfo(
          "orgs, a known org plus `-official`/`-research`/`-hf`/digits, typos of popular repo names). "
         "Exact hits on the known-malicious list are the `malicious` rule's.",
     default_action="deny",
+    allowlist=True,  # honours the policy's allow list (a lock on this rule covers allow entries too)
     options={
-        "one_edit_rank": Option(int, 15000, "one-edit typos are matched against the N most popular PyPI names"),
-        "two_edit_rank": Option(int, 1000, "two-edit typos of long names against the N most popular PyPI names"),
+        "one_edit_rank": Option(int, 15000, "one-edit typos are matched against the N most popular PyPI names",
+                                minimum=0),
+        "two_edit_rank": Option(int, 1000, "two-edit typos of long names against the N most popular PyPI names",
+                                minimum=0),
         "combosquats": Option(bool, True, "flag two popular names glued together (pandas-numpy) and bait words"),
     },
     example="requirements.txt:2: typosquat: 'reqeusts' looks like 'requests' (transposition)",

@@ -14,7 +14,7 @@ from ..hookspecs import hookimpl
 from ..model import Finding, PackageRef
 from ..names import canonicalize_name
 from . import Option, RuleInfo
-from .unpinned import is_commit_ref, is_vcs, url_has_hash, vcs_ref
+from .unpinned import is_commit_ref, is_vcs, vcs_ref
 
 RULE = RuleInfo(
     id="unhashed",
@@ -33,18 +33,29 @@ def hashed_constraints(context) -> Set[str]:
     if cache is not None and "unhashed.constraints" in cache:
         return cache["unhashed.constraints"]
     names = {canonicalize_name(s.name) for s in getattr(context, "subjects", ()) or ()
-             if isinstance(s, PackageRef) and s.constraint and s.name and s.hashes}
+             if isinstance(s, PackageRef) and s.constraint and s.name and strong_hashes(s.hashes)}
     if cache is not None:
         cache["unhashed.constraints"] = names
     return names
 
 
+#: pip's STRONG_HASHES: md5/sha1/sha224 cannot stop a swapped artifact (md5 and sha1 collide)
+STRONG = ("sha256", "sha384", "sha512")
+
+
+def strong_hashes(hashes) -> tuple:
+    """The ``algo:hex`` entries whose algorithm is one pip calls strong."""
+    return tuple(h for h in hashes if h.split(":", 1)[0].lower() in STRONG)
+
+
 def has_hash(package: PackageRef) -> bool:
-    """True when the package's artifact is fixed by a hash (or a full VCS commit id)."""
-    if package.hashes:
+    """True when the package's artifact is fixed by a strong hash (or a full VCS commit id)."""
+    if strong_hashes(package.hashes):
         return True
     if package.url:
-        if url_has_hash(package.url):
+        from ..sources.requirements import url_hashes
+
+        if strong_hashes(url_hashes(package.url)):
             return True
         if is_vcs(package.url) and is_commit_ref(package.url, vcs_ref(package.url)):
             return True
@@ -61,8 +72,10 @@ def guard_check_package(package, policy, context):
     if package.name and canonicalize_name(package.name) in hashed_constraints(context):
         return None
     name = package.name or package.subject
+    weak = sorted({h.split(":", 1)[0] for h in package.hashes})
+    what = f"has only weak hashes ({', '.join(weak)})" if weak else "has no hash"
     return [Finding(rule="unhashed", subject=package.subject, location=package.location,
-                    message=f"{package.subject} has no hash (--hash, #sha256= or a lock-file hash)",
+                    message=f"{package.subject} {what} (--hash, #sha256= or a lock-file hash)",
                     suggestion=f"add --hash=sha256:<digest> (pip-compile --generate-hashes / uv pip compile --generate-hashes) for {name}")]
 
 

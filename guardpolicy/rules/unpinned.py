@@ -52,7 +52,9 @@ def is_pinned_specifier(specifier: str) -> bool:
     except InvalidSpecifier:
         return False
     items = list(spec)
-    return len(items) == 1 and (items[0].operator == "===" or (items[0].operator == "==" and "*" not in items[0].version))
+    # packaging accepts "===" with an empty version: that pins nothing
+    return len(items) == 1 and bool(items[0].version.strip()) and (
+        items[0].operator == "===" or (items[0].operator == "==" and "*" not in items[0].version))
 
 
 def vcs_ref(url: str) -> str | None:

@@ -66,7 +66,10 @@ def valid_repo_id(repo_id: str) -> bool:
 def normalize_endpoint(url: str) -> str:
     """``scheme://host[:port][/path]`` lower-cased host, no default port, no trailing slash."""
     url = url.strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a host "[" without "]": not an endpoint anything can reach
+        return url.rstrip("/")
     if not parts.scheme or not parts.netloc:
         return url.rstrip("/")
     host = (parts.hostname or "").lower()
@@ -111,7 +114,10 @@ def parse_hf_ref(text: str, location: Optional[Location] = None) -> ModelRef:
 def is_hub_host(url: str, env: Optional[dict] = None) -> bool:
     """True when ``url`` is on the public Hub or on the ``HF_ENDPOINT`` host."""
     env = os.environ if env is None else env
-    host = (urlsplit(url).hostname or "").lower()
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:  # a host "[" without "]": no Hub host
+        return False
     if host in HUB_HOSTS:
         return True
     custom = env.get("HF_ENDPOINT")
@@ -126,13 +132,16 @@ def parse_hub_url(url: str, location: Optional[Location] = None, env: Optional[d
     ``/tree/REV/DIR`` URL keeps the folder in ``extra["path"]``.
     """
     env = os.environ if env is None else env
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError as exc:
+        raise RefError(f"{url!r} is not a usable URL ({exc})") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise RefError(f"{url!r} is not an http(s) URL")
     base = normalize_endpoint(f"{parts.scheme}://{parts.netloc}")
     segs = [s for s in parts.path.split("/") if s]
     custom = env.get("HF_ENDPOINT")
-    if custom:  # a mirror mounted under a path prefix: strip it
+    if custom and "[" not in custom:  # a mirror mounted under a path prefix: strip it
         cparts = urlsplit(normalize_endpoint(custom))
         prefix = [s for s in cparts.path.split("/") if s]
         if prefix and normalize_endpoint(f"{cparts.scheme}://{cparts.netloc}") == base and segs[:len(prefix)] == prefix:
@@ -230,7 +239,7 @@ def is_ref_list_file(path: Path, env: Optional[dict] = None) -> bool:
             return False
         with open(path, "rb") as fh:
             data = fh.read(SNIFF_LIMIT)
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return False
     return is_ref_list_text(text, env)
@@ -262,10 +271,16 @@ class RefListSource(Source):
 
     def collect(self) -> Iterator[Union[ModelRef, Finding]]:
         """Yield a ``ModelRef`` per line, ``invalid`` findings for lines that are not refs."""
+        from ..fileio import decode_utf8, error_line, read_bytes_limited
+
         try:
-            text = self.path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SourceError(f"cannot read: {getattr(exc, 'strerror', None) or exc}", file=str(self.path)) from None
+            data = read_bytes_limited(self.path)
+            text = decode_utf8(data)
+        except OSError as exc:
+            raise SourceError(f"cannot read: {exc.strerror or exc}", file=str(self.path)) from None
+        except UnicodeDecodeError as exc:
+            raise SourceError(f"not UTF-8 (byte 0x{data[exc.start]:02x})", file=str(self.path),
+                              line=error_line(data, exc)) from None
         for no, s in iter_ref_lines(text):
             loc = Location(str(self.path), no)
             try:

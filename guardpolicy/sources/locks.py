@@ -129,7 +129,8 @@ class TomlLockSource(Source):
             loc = Location(self.path, located(lines, i))
             name = entry.get("name")
             if not isinstance(name, str) or not name:
-                yield Finding(rule="invalid", subject=self.path, location=loc, message="package entry without a name")
+                yield Finding(rule="invalid", subject=self.path, location=loc, message="package entry without a name",
+                              suggestion=f"re-create the lock file; every [[{self.table}]] entry needs a name")
                 continue
             yield from self.read_package(entry, name, loc, registries)
 

@@ -74,7 +74,8 @@ class PipReportSource(Source):
             name = meta.get("name") if isinstance(meta, dict) else None
             if not isinstance(name, str):
                 yield Finding(rule="invalid", subject=self.path, location=Location(self.path, cursor),
-                              message="install entry without metadata.name")
+                              message="install entry without metadata.name",
+                              suggestion="re-create it: pip install --dry-run --ignore-installed --report FILE ...")
                 continue
             line = finder.find(name, cursor)
             cursor = line or cursor

@@ -13,13 +13,13 @@ from typing import Iterator
 
 from ..model import Finding, Location
 from .interface import SourceError
-from .locks import RegistryRefs, TomlLockSource, download_origin, hash_strings, resolved_package, unique, vcs_url
+from .locks import RegistryRefs, TomlLockSource, download_origin, hash_strings, iter_tables, resolved_package, unique, vcs_url
 
 
 def _artifacts(entry: dict) -> list:
     """The sdist, wheels and archive tables of a package entry."""
     out = [entry["sdist"]] if isinstance(entry.get("sdist"), dict) else []
-    out += [w for w in entry.get("wheels", ()) or () if isinstance(w, dict)]
+    out += [w for _, w in iter_tables(entry.get("wheels"))]
     if isinstance(entry.get("archive"), dict):
         out.append(entry["archive"])
     return out
@@ -52,7 +52,8 @@ class PylockSource(TomlLockSource):
             raise SourceError("not a PEP 751 lock file: no lock-version", file=self.path)
         if version.split(".")[0] != "1":
             yield Finding(rule="invalid", subject=self.path, location=Location(self.path, 1),
-                          message=f"lock-version {version} is not supported (1.x is); read on a best-effort basis")
+                          message=f"lock-version {version} is not supported (1.x is); read on a best-effort basis",
+                          suggestion="re-create the lock with a tool that writes PEP 751 lock-version 1.x")
 
     def read_package(self, entry: dict, name: str, location: Location, registries: RegistryRefs) -> Iterator:
         """The package's registry (when new) and the resolved package; nothing for an editable directory."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from ..model import Finding, IndexRef, Location, PackageRef
+from ..model import Finding, IndexRef, PackageRef
 from .interface import Source
 
 #: a ``pypi:`` target names PyPI's copy of the package
@@ -47,15 +47,19 @@ class PypiTargetSource(Source):
             yield PackageRef(name=name, specifier=f"=={version}" if version else "", version=version,
                              indexes=(PYPI_INDEX,), location=None)
             return
-        from packaging.requirements import InvalidRequirement, Requirement
+        from packaging.requirements import InvalidRequirement
+
+        from ..pep508 import parse_requirement
 
         from .requirements import pinned_version
 
         try:
-            req = Requirement(self.spec)
+            req = parse_requirement(self.spec)
         except InvalidRequirement as exc:
+            # a command-line target has no file: location is None (docs/output.md)
             yield Finding(rule="invalid", subject=self.name, message=f"not a valid requirement: {str(exc).splitlines()[0]}",
-                          location=Location(self.name))
+                          suggestion="write pypi:NAME or pypi:NAME==VERSION",
+                          location=None)
             return
         yield PackageRef(name=req.name, specifier=str(req.specifier), version=pinned_version(req.specifier),
                          extras=tuple(sorted(req.extras)), url=req.url,

@@ -19,18 +19,22 @@ from .textpos import LineFinder, first_line_matching, load_toml
 
 def requirement_ref(text: str, location: Location, extra: Optional[Mapping] = None):
     """A PEP 508 string as a ``PackageRef``, or an ``invalid`` ``Finding`` naming the location."""
-    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.requirements import InvalidRequirement
+
+    from ..pep508 import parse_requirement
 
     from .requirements import pinned_version, url_hashes
 
     if not isinstance(text, str):
         return Finding(rule="invalid", subject=repr(text), location=location,
-                       message=f"a dependency must be a string, not {type(text).__name__}: {text!r}")
+                       message=f"a dependency must be a string, not {type(text).__name__}: {text!r}",
+                       suggestion="write a PEP 508 requirement string, e.g. \"requests==2.32.3\"")
     try:
-        req = Requirement(text)
+        req = parse_requirement(text)
     except InvalidRequirement as exc:
         return Finding(rule="invalid", subject=text, location=location,
-                       message=f"not a valid PEP 508 requirement: {text!r}: {str(exc).splitlines()[0]}")
+                       message=f"not a valid PEP 508 requirement: {text!r}: {str(exc).splitlines()[0]}",
+                       suggestion="write a PEP 508 requirement string, e.g. \"requests==2.32.3\"")
     return PackageRef(name=req.name, specifier=str(req.specifier), version=pinned_version(req.specifier),
                       extras=tuple(sorted(e.lower() for e in req.extras)),
                       marker=str(req.marker) if req.marker else None, url=req.url,
@@ -86,7 +90,8 @@ class PyprojectSource(Source):
         """Refs (or findings) for one array of requirement strings whose key is at line ``start``."""
         if not isinstance(values, list):
             yield Finding(rule="invalid", subject=self.path, location=Location(self.path, start),
-                          message=f"expected an array of requirement strings, got {type(values).__name__}")
+                          message=f"expected an array of requirement strings, got {type(values).__name__}",
+                          suggestion='write an array: ["requests==2.32.3", ...]')
             return
         for value in values:
             if isinstance(value, dict):
@@ -118,4 +123,5 @@ class PyprojectSource(Source):
         for group, values in groups.items():
             yield from self._strings(finder, values, _key_line(text, group, head), {"group": group})
         for problem in resolve_groups(groups):
-            yield Finding(rule="invalid", subject=self.path, message=problem, location=Location(self.path, head))
+            yield Finding(rule="invalid", subject=self.path, message=problem, location=Location(self.path, head),
+                          suggestion="include only groups defined in [dependency-groups], without cycles (PEP 735)")

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Optional, Tuple
 
+from ..fileio import read_bytes_limited
 from ..model import Finding, IndexRef, Location, PackageRef
 from .interface import Source, SourceError
 
@@ -71,6 +72,9 @@ REQUIREMENT_OPTIONS = ("hashes", "global_options", "config_settings")
 INCLUDE_OPTIONS = ("requirements", "constraints")
 #: a bound on -r/-c nesting, far beyond real trees, so a generated chain cannot exhaust the stack
 MAX_INCLUDE_DEPTH = 64
+#: after this many unreadable lines a file is clearly not a requirements file: stop reading it
+#: (one more finding says so) instead of reporting every line of a binary or generated blob
+MAX_INVALID_PER_FILE = 200
 
 
 DEFAULT_INVALID_HINT = ("fix the line (see https://pip.pypa.io/en/stable/reference/requirements-file-format/); "
@@ -378,7 +382,8 @@ def redact_text(text: str) -> str:
 def pinned_version(specifier) -> Optional[str]:
     """The version of a single ``==X`` (no wildcard) or ``===X`` specifier, else ``None``."""
     items = list(specifier)
-    if len(items) == 1 and (items[0].operator == "===" or (items[0].operator == "==" and "*" not in items[0].version)):
+    if len(items) == 1 and items[0].version.strip() and (
+            items[0].operator == "===" or (items[0].operator == "==" and "*" not in items[0].version)):
         return items[0].version
     return None
 
@@ -398,23 +403,27 @@ class ParsedRequirement:
 
 def _parse_marker(text: str) -> Optional[str]:
     """A normalised PEP 508 marker, ``None`` for empty text; ``LineError`` when invalid."""
-    from packaging.markers import InvalidMarker, Marker
+    from packaging.markers import InvalidMarker
+
+    from ..pep508 import parse_marker
 
     text = text.strip()
     if not text:
         return None
     try:
-        return str(Marker(text))
+        return str(parse_marker(text))
     except InvalidMarker as exc:
         raise LineError(f"invalid environment marker {text!r}: {exc}") from None
 
 
 def _parse_pep508(text: str) -> ParsedRequirement:
     """``name[extras] spec ; marker`` / ``name @ url`` via ``packaging``; ``LineError`` with a hint."""
-    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.requirements import InvalidRequirement
+
+    from ..pep508 import parse_requirement as _requirement
 
     try:
-        req = Requirement(text)
+        req = _requirement(text)
     except InvalidRequirement as exc:
         hint = ""
         if re.fullmatch(r"[A-Za-z0-9._\[\], -]+\s*=\s*[^=<>!~\s]+", text):
@@ -598,7 +607,7 @@ class _TreeReader:
                                        filename, included_at))
             return
         try:
-            data = Path(filename).read_bytes()
+            data = read_bytes_limited(filename)
         except (OSError, ValueError) as exc:
             if included_at is None:
                 raise SourceError(f"cannot read: {exc.strerror or exc}", file=filename) from None
@@ -607,11 +616,28 @@ class _TreeReader:
             return
         text, problem = decode_requirements(data)
         if problem:
-            self.items.append(_finding(f"{problem}; undecodable bytes were replaced", filename, Location(filename)))
+            # the first replaced byte is where the problem is (None for an unknown coding cookie)
+            bad = next((n for n, text_line in enumerate(text.splitlines(), 1) if "\ufffd" in text_line), None)
+            self.items.append(_finding(f"{problem}; undecodable bytes were replaced", filename, Location(filename, bad)))
+        nul = text.find("\x00")
+        if nul >= 0:  # pip cannot read it either; parsing binary data would only flood the report
+            self.items.append(_finding("binary data (a NUL byte): not a requirements file, not read", filename,
+                                       Location(filename, text.count("\n", 0, nul) + 1),
+                                       "check the right file; a requirements file is text"))
+            self.done.add((key, constraint))
+            return
         self.stack.append(key)
+        bad = 0
         try:
             for number, line in logical_lines(text, self.env):
+                before = len(self.items)
                 self.read_line(filename, number, line, constraint)
+                bad += sum(1 for item in self.items[before:] if isinstance(item, Finding) and item.rule == "invalid")
+                if bad >= MAX_INVALID_PER_FILE:
+                    self.items.append(_finding(f"{bad} unreadable lines: this is not a requirements file; "
+                                               f"the rest of it (after line {number}) was not read", filename,
+                                               Location(filename, number), "check the right file"))
+                    break
         finally:
             self.stack.pop()
             self.done.add((key, constraint))

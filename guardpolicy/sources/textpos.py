@@ -16,14 +16,15 @@ from typing import Any, Iterable, List, Optional, Tuple
 
 from .interface import SourceError
 
-_TOML_LINE = re.compile(r"at line (\d+)")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "/": "/"}
 
 
 def read_text(path: str) -> str:
     """The file's text (UTF-8); ``SourceError`` naming the file when it cannot be read."""
+    from ..fileio import read_bytes_limited
+
     try:
-        data = Path(path).read_bytes()
+        data = read_bytes_limited(path)
     except OSError as exc:
         raise SourceError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
     try:
@@ -41,8 +42,9 @@ def load_toml(path: str) -> Tuple[dict, str]:
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
-        match = _TOML_LINE.search(str(exc))
-        raise SourceError(f"invalid TOML: {exc}", file=str(path), line=int(match.group(1)) if match else None) from None
+        from ..fileio import toml_error_line
+
+        raise SourceError(f"invalid TOML: {exc}", file=str(path), line=toml_error_line(str(exc), text)) from None
 
 
 def load_json(path: str) -> Tuple[Any, str]:

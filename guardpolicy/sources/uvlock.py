@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from ..model import Finding, Location
 from .interface import SourceError
-from .locks import RegistryRefs, TomlLockSource, resolved_package, unique, uv_hash, vcs_url
+from .locks import RegistryRefs, TomlLockSource, iter_tables, resolved_package, unique, uv_hash, vcs_url
 
 #: sources that are the user's own project tree, not something fetched
 OWN_SOURCES = ("editable", "virtual")
@@ -63,7 +63,7 @@ class UvLockSource(TomlLockSource):
         if own:
             return
         artifacts = ([entry["sdist"]] if isinstance(entry.get("sdist"), dict) else []) + \
-            [w for w in entry.get("wheels", ()) or () if isinstance(w, dict)]
+            [w for _, w in iter_tables(entry.get("wheels"))]
         hashes = unique(h for a in artifacts for h in uv_hash(a.get("hash")))
         new, indexes = registries.for_package(registry, location)
         yield from new
