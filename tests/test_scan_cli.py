@@ -137,3 +137,23 @@ def test_strict_policy_allows_code_free_formats(tmp_path):
     np.save(tmp_path / "a.npy", np.arange(4))
     res = run_guard("scan", "--policy", "strict", tmp_path, cwd=tmp_path)
     assert res.returncode == 0, res.stdout
+
+
+def test_format_allowlist_refuses_unrecognised_binary_but_not_text(tmp_path):
+    """Under a format allowlist (strict), content nobody recognises is not an allowed format;
+    text files (configs, READMEs) and empty files carry nothing a loader runs and pass."""
+    import json
+    import os
+
+    from conftest import run_guard
+
+    (tmp_path / "model.bin").write_bytes(os.urandom(4096).replace(b"\x80", b"\x81"))
+    (tmp_path / "config.json").write_text('{"model_type": "bert"}')
+    (tmp_path / "README.md").write_text("# a model card \u2713\n")
+    (tmp_path / "empty.bin").write_bytes(b"")
+    r = run_guard("scan", "--policy", "strict", "--format", "json", tmp_path)
+    assert r.returncode == 1, r.stdout + r.stderr
+    flagged = {os.path.basename(f["subject"]) for f in json.loads(r.stdout)["findings"]}
+    assert flagged == {"model.bin"}
+    r = run_guard("scan", "--format", "json", tmp_path)  # default: no format allowlist
+    assert r.returncode == 0, r.stdout + r.stderr

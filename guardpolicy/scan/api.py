@@ -119,6 +119,25 @@ def pickle_findings(report: Report) -> List[Finding]:
     return out
 
 
+def looks_like_text(path: str, size: int = 8192) -> bool:
+    """True for an empty file or one whose head is NUL-free UTF-8 (README, JSON config, tokenizer files).
+
+    Such files carry no weights or code a loader runs, so a format allowlist leaves them alone.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(size)
+    except OSError:
+        return False
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return len(head) == size and exc.start >= size - 3  # a character cut by the read
+    return True
+
+
 def format_findings(report: Report, allowed: Optional[Iterable[str]]) -> List[Finding]:
     """Rule ``format``: a format the policy does not allow, or a malformed header."""
     out = []
@@ -131,6 +150,12 @@ def format_findings(report: Report, allowed: Optional[Iterable[str]]) -> List[Fi
     if allowed is None:
         return out
     allowed = set(allowed)
+    if report.format == "unknown" and "unknown" not in allowed and not looks_like_text(report.path):
+        # an allowlist of formats: binary content nobody recognised is not one of them
+        out.append(Finding(rule="format", subject=report.path, location=Location(report.path),
+                           message=f"unrecognised binary content is not an allowed format (allowed: {', '.join(sorted(allowed))})",
+                           suggestion="use a safetensors (or GGUF/ONNX) export, or add \"unknown\" to [hub] allowed_formats",
+                           details={"format": "unknown"}))
     seen = report.formats | {report.format}
     bad_families = {family(f) for f in seen if family(f) not in _NEUTRAL and f not in allowed and family(f) not in allowed}
     # name each refused family once, by the file's own format when it is of that family
