@@ -310,3 +310,20 @@ def test_cli_pypi_targets_batch(guard):
     assert r.returncode == 1 and "Traceback" not in r.stderr
     out = json.loads(r.stdout)
     assert [f["rule"] for f in out["findings"]] == ["invalid"]
+
+
+def test_strict_judges_sdist_urls_by_their_file_name_and_source(tmp_path):
+    """A direct sdist URL is named from its file name (typosquat/malicious apply), and strict refuses
+    direct URLs from outside the allowed sources, while PyPI's own file host counts as PyPI."""
+    import json
+
+    from conftest import run_guard
+
+    req = tmp_path / "requirements.txt"
+    req.write_text("https://evil.example/crypt-1.0.zip#sha256=" + "a" * 64 + "\n"
+                   "https://files.pythonhosted.org/packages/x/requests-2.32.3.tar.gz#sha256=" + "b" * 64 + "\n")
+    r = run_guard("check", "--policy", "strict", "--format", "json", req)
+    assert r.returncode == 1, r.stderr
+    got = {(f["rule"], f["location"]["line"]) for f in json.loads(r.stdout)["findings"]}
+    assert {("malicious", 1), ("source", 1)} <= got
+    assert not any(line == 2 for _, line in got), got

@@ -253,7 +253,12 @@ def guard_check_package(package, policy, context):
                 "use an https (or ssh) URL")
         elif not policy.rule("source").get("allow_direct_urls", True):
             plain = url.split("+", 1)[1] if "+" in transport(url) else url
-            if not is_allowed_url(plain, policy.sources.get("indexes", ())):
+            from ..sources.locks import PYPI_SIMPLE, download_origin
+
+            allowed = policy.sources.get("indexes", ())
+            # PyPI serves its files from files.pythonhosted.org: those come from an allowed PyPI
+            from_pypi = download_origin(plain) == PYPI_SIMPLE and is_allowed_url(PYPI_SIMPLE, allowed)
+            if not from_pypi and not is_allowed_url(plain, allowed):
                 add(f"{package.subject} comes from a direct URL outside the allowed sources: {url}",
                     "publish it to an allowed index, or add its location to [sources] indexes")
     return findings

@@ -334,6 +334,24 @@ def wheel_name_version(filename: str) -> Tuple[str, str]:
     return match.group("name"), match.group("ver")
 
 
+SDIST_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tbz", ".txz", ".tar", ".zip")
+_SDIST_STEM = re.compile(r"^(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)-(?P<ver>[0-9][0-9A-Za-z.+!_]*)$")
+
+
+def sdist_name_version(filename: str) -> Tuple[Optional[str], Optional[str]]:
+    """(name, version) from an sdist archive name (``crypt-1.0.tar.gz``), or ``(None, None)``.
+
+    The archive's own metadata is what pip installs; the file name is what a person reads, so it
+    is judged (typosquat, malicious, deny list) rather than leaving a direct URL unnamed.
+    """
+    base = urllib.parse.unquote(filename.rsplit("/", 1)[-1].split("#", 1)[0].split("?", 1)[0])
+    suffix = next((s for s in SDIST_SUFFIXES if base.lower().endswith(s)), None)
+    if suffix is None:
+        return None, None
+    match = _SDIST_STEM.match(base[: -len(suffix)])
+    return (match.group("name"), match.group("ver")) if match else (None, None)
+
+
 def url_hashes(url: str) -> Tuple[str, ...]:
     """Hashes in a URL fragment (``#sha256=...``) as ``algo:hex``."""
     return tuple(f"{a.lower()}:{d.lower()}" for a, d in HASH_FRAGMENT_RE.findall(url))
@@ -399,6 +417,8 @@ class ParsedRequirement:
     marker: Optional[str] = None
     url: Optional[str] = None
     editable: bool = False
+    #: the name was read off an sdist file name, not declared (pip would call it unnamed)
+    name_guessed: bool = False
 
 
 def _parse_marker(text: str) -> Optional[str]:
@@ -443,8 +463,12 @@ def _from_link(url: str, extras: Tuple[str, ...], marker: Optional[str], editabl
         return ParsedRequirement(name=name, specifier=f"=={version}", version=version, extras=extras,
                                  marker=marker, url=url, editable=editable)
     name, egg_extras = egg_fragment(url)
+    guessed = False
+    if name is None and not is_vcs_url(url):
+        name, _ = sdist_name_version(path_part)
+        guessed = name is not None
     return ParsedRequirement(name=name, extras=tuple(sorted(set(extras) | set(egg_extras))), marker=marker,
-                             url=url, editable=editable)
+                             url=url, editable=editable, name_guessed=guessed)
 
 
 _SIMPLE_PIN = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[[A-Za-z0-9._,\s-]*\])?\s*==\s*([0-9][0-9A-Za-z.+!]*)$")
@@ -688,7 +712,7 @@ class _TreeReader:
         if constraint and parsed.editable:
             self.items.append(_finding("editable requirements are not allowed as constraints", args or line, loc))
             return
-        if constraint and parsed.name is None:
+        if constraint and (parsed.name is None or parsed.name_guessed):
             self.items.append(_finding("unnamed requirements are not allowed as constraints", args or line, loc))
             return
         hashes = tuple(dict.fromkeys(hashes + url_hashes(parsed.url or "")))
