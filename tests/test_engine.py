@@ -127,3 +127,13 @@ def test_a_crashing_rule_fails_closed_and_keeps_other_findings():
     assert crash and crash[0].action == "warn"  # the policy's action is still the ceiling
     assert "ValueError: Invalid IPv6 URL" in crash[0].message and crash[0].location == loc
     assert ("unpinned", "ok==1", "warn", None) in got  # other subjects unaffected
+
+
+def test_readme_main_job_passes_on_the_default_policy(guard):
+    """README's first command: `guard check requirements.txt` in the repository, no config."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    r = guard("check", "requirements.txt", cwd=root)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.strip().splitlines()[-1].startswith("ALLOW")
