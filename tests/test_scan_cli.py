@@ -137,3 +137,38 @@ def test_strict_policy_allows_code_free_formats(tmp_path):
     np.save(tmp_path / "a.npy", np.arange(4))
     res = run_guard("scan", "--policy", "strict", tmp_path, cwd=tmp_path)
     assert res.returncode == 0, res.stdout
+
+
+def test_guard_check_folder_reads_model_files_and_dependency_files(tmp_path):
+    # a project folder: its requirements and pyproject are checked as well as its checkpoints
+    (tmp_path / "model.bin").write_bytes(EVIL)
+    (tmp_path / "requirements.txt").write_text("reqeusts==2.31.0\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "requirements-dev.txt").write_text("certifi==2024.2.2\nnumpy\n")
+    (tmp_path / "sub" / "pyproject.toml").write_text("[tool.black]\nline-length = 100\n")
+    (tmp_path / "notes.txt").write_text("not a requirements file: just prose\n")
+    res = run_guard("check", "-f", "json", tmp_path, cwd=tmp_path)
+    assert res.returncode == 1, res.stderr
+    findings = json.loads(res.stdout)["findings"]
+    got = {(f["rule"], f["subject"]) for f in findings}
+    assert ("pickle", str(tmp_path / "model.bin")) in got
+    assert ("typosquat", "reqeusts") in {(f["rule"], f["subject"].split("==")[0]) for f in findings}
+    assert any(f["rule"] == "unpinned" and f["subject"].startswith("numpy")
+               and f["location"]["file"].endswith("requirements-dev.txt") for f in findings), findings
+    # prose and a tool-only pyproject are not dependency files: no invalid findings from them
+    assert not [f for f in findings if f["rule"] == "invalid"], findings
+    # guard scan stays a model-file scan
+    res = run_guard("scan", "-f", "json", tmp_path, cwd=tmp_path)
+    assert {f["rule"] for f in json.loads(res.stdout)["findings"]} == {"pickle"}
+
+
+def test_guard_check_folder_with_a_broken_dependency_file_reports_it_and_goes_on(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[project\nname = 1\n")
+    (tmp_path / "model.bin").write_bytes(EVIL)
+    res = run_guard("check", "-f", "json", tmp_path, cwd=tmp_path)
+    assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr
+    findings = json.loads(res.stdout)["findings"]
+    assert {f["rule"] for f in findings} == {"invalid", "pickle"}
+    (bad,) = [f for f in findings if f["rule"] == "invalid"]
+    assert bad["location"] == {"file": str(tmp_path / "pyproject.toml"), "line": 1}
+    assert bad["message"].startswith("invalid TOML"), bad["message"]

@@ -5,21 +5,37 @@ Claims (before the requirements-file source gets a chance) a directory, or a fil
 archives...), or whose name is a model file's. Text inputs the core understands
 (requirements, pyproject, lock files, pip reports) are left alone because their bytes are
 not a model format.
+
+A directory is a project as much as a checkpoint folder: besides a ``FileRef`` for every
+file, its Python dependency files (``requirements*.txt``/``.in``, ``constraints*.txt``,
+``pyproject.toml``, ``pylock*.toml``, ``uv.lock``; chosen by name, since prose ``.txt`` files
+are common in model folders) are read by the core's own sources.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Iterator
+import re
+from typing import Iterator, Union
 
 from ..hookspecs import hookimpl
-from ..model import FileRef
+from ..model import FileRef, Finding, Location, Subject
 from ..sources.interface import Source
 
 #: names that are model files even when their content is not recognised (a pickle after junk)
 MODEL_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".npy", ".npz", ".h5", ".hdf5",
                   ".keras", ".safetensors", ".gguf", ".onnx", ".msgpack", ".model", ".pb", ".tflite", ".mar",
                   ".dill", ".sav", ".nemo", ".tar", ".gz", ".zip")
+
+
+#: file names inside a folder that are read as Python dependency files (not only scanned)
+DEPENDENCY_FILE = re.compile(r"(?i)^(?:(?:requirements|constraints)[\w.-]*\.(?:txt|in)|pyproject\.toml"
+                             r"|pylock(?:\.[\w-]+)?\.toml|uv\.lock)\Z")
+
+
+def is_dependency_file(name: str) -> bool:
+    """True for a base name a folder walk reads as a dependency file (``requirements-dev.txt``, ``uv.lock``)."""
+    return bool(DEPENDENCY_FILE.match(name))
 
 
 def is_model_file(path: str) -> bool:
@@ -47,17 +63,43 @@ def _maybe_safetensors(path: str, head: bytes) -> bool:
 
 
 class ModelFileSource(Source):
-    """A model file, or every file under a folder (skipping .git and caches), as ``FileRef`` subjects."""
+    """A model file, or every file under a folder (skipping .git and caches), as ``FileRef`` subjects;
+    a folder's dependency files also yield what the core's dependency sources read from them."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, options=None):
         self.path = self.name = path
+        self.options = options
 
-    def collect(self) -> Iterator[FileRef]:
-        """One ``FileRef`` per file."""
+    def collect(self) -> Iterator[Union[Subject, Finding]]:
+        """One ``FileRef`` per file, then the subjects of the folder's dependency files."""
         from .api import iter_files
 
+        deps = []
         for file in iter_files(self.path):
             yield FileRef(path=file)
+            # a pickle named requirements.txt is a model file (judged by content), not a requirements file
+            if file != self.path and is_dependency_file(os.path.basename(file)) and not is_model_file(file):
+                deps.append(file)
+        for file in deps:
+            yield from dependency_items(file, self.options)
+
+
+def dependency_items(path: str, options) -> Iterator[Union[Subject, Finding]]:
+    """What the core's source for a dependency file yields; a file it cannot read is an ``invalid`` finding
+    (one broken file in a folder must not hide the rest of the folder)."""
+    from ..sources import plugin as core_sources
+    from ..sources.interface import SourceError
+
+    source = core_sources.guard_make_source(target=path, options=options)
+    if source is None:
+        return
+    try:
+        yield from source.collect()
+    except SourceError as exc:
+        # the location goes in ``location``, not again in the message
+        where = f"{exc.file}:{exc.line}: " if exc.file and exc.line else (f"{exc.file}: " if exc.file else "")
+        yield Finding(rule="invalid", subject=path, location=Location(exc.file or path, exc.line),
+                      message=str(exc)[len(where):] if str(exc).startswith(where) else str(exc), suggestion="fix the file, or check the folder's other files one by one")
 
 
 @hookimpl(tryfirst=True)
@@ -65,7 +107,7 @@ def guard_make_source(target, options):
     if ":" in target.split("/", 1)[0] and not os.path.exists(target):
         return None  # pypi:, hf:, URLs
     if os.path.isdir(target):
-        return ModelFileSource(target)
+        return ModelFileSource(target, options)
     if os.path.isfile(target) and is_model_file(target):
-        return ModelFileSource(target)
+        return ModelFileSource(target, options)
     return None
