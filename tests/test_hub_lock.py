@@ -107,6 +107,22 @@ def test_check_lock_is_pinned_and_rechecked(guard, hub, env, policy, tmp_path):
     assert r.returncode == 1 and "[source]" in r.stdout  # the lock records the (fake) endpoint
 
 
+def test_check_lock_under_another_name_is_read_as_a_lock(guard, hub, env, policy, tmp_path):
+    # `guard check ci/models.lock`: a guard lock is told by content, not only by the name guard.lock
+    assert guard("lock", "hf:acme/tiny@v1", cwd=tmp_path, env=env).returncode == 0
+    for name in ("models.lock", "hub-lock.toml"):
+        (tmp_path / name).write_text((tmp_path / "guard.lock").read_text())
+        r = guard("check", name, "--policy", policy, "-f", "json", cwd=tmp_path, env=env)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert json.loads(r.stdout)["findings"] == []
+    # a uv.lock under another name is still a uv lock, not a guard lock
+    from guardpolicy.sources.hub import is_lock_file
+
+    (tmp_path / "other.lock").write_text('version = 1\n\n[[package]]\nname = "x"\nversion = "1"\n')
+    assert not is_lock_file(tmp_path / "other.lock")
+    assert is_lock_file(tmp_path / "models.lock")
+
+
 def download(hub, tmp_path, rev="v1"):
     from huggingface_hub import snapshot_download
 

@@ -280,6 +280,10 @@ def parse_refs(targets: List[str]) -> List[ModelRef]:
     return [parse_ref(t) for t in targets]
 
 
+_LOCK_REPO_TABLE = re.compile(r"(?m)^\s*\[\[\s*repo\s*\]\]")
+_PACKAGE_TABLE = re.compile(r"(?m)^\s*\[\[\s*packages?\s*\]\]")
+
+
 class LockSource(Source):
     """``guard.lock``: yields each locked repo as a ``ModelRef`` pinned to its commit."""
 
@@ -301,6 +305,16 @@ class LockSource(Source):
 
 
 def is_lock_file(path: Path) -> bool:
-    """``guard.lock`` or ``*.guard.lock`` by name."""
+    """``guard.lock`` or ``*.guard.lock`` by name; another ``*.lock``/``*.toml`` by content
+    (``[[repo]]`` tables and no ``[[package]]``: ``guard check ci/models.lock``)."""
     name = path.name.lower()
-    return name == "guard.lock" or name.endswith(".guard.lock")
+    if name == "guard.lock" or name.endswith(".guard.lock"):
+        return True
+    if not name.endswith((".lock", ".toml")) or name in ("uv.lock", "pyproject.toml"):
+        return False
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8192).decode("utf-8", errors="replace")  # [[repo]] comes first in a guard lock
+    except OSError:
+        return False
+    return bool(_LOCK_REPO_TABLE.search(head)) and not _PACKAGE_TABLE.search(head)
