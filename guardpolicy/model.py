@@ -12,6 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping, Optional, Tuple, Union
 
+def printable_path(path: str) -> str:
+    """``path`` as shown in findings and reports: unchanged when it is valid Unicode; a file name
+    whose bytes are not UTF-8 (decoded by Python with surrogate escapes) gets ``\\xNN`` escapes for
+    those bytes, so every report format and the audit log can write it."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 #: What a rule asks for; ``off`` findings are dropped by the engine.
 Action = Literal["deny", "warn", "off"]
 #: The verdict of a whole check.
@@ -137,8 +148,8 @@ class FileRef:
 
     @property
     def subject(self) -> str:
-        """The path."""
-        return self.path
+        """The path (undecodable bytes of a file name as ``\\xNN``: see ``printable_path``)."""
+        return printable_path(self.path)
 
 
 Subject = Union[PackageRef, IndexRef, ModelRef, FileRef]

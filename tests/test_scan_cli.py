@@ -172,3 +172,24 @@ def test_guard_check_folder_with_a_broken_dependency_file_reports_it_and_goes_on
     (bad,) = [f for f in findings if f["rule"] == "invalid"]
     assert bad["location"] == {"file": str(tmp_path / "pyproject.toml"), "line": 1}
     assert bad["message"].startswith("invalid TOML"), bad["message"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "markdown", "cyclonedx", "text"])
+def test_a_file_name_that_is_not_utf8_is_reported_in_every_format(tmp_path, fmt):
+    import os
+
+    folder = os.fsencode(tmp_path / "m")
+    os.mkdir(folder)
+    with open(os.path.join(folder, b"w\xff\xfe.pkl"), "wb") as fh:
+        fh.write(EVIL)
+    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "xdg"), XDG_STATE_HOME=str(tmp_path / "xdg"))
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "guardpolicy", "check", "-f", fmt, str(tmp_path / "m")],
+                         cwd=tmp_path, env=env, capture_output=True, timeout=120)
+    out, err = res.stdout.decode("utf-8"), res.stderr.decode("utf-8")  # valid UTF-8, whatever the names
+    assert res.returncode == 1, out + err
+    assert "Traceback" not in err and "observer failed" not in err, err
+    # the undecodable bytes are shown escaped, the rest of the name as is
+    assert "w\\xff\\xfe.pkl" in out.replace("\\\\", "\\"), out

@@ -226,14 +226,14 @@ class CycloneDxFormat(Format):
                 if s.endpoint:
                     props.append(_prop("guard:endpoint", s.endpoint))
             else:  # FileRef
-                comp = {"type": "file", "name": s.path}
+                comp = {"type": "file", "name": s.subject}
                 sha = s.extra.get("sha256") or s.extra.get("digest")
                 h = cdx_hash(sha) if isinstance(sha, str) and sha else None
                 if h:
                     comp["hashes"] = [h]
                 if s.model is not None:
                     props.append(_prop("guard:model", s.model.subject))
-                comp["bom-ref"] = unique(f"file:{s.path}")
+                comp["bom-ref"] = unique(f"file:{s.subject}")
             comp["properties"] = [_prop("guard:subject", s.subject), *props]
             components.append(comp)
             judged.append((comp, s, counted + waived))

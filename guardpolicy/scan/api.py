@@ -4,7 +4,8 @@ Rule ``pickle`` reports the globals outside the allowlist (each ``module.name`` 
 member and byte offset, also in ``details["globals"]``) and everything that makes a scan fail
 closed: parse errors, limits, code hidden in constants or Keras configs. Rule ``format``
 reports a format the policy's ``[hub] allowed_formats`` does not list, and invalid
-safetensors/npy headers. For a file, the finding's subject is its path.
+safetensors/npy headers. For a file, the finding's subject is its path (a name that is not
+UTF-8 shows its undecodable bytes as ``\\xNN``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Iterable, Iterator, List, Optional
 
-from ..model import Finding, Location
+from ..model import Finding, Location, printable_path
 from .containers import Report, Scanner
 from .detect import family
 from .limits import DEFAULT_LIMITS, ScanLimits
@@ -102,7 +103,7 @@ def pickle_findings(report: Report) -> List[Finding]:
         lead = (f"{len(dangerous)} dangerous of {len(report.hits)} unsafe pickle global(s)" if dangerous
                 else f"{len(report.hits)} pickle global(s) outside the allowlist")
         out.append(Finding(
-            rule="pickle", subject=report.path, location=Location(report.path),
+            rule="pickle", subject=printable_path(report.path), location=Location(printable_path(report.path)),
             message=f"{lead}: {'; '.join(items)}{more}",
             suggestion=("do not load this file; if it comes from a source you trust, convert it to safetensors, "
                         "or add the globals to [rules.pickle] allowed_globals"),
@@ -112,7 +113,7 @@ def pickle_findings(report: Report) -> List[Finding]:
         if p.kind in _FORMAT_KINDS:
             continue
         where = _where(p.member, p.offset)
-        out.append(Finding(rule="pickle", subject=report.path, location=Location(report.path),
+        out.append(Finding(rule="pickle", subject=printable_path(report.path), location=Location(printable_path(report.path)),
                            message=f"{p.message}{' (' + where + ')' if where else ''}",
                            suggestion="treat the file as hostile; re-export it from its source as safetensors",
                            details={"format": report.format, "kind": p.kind, "member": p.member, "offset": p.offset}))
@@ -125,7 +126,7 @@ def format_findings(report: Report, allowed: Optional[Iterable[str]]) -> List[Fi
     for p in report.problems:
         if p.kind in _FORMAT_KINDS:
             where = _where(p.member, p.offset)
-            out.append(Finding(rule="format", subject=report.path, location=Location(report.path), message=f"{p.message}{' (' + where + ')' if where else ''}",
+            out.append(Finding(rule="format", subject=printable_path(report.path), location=Location(printable_path(report.path)), message=f"{p.message}{' (' + where + ')' if where else ''}",
                                suggestion="re-download or re-export the file",
                                details={"format": report.format, "kind": p.kind}))
     if allowed is None:
@@ -138,7 +139,7 @@ def format_findings(report: Report, allowed: Optional[Iterable[str]]) -> List[Fi
                  sorted(f for f in seen if family(f) == fam)[0] for fam in bad_families)
     if bad:
         names = ", ".join(f"{f} ({family(f)})" if family(f) != f else f for f in bad)
-        out.append(Finding(rule="format", subject=report.path, location=Location(report.path),
+        out.append(Finding(rule="format", subject=printable_path(report.path), location=Location(printable_path(report.path)),
                            message=f"format not allowed by the policy: {names} (allowed: {', '.join(sorted(allowed))})",
                            suggestion="use a safetensors (or GGUF/ONNX) export of the model",
                            details={"format": report.format, "formats": sorted(report.formats)}))
