@@ -122,6 +122,12 @@ def repo_facts(model: ModelRef, context, policy=None) -> Optional[RepoFacts]:
     return value
 
 
+def is_local_only(model: ModelRef) -> bool:
+    """A folder on disk standing for a repo (``guard check DIR``), not a Hub reference: rules about
+    references (pinning, endpoint, org, repo id, the Hub's scan) have nothing to judge."""
+    return bool((model.extra or {}).get("local_only"))
+
+
 def local_dir(model: ModelRef) -> Optional[Path]:
     """The folder holding this repo's files on disk, when the subject says so."""
     d = (model.extra or {}).get("local_dir")

@@ -113,6 +113,9 @@ class ModelRef:
 
     ``repo_id`` is ``org/name`` (or a legacy un-namespaced id); ``revision`` is as written
     (``None`` means the default branch); ``files`` optionally names the files in play.
+    ``extra["local_only"]`` marks a folder on disk that looks like a repo (``guard check DIR``
+    with an ``adapter_config.json`` or an ``auto_map``) but names no Hub repo: its subject is the
+    folder (``extra["local_dir"]``) and the rules about Hub references leave it alone.
     """
 
     repo_id: str
@@ -130,7 +133,9 @@ class ModelRef:
 
     @property
     def subject(self) -> str:
-        """``hf:[datasets/]org/name[@rev]``."""
+        """``hf:[datasets/]org/name[@rev]`` (the folder's path for a ``local_only`` folder)."""
+        if self.extra and self.extra.get("local_only"):
+            return printable_path(str(self.extra.get("local_dir") or self.repo_id))
         prefix = "" if self.repo_type == "model" else f"{self.repo_type}s/"
         rev = f"@{self.revision}" if self.revision else ""
         return f"hf:{prefix}{self.repo_id}{rev}"

@@ -193,3 +193,40 @@ def test_a_file_name_that_is_not_utf8_is_reported_in_every_format(tmp_path, fmt)
     assert "Traceback" not in err and "observer failed" not in err, err
     # the undecodable bytes are shown escaped, the rest of the name as is
     assert "w\\xff\\xfe.pkl" in out.replace("\\\\", "\\"), out
+
+
+def test_guard_check_folder_that_is_a_local_hub_repo_gets_adapter_and_remote_code_checks(tmp_path):
+    ada = tmp_path / "my-lora"
+    ada.mkdir()
+    (ada / "adapter_config.json").write_text('{"base_model_name_or_path": "meta-Ilama/Llama-3.1-8B", "peft_type": "LORA"}')
+    (ada / "adapter_model.safetensors").write_bytes(b"")
+    code = tmp_path / "custom"
+    code.mkdir()
+    (code / "config.json").write_text('{"model_type": "x", "auto_map": {"AutoModel": "modeling_x.XModel"}}')
+    (code / "modeling_x.py").write_text("import os\n")
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "config.json").write_text('{"model_type": "bert"}')
+    (plain / "train.py").write_text("print(1)\n")
+    res = run_guard("check", "-f", "json", tmp_path, cwd=tmp_path)
+    assert res.returncode == 1, res.stdout + res.stderr
+    findings = json.loads(res.stdout)["findings"]
+    got = {(f["rule"], f["subject"]) for f in findings}
+    assert ("adapter", str(ada)) in got, findings
+    (adapter,) = [f for f in findings if f["rule"] == "adapter" and f["details"]["base_rule"] == "typosquat"]
+    assert "meta-llama" in adapter["message"]
+    assert ("remote-code", str(code)) in got, findings
+    # the folders are not Hub refs: no unpinned/source/typosquat about them; a plain model folder is no repo
+    assert not [f for f in findings if f["rule"] in ("unpinned", "source", "typosquat")], findings
+    assert not [f for f in findings if str(plain) in f["subject"]], findings
+    # a folder target that is itself an adapter
+    res = run_guard("check", "-f", "json", ada, cwd=tmp_path)
+    assert {f["rule"] for f in json.loads(res.stdout)["findings"]} == {"adapter"}, res.stdout
+
+
+def test_a_local_repo_folder_has_no_hub_purl_in_cyclonedx(tmp_path):
+    (tmp_path / "adapter_config.json").write_text('{"base_model_name_or_path": "acme/base", "revision": "%s"}' % ("a" * 40))
+    res = run_guard("check", "-f", "cyclonedx", tmp_path, cwd=tmp_path)
+    bom = json.loads(res.stdout)
+    (folder,) = [c for c in bom["components"] if c["type"] == "machine-learning-model"]
+    assert folder["name"] == str(tmp_path) and "purl" not in folder, folder

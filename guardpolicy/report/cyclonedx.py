@@ -209,9 +209,12 @@ class CycloneDxFormat(Format):
                         comp["group"] = s.org
                     if rev:
                         comp["version"] = rev
-                    if s.repo_type == "model":
+                    if s.repo_type == "model" and not s.extra.get("local_only"):
                         comp["purl"] = hf_purl(s.repo_id, rev)
-                    comp["bom-ref"] = unique(comp.get("purl") or f"hf:{s.repo_type}s/{s.repo_id}")
+                    elif s.extra.get("local_only"):  # a folder on disk, not a Hub package: no purl
+                        comp["name"] = s.subject
+                    comp["bom-ref"] = unique(comp.get("purl") or (f"dir:{s.subject}" if s.extra.get("local_only")
+                                                                  else f"hf:{s.repo_type}s/{s.repo_id}"))
                     if s.repo_type == "model":
                         comp["modelCard"] = self._model_card(s, comp["bom-ref"])
                     files = _model_files(s, files_by_repo.get(s.repo_id.lower(), []))

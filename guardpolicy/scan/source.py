@@ -9,7 +9,11 @@ not a model format.
 A directory is a project as much as a checkpoint folder: besides a ``FileRef`` for every
 file, its Python dependency files (``requirements*.txt``/``.in``, ``constraints*.txt``,
 ``pyproject.toml``, ``pylock*.toml``, ``uv.lock``; chosen by name, since prose ``.txt`` files
-are common in model folders) are read by the core's own sources.
+are common in model folders) are read by the core's own sources. A folder that is a downloaded repo carrying more than
+weights — an ``adapter_config.json`` (LoRA/PEFT: its base model is a dependency), or a
+``config.json``/``tokenizer_config.json`` with an ``auto_map`` (code ``trust_remote_code`` runs)
+— is also a ``ModelRef`` marked ``local_only``, so rules ``adapter`` and ``remote-code`` read it
+from disk.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import re
 from typing import Iterator, Union
 
 from ..hookspecs import hookimpl
-from ..model import FileRef, Finding, Location, Subject
+from ..model import FileRef, Finding, Location, ModelRef, Subject
 from ..sources.interface import Source
 
 #: names that are model files even when their content is not recognised (a pickle after junk)
@@ -31,6 +35,36 @@ MODEL_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", 
 #: file names inside a folder that are read as Python dependency files (not only scanned)
 DEPENDENCY_FILE = re.compile(r"(?i)^(?:(?:requirements|constraints)[\w.-]*\.(?:txt|in)|pyproject\.toml"
                              r"|pylock(?:\.[\w-]+)?\.toml|uv\.lock)\Z")
+
+
+#: files that make a folder a repo whose loading does more than read weights
+ADAPTER_CONFIG = "adapter_config.json"
+AUTO_MAP_CONFIGS = ("config.json", "tokenizer_config.json")
+_MAX_CONFIG = 1 << 20
+
+
+def is_repo_folder(folder: str) -> bool:
+    """True when ``folder`` holds an ``adapter_config.json``, or a config whose JSON has an ``auto_map``."""
+    if os.path.isfile(os.path.join(folder, ADAPTER_CONFIG)):
+        return True
+    from ..hubinfo import json_object
+
+    for name in AUTO_MAP_CONFIGS:
+        path = os.path.join(folder, name)
+        try:
+            if os.path.isfile(path) and os.path.getsize(path) <= _MAX_CONFIG:
+                with open(path, "rb") as fh:
+                    if "auto_map" in json_object(fh.read()):
+                        return True
+        except OSError:
+            continue
+    return False
+
+
+def local_repo_ref(folder: str) -> ModelRef:
+    """A repo-like folder as a ``local_only`` ``ModelRef`` (its subject is the folder's path)."""
+    return ModelRef(repo_id=os.path.basename(os.path.normpath(folder)) or folder, location=Location(folder),
+                    extra={"local_dir": folder, "local_only": True})
 
 
 def is_dependency_file(name: str) -> bool:
@@ -74,12 +108,18 @@ class ModelFileSource(Source):
         """One ``FileRef`` per file, then the subjects of the folder's dependency files."""
         from .api import iter_files
 
-        deps = []
+        deps, folders = [], []
         for file in iter_files(self.path):
             yield FileRef(path=file)
+            if os.path.basename(file) in (ADAPTER_CONFIG, *AUTO_MAP_CONFIGS):
+                folder = os.path.dirname(file)
+                if folder not in folders and is_repo_folder(folder):
+                    folders.append(folder)
             # a pickle named requirements.txt is a model file (judged by content), not a requirements file
             if file != self.path and is_dependency_file(os.path.basename(file)) and not is_model_file(file):
                 deps.append(file)
+        for folder in folders:
+            yield local_repo_ref(folder)
         for file in deps:
             yield from dependency_items(file, self.options)
 
