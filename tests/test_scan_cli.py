@@ -230,3 +230,18 @@ def test_a_local_repo_folder_has_no_hub_purl_in_cyclonedx(tmp_path):
     bom = json.loads(res.stdout)
     (folder,) = [c for c in bom["components"] if c["type"] == "machine-learning-model"]
     assert folder["name"] == str(tmp_path) and "purl" not in folder, folder
+
+
+def test_a_target_that_is_not_a_regular_file_is_an_error_not_a_clean_scan(tmp_path):
+    import os
+
+    from guardpolicy import scan_path
+
+    os.mkfifo(tmp_path / "pipe")
+    res = run_guard("scan", tmp_path / "pipe", cwd=tmp_path)
+    assert res.returncode == 2 and "not a regular file" in res.stderr, res.stdout + res.stderr
+    res = run_guard("scan", "/dev/zero", cwd=tmp_path)
+    assert res.returncode == 2 and "not a regular file" in res.stderr, res.stdout + res.stderr
+    # the API fails closed on it: a finding, never an empty (clean) list, and it never blocks on the pipe
+    (finding,) = scan_path(tmp_path / "pipe")
+    assert finding.rule == "pickle" and "not a regular file" in finding.message
