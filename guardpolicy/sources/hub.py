@@ -155,8 +155,11 @@ def parse_hub_url(url: str, location: Optional[Location] = None, env: Optional[d
             raise RefError(f"{url!r}: '/{action}/' is not a repository file or revision page")
         if len(rest) < 2:
             raise RefError(f"{url!r}: no revision after '/{action}/'")
-        revision = rest[1]
-        path = "/".join(rest[2:])
+        revision, after = rest[1], 2
+        if revision == "refs" and len(rest) >= 4 and rest[2] in ("pr", "convert"):
+            # refs/pr/N and refs/convert/NAME pasted unescaped: one revision, not the branch "refs"
+            revision, after = "/".join(rest[1:4]), 4
+        path = "/".join(rest[after:])
         if action in ("blob", "resolve", "raw", "edit"):
             if not path:
                 raise RefError(f"{url!r}: no file path after the revision")
@@ -230,7 +233,7 @@ def is_ref_list_file(path: Path, env: Optional[dict] = None) -> bool:
             return False
         with open(path, "rb") as fh:
             data = fh.read(SNIFF_LIMIT)
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a BOM (Windows editors) is not part of the first ref
     except (OSError, UnicodeDecodeError):
         return False
     return is_ref_list_text(text, env)
@@ -263,7 +266,7 @@ class RefListSource(Source):
     def collect(self) -> Iterator[Union[ModelRef, Finding]]:
         """Yield a ``ModelRef`` per line, ``invalid`` findings for lines that are not refs."""
         try:
-            text = self.path.read_text(encoding="utf-8")
+            text = self.path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             raise SourceError(f"cannot read: {getattr(exc, 'strerror', None) or exc}", file=str(self.path)) from None
         for no, s in iter_ref_lines(text):
