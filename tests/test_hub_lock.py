@@ -155,6 +155,23 @@ def test_verify_clean_tampered_missing_unexpected(guard, hub, env, policy, tmp_p
     assert {os.path.basename(f["subject"]) for f in json.loads(r.stdout)["findings"]} == {"model.safetensors", "extra.pkl"}
 
 
+def test_verify_unexpected_file_with_a_name_that_is_not_utf8(hub, env, policy, tmp_path):
+    import subprocess
+    import sys
+
+    assert subprocess.run([sys.executable, "-m", "guardpolicy", "lock", "hf:acme/tiny@v1"], cwd=tmp_path, env=env,
+                          capture_output=True, timeout=120).returncode == 0
+    snap = download(hub, tmp_path)
+    with open(os.path.join(os.fsencode(snap), b"x\xff.bin"), "wb") as fh:
+        fh.write(b"1")
+    for fmt in ("text", "json"):
+        r = subprocess.run([sys.executable, "-m", "guardpolicy", "verify", snap, "--lock", "guard.lock", "--policy",
+                            str(policy), "-f", fmt], cwd=tmp_path, env=env, capture_output=True, timeout=120)
+        out, err = r.stdout.decode("utf-8"), r.stderr.decode("utf-8")  # valid UTF-8 whatever the names
+        assert r.returncode == 1 and "Traceback" not in err and "observer failed" not in err, out + err
+        assert "x\\xff.bin" in out.replace("\\\\", "\\"), out
+
+
 def test_verify_size_change_single_file_and_snapshot_commit(guard, hub, env, policy, tmp_path):
     assert guard("lock", "hf:acme/tiny@v1", cwd=tmp_path, env=env).returncode == 0
     d = tmp_path / "local"
