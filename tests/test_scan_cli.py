@@ -245,3 +245,12 @@ def test_a_target_that_is_not_a_regular_file_is_an_error_not_a_clean_scan(tmp_pa
     # the API fails closed on it: a finding, never an empty (clean) list, and it never blocks on the pipe
     (finding,) = scan_path(tmp_path / "pipe")
     assert finding.rule == "pickle" and "not a regular file" in finding.message
+
+
+def test_guard_check_folder_rechecks_its_guard_lock(tmp_path):
+    (tmp_path / "guard.lock").write_text(
+        'version = 1\n\n[[repo]]\nid = "meta-Ilama/Llama-3.1-8B"\nkind = "model"\n'
+        f'commit = "{"a" * 40}"\n\n[[repo.files]]\npath = "config.json"\nsize = 2\nsha256 = "{"b" * 64}"\n')
+    res = run_guard("check", "-f", "json", tmp_path, cwd=tmp_path)
+    findings = json.loads(res.stdout)["findings"]
+    assert [(f["rule"], f["location"]["file"]) for f in findings] == [("typosquat", str(tmp_path / "guard.lock"))], findings

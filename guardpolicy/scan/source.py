@@ -8,7 +8,7 @@ not a model format.
 
 A directory is a project as much as a checkpoint folder: besides a ``FileRef`` for every
 file, its Python dependency files (``requirements*.txt``/``.in``, ``constraints*.txt``,
-``pyproject.toml``, ``pylock*.toml``, ``uv.lock``; chosen by name, since prose ``.txt`` files
+``pyproject.toml``, ``pylock*.toml``, ``uv.lock``, and ``guard.lock`` for Hub repos; chosen by name, since prose ``.txt`` files
 are common in model folders) are read by the core's own sources. A folder that is a downloaded repo carrying more than
 weights — an ``adapter_config.json`` (LoRA/PEFT: its base model is a dependency), or a
 ``config.json``/``tokenizer_config.json`` with an ``auto_map`` (code ``trust_remote_code`` runs)
@@ -34,7 +34,7 @@ MODEL_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", 
 
 #: file names inside a folder that are read as Python dependency files (not only scanned)
 DEPENDENCY_FILE = re.compile(r"(?i)^(?:(?:requirements|constraints)[\w.-]*\.(?:txt|in)|pyproject\.toml"
-                             r"|pylock(?:\.[\w-]+)?\.toml|uv\.lock)\Z")
+                             r"|pylock(?:\.[\w-]+)?\.toml|uv\.lock|(?:[\w.-]+\.)?guard\.lock)\Z")
 
 
 #: files that make a folder a repo whose loading does more than read weights
@@ -127,10 +127,12 @@ class ModelFileSource(Source):
 def dependency_items(path: str, options) -> Iterator[Union[Subject, Finding]]:
     """What the core's source for a dependency file yields; a file it cannot read is an ``invalid`` finding
     (one broken file in a folder must not hide the rest of the folder)."""
+    from ..sources import hub_plugin
     from ..sources import plugin as core_sources
     from ..sources.interface import SourceError
 
-    source = core_sources.guard_make_source(target=path, options=options)
+    source = hub_plugin.guard_make_source(target=path, options=options) or \
+        core_sources.guard_make_source(target=path, options=options)
     if source is None:
         return
     try:
