@@ -254,3 +254,16 @@ def test_guard_check_folder_rechecks_its_guard_lock(tmp_path):
     res = run_guard("check", "-f", "json", tmp_path, cwd=tmp_path)
     findings = json.loads(res.stdout)["findings"]
     assert [(f["rule"], f["location"]["file"]) for f in findings] == [("typosquat", str(tmp_path / "guard.lock"))], findings
+
+
+def test_scan_path_api_accepts_bytes_and_pathlike_paths(tmp_path):
+    import os
+
+    from guardpolicy import scan_path
+
+    name = os.path.join(os.fsencode(tmp_path), b"e\xff.pkl")
+    with open(name, "wb") as fh:
+        fh.write(EVIL)
+    for p in (name, os.fsencode(tmp_path), tmp_path):
+        (finding,) = scan_path(p)
+        assert finding.rule == "pickle" and finding.subject == str(tmp_path) + "/e\\xff.pkl", finding

@@ -69,7 +69,7 @@ def scan_report(path: str, policy=None, limits: ScanLimits = DEFAULT_LIMITS) -> 
 
 def scan_path(path, policy=None, limits: ScanLimits = DEFAULT_LIMITS) -> List[Finding]:
     """Scan a file, or every file under a directory; return the findings (empty when clean)."""
-    path = os.fspath(path)
+    path = os.fsdecode(path)  # bytes paths too (undecodable bytes become surrogate escapes)
     scanner = Scanner(limits, allowed_globals(policy))
     out: List[Finding] = []
     for file in iter_files(path, limits.max_files):
