@@ -267,3 +267,21 @@ def test_scan_path_api_accepts_bytes_and_pathlike_paths(tmp_path):
     for p in (name, os.fsencode(tmp_path), tmp_path):
         (finding,) = scan_path(p)
         assert finding.rule == "pickle" and finding.subject == str(tmp_path) + "/e\\xff.pkl", finding
+
+
+def test_folder_walk_follows_symlinked_folders_once(tmp_path):
+    import os
+
+    from guardpolicy.scan.api import iter_files
+
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "model.bin").write_bytes(EVIL)
+    top = tmp_path / "top"
+    top.mkdir()
+    os.symlink("../real", top / "latest")  # ckpt/latest -> step-1000: a loader reads through it
+    os.symlink(".", top / "self")  # loops end
+    os.symlink("latest", top / "again")  # the same folder under a second name is walked once
+    assert list(iter_files(str(top))) == [str(top / "again" / "model.bin")]
+    res = run_guard("scan", "-f", "json", top, cwd=tmp_path)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert [f["subject"] for f in json.loads(res.stdout)["findings"]] == [str(top / "again" / "model.bin")]

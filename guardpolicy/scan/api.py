@@ -27,12 +27,26 @@ _NEUTRAL = frozenset(["archive", "unknown", "zip-anomaly"])
 
 
 def iter_files(path: str, max_files: int = DEFAULT_LIMITS.max_files) -> Iterator[str]:
-    """``path`` itself, or every file under it (sorted, skipping VCS and cache folders, no symlinked dirs)."""
+    """``path`` itself, or every file under it (sorted, skipping VCS and cache folders).
+
+    Symlinked folders are followed (``ckpt/latest -> step-1000``: a loader reads through them),
+    each real folder once, so link loops end and a folder linked twice is walked once.
+    """
     if not os.path.isdir(path):
         yield path
         return
     count = 0
-    for root, dirs, files in os.walk(path):
+    seen = set()
+    for root, dirs, files in os.walk(path, followlinks=True):
+        try:
+            st = os.stat(root)
+        except OSError:
+            dirs[:] = []
+            continue
+        if (st.st_dev, st.st_ino) in seen:
+            dirs[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
         for name in sorted(files):
             full = os.path.join(root, name)
