@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 
 import pytest
@@ -285,3 +286,22 @@ def test_folder_walk_follows_symlinked_folders_once(tmp_path):
     res = run_guard("scan", "-f", "json", top, cwd=tmp_path)
     assert res.returncode == 1, res.stdout + res.stderr
     assert [f["subject"] for f in json.loads(res.stdout)["findings"]] == [str(top / "again" / "model.bin")]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files and folders whatever their mode")
+def test_unreadable_files_and_folders_are_findings_not_skipped(tmp_path):
+    import os
+
+    from guardpolicy import scan_path
+
+    (tmp_path / "locked.bin").write_bytes(EVIL)
+    (tmp_path / "closed").mkdir()
+    (tmp_path / "closed" / "model.bin").write_bytes(EVIL)
+    os.chmod(tmp_path / "locked.bin", 0)
+    os.chmod(tmp_path / "closed", 0)
+    try:
+        found = {(f.subject, f.message.split(":")[0]) for f in scan_path(tmp_path)}
+    finally:
+        os.chmod(tmp_path / "closed", 0o755)
+        os.chmod(tmp_path / "locked.bin", 0o644)
+    assert found == {(str(tmp_path / "locked.bin"), "cannot read"), (str(tmp_path / "closed"), "cannot read")}, found

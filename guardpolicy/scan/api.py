@@ -37,7 +37,11 @@ def iter_files(path: str, max_files: int = DEFAULT_LIMITS.max_files) -> Iterator
         return
     count = 0
     seen = set()
-    for root, dirs, files in os.walk(path, followlinks=True):
+    unlisted: List[str] = []
+    for root, dirs, files in os.walk(path, followlinks=True, onerror=lambda e: unlisted.append(e.filename)):
+        while unlisted:
+            # a folder that cannot be listed: yielded itself, so the scan reports it instead of skipping it
+            yield os.fsdecode(unlisted.pop(0))
         try:
             st = os.stat(root)
         except OSError:
@@ -56,6 +60,8 @@ def iter_files(path: str, max_files: int = DEFAULT_LIMITS.max_files) -> Iterator
             if count > max_files:
                 return
             yield full
+    for folder in unlisted:
+        yield os.fsdecode(folder)
 
 
 def allowed_globals(policy) -> tuple:

@@ -108,6 +108,11 @@ class Scanner:
         self.decompressed = 0
         try:
             st = os.stat(path)
+            if stat.S_ISDIR(st.st_mode):
+                # a folder handed over by a walk that could not list it: its files were not seen
+                os.listdir(path)
+                report.problems.append(Problem("parse", "cannot read: folder contents not scanned"))
+                return report
             if not stat.S_ISREG(st.st_mode):
                 # a pipe or device: nothing fixed to judge, and opening a pipe could block
                 report.problems.append(Problem("parse", "not a regular file: cannot be scanned"))
