@@ -7,13 +7,13 @@ archives...), or whose name is a model file's. Text inputs the core understands
 not a model format.
 
 A directory is a project as much as a checkpoint folder: besides a ``FileRef`` for every
-file, its Python dependency files (``requirements*.txt``/``.in``, ``constraints*.txt``,
-``pyproject.toml``, ``pylock*.toml``, ``uv.lock``, and ``guard.lock`` for Hub repos; chosen by name, since prose ``.txt`` files
-are common in model folders) are read by the core's own sources. A folder that is a downloaded repo carrying more than
-weights — an ``adapter_config.json`` (LoRA/PEFT: its base model is a dependency), or a
-``config.json``/``tokenizer_config.json`` with an ``auto_map`` (code ``trust_remote_code`` runs)
-— is also a ``ModelRef`` marked ``local_only``, so rules ``adapter`` and ``remote-code`` read it
-from disk.
+file, its dependency files (``requirements*.txt``/``.in``, ``constraints*.txt``,
+``pyproject.toml``, ``pylock*.toml``, ``uv.lock``, and ``guard.lock`` for Hub repos; chosen by
+name, since prose ``.txt`` files are common in model folders) are read by the core's own
+sources. A folder that is a downloaded repo carrying more than weights — an
+``adapter_config.json`` (LoRA/PEFT: its base model is a dependency), or a ``config.json`` /
+``tokenizer_config.json`` with an ``auto_map`` (code ``trust_remote_code`` runs) — is also a
+``ModelRef`` marked ``local_only``, so rules ``adapter`` and ``remote-code`` read it from disk.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import re
 from typing import Iterator, Union
 
 from ..hookspecs import hookimpl
-from ..model import FileRef, Finding, Location, ModelRef, Subject
+from ..model import FileRef, Finding, Location, ModelRef, Subject, printable_path
 from ..sources.interface import Source
 
 #: names that are model files even when their content is not recognised (a pickle after junk)
@@ -98,14 +98,15 @@ def _maybe_safetensors(path: str, head: bytes) -> bool:
 
 class ModelFileSource(Source):
     """A model file, or every file under a folder (skipping .git and caches), as ``FileRef`` subjects;
-    a folder's dependency files also yield what the core's dependency sources read from them."""
+    a folder's repo-like folders yield ``local_only`` ``ModelRef`` subjects and its dependency files
+    what the core's dependency sources read from them."""
 
     def __init__(self, path: str, options=None):
         self.path = self.name = path
         self.options = options
 
     def collect(self) -> Iterator[Union[Subject, Finding]]:
-        """One ``FileRef`` per file, then the subjects of the folder's dependency files."""
+        """One ``FileRef`` per file, then the repo-like folders, then the dependency files' subjects."""
         from .api import iter_files
 
         deps, folders = [], []
@@ -140,8 +141,9 @@ def dependency_items(path: str, options) -> Iterator[Union[Subject, Finding]]:
     except SourceError as exc:
         # the location goes in ``location``, not again in the message
         where = f"{exc.file}:{exc.line}: " if exc.file and exc.line else (f"{exc.file}: " if exc.file else "")
-        yield Finding(rule="invalid", subject=path, location=Location(exc.file or path, exc.line),
-                      message=str(exc)[len(where):] if str(exc).startswith(where) else str(exc), suggestion="fix the file, or check the folder's other files one by one")
+        message = str(exc)[len(where):] if str(exc).startswith(where) else str(exc)
+        yield Finding(rule="invalid", subject=printable_path(path), location=Location(exc.file or path, exc.line),
+                      message=message, suggestion="fix the file, or check the folder's other files one by one")
 
 
 @hookimpl(tryfirst=True)
