@@ -254,3 +254,22 @@ def test_hashing_matches_hashlib(tmp_path):
     got = sha256_files([tmp_path / n for n in blobs] + [tmp_path / "absent"], jobs=3)
     assert got[str(tmp_path / "big")] == hashlib.sha256(blobs["big"]).hexdigest()
     assert isinstance(got[str(tmp_path / "absent")], OSError)
+
+
+@pytest.mark.parametrize("extra_info, why", [
+    ({"siblings": 5}, "cannot read"),          # the client itself chokes on the answer
+    ({"sha": 12}, "no valid commit id"),       # a commit id that is not 40 hex digits
+    ({"sha": "../../etc"}, "no valid commit id"),
+])
+def test_a_hub_answer_guard_cannot_read_is_one_line_not_a_traceback(guard, fakehub, tmp_path, extra_info, why):
+    # a broken mirror or proxy in front of the Hub: guard lock and guard check --online say so in one line
+    fakehub.add_repo("acme/odd", {"config.json": b"{}"}, extra_info=extra_info)
+    (tmp_path / "guard.toml").write_text(
+        f'extends = ["default"]\n[sources]\nhub_endpoints = ["{fakehub.url}"]\nallow_http = true\n')
+    e = dict(os.environ, HF_ENDPOINT=fakehub.url, HF_HOME=str(tmp_path / "hfhome"), HF_HUB_DISABLE_TELEMETRY="1")
+    e.pop("GUARD_POLICY", None)
+    r = guard("lock", "hf:acme/odd@main", cwd=tmp_path, env=e)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and why in r.stderr, r.stderr
+    assert not (tmp_path / "guard.lock").exists()
+    r = guard("check", "--online", "hf:acme/odd@main", cwd=tmp_path, env=e)
+    assert "Traceback" not in r.stderr and why in r.stdout, r.stdout + r.stderr
