@@ -273,3 +273,26 @@ def test_a_hub_answer_guard_cannot_read_is_one_line_not_a_traceback(guard, fakeh
     assert not (tmp_path / "guard.lock").exists()
     r = guard("check", "--online", "hf:acme/odd@main", cwd=tmp_path, env=e)
     assert "Traceback" not in r.stderr and why in r.stdout, r.stdout + r.stderr
+
+
+def test_write_lock_refuses_what_it_could_not_read_back(tmp_path):
+    # whatever a Hub (or a mirror) listed, guard.lock is only written when guard can read it back
+    bad = Lock(repos=(LockedRepo("acme/x", "model", "a" * 40, None, "main",
+                                 (LockedFile("../../etc/cron.d/x", 1, "b" * 64, "lfs"),)),))
+    out = tmp_path / "guard.lock"
+    with pytest.raises(LockError, match="must be relative"):
+        from guardpolicy.lockfile import write_lock
+
+        write_lock(out, bad)
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_lock_of_a_repo_listing_a_hostile_path_is_one_line(guard, fakehub, tmp_path):
+    fakehub.add_repo("acme/odd", {"config.json": b"{}", "../escape.txt": b"x"})
+    (tmp_path / "guard.toml").write_text(
+        f'extends = ["default"]\n[sources]\nhub_endpoints = ["{fakehub.url}"]\nallow_http = true\n')
+    e = dict(os.environ, HF_ENDPOINT=fakehub.url, HF_HOME=str(tmp_path / "hfhome"), HF_HUB_DISABLE_TELEMETRY="1")
+    e.pop("GUARD_POLICY", None)
+    r = guard("lock", "hf:acme/odd@main", cwd=tmp_path, env=e)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stdout + r.stderr
+    assert "escape.txt" in r.stderr and not (tmp_path / "guard.lock").exists()
