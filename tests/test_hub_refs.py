@@ -43,10 +43,23 @@ def test_parse_hf_ref(text, repo_id, repo_type, rev):
     ("hf:acme/" + "x" * 97, "not a valid"),
     ("hf:@main", "no repository id"),
     ("acme/tiny", "not an hf:"),
+    # revisions git (and so the Hub) can never have: clear errors, not "a branch that floats"
+    ("hf:acme/tiny@main:x", "not a valid revision"),
+    ("hf:acme/tiny@v1..v2", "not a valid revision"),
+    ("hf:acme/tiny@ma in", "not a valid revision"),
+    ("hf:acme/tiny@main@{1}", "not a valid revision"),
+    ("hf:acme/tiny@main~1", "not a valid revision"),
+    ("hf:acme/tiny@refs/pr/", "not a valid revision"),
+    ("hf:acme/tiny@x.lock", "not a valid revision"),
 ])
 def test_parse_hf_ref_errors(text, why):
     with pytest.raises(RefError, match=why):
         parse_hf_ref(text)
+
+
+@pytest.mark.parametrize("rev", ["main", "v1.0", "refs/pr/1", "refs/convert/parquet", "feature/x-y_z", "a@b", SHA])
+def test_valid_revisions_stay_valid(rev):
+    assert parse_hf_ref(f"hf:acme/tiny@{rev}").revision == rev
 
 
 def test_location_and_subject_roundtrip():
@@ -104,6 +117,7 @@ def test_mirror_with_path_prefix():
     ("https://huggingface.co/ac%20me/tiny", "not a valid"),
     ("ftp://huggingface.co/acme/tiny", "not an http"),
     ("huggingface.co/acme/tiny", "not an http"),
+    ("https://huggingface.co/acme/tiny/tree/main%5E", "not a valid revision"),
 ])
 def test_parse_hub_url_errors(url, why):
     with pytest.raises(RefError, match=why):

@@ -63,6 +63,18 @@ def valid_repo_id(repo_id: str) -> bool:
     return 1 <= len(parts) <= 2 and all(_PART.match(p) for p in parts)
 
 
+_BAD_REF_CHARS = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+
+
+def valid_revision(rev: str) -> bool:
+    """True for a revision git could name (``git check-ref-format`` rules): a branch, tag,
+    ``refs/pr/N``, or commit id; never ``..``, ``@{``, control characters, spaces, ``~^:?*[\\``,
+    an empty component, a component starting with ``.`` or ending with ``.lock``, or a trailing ``.``."""
+    if not rev or rev == "@" or ".." in rev or "@{" in rev or _BAD_REF_CHARS.search(rev) or rev.endswith("."):
+        return False
+    return all(part and not part.startswith(".") and not part.endswith(".lock") for part in rev.split("/"))
+
+
 def normalize_endpoint(url: str) -> str:
     """``scheme://host[:port][/path]`` lower-cased host, no default port, no trailing slash."""
     url = url.strip()
@@ -105,6 +117,8 @@ def parse_hf_ref(text: str, location: Optional[Location] = None) -> ModelRef:
         raise RefError(f"{raw!r}: no repository id (expected hf:ORG/NAME[@REV])")
     if not valid_repo_id(repo_id):
         raise RefError(f"{raw!r}: {repo_id!r} is not a valid Hub repository id (expected ORG/NAME)")
+    if revision and not valid_revision(revision):
+        raise RefError(f"{raw!r}: {revision!r} is not a valid revision (a branch, tag or commit id)")
     return ModelRef(repo_id=repo_id, repo_type=repo_type, revision=revision or None, location=location)
 
 
@@ -160,6 +174,8 @@ def parse_hub_url(url: str, location: Optional[Location] = None, env: Optional[d
             # refs/pr/N and refs/convert/NAME pasted unescaped: one revision, not the branch "refs"
             revision, after = "/".join(rest[1:4]), 4
         path = "/".join(rest[after:])
+        if not valid_revision(revision):
+            raise RefError(f"{url!r}: {revision!r} is not a valid revision (a branch, tag or commit id)")
         if action in ("blob", "resolve", "raw", "edit"):
             if not path:
                 raise RefError(f"{url!r}: no file path after the revision")
