@@ -10,11 +10,15 @@ Answers are cached per run in ``CheckContext.cache`` so several rules cost one r
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional, Tuple
 
 from .model import ModelRef
+
+#: a full commit id as the Hub gives it
+_COMMIT = re.compile(r"[0-9a-f]{40}")
 
 #: small files rules read (config.json, adapter_config.json) are capped at this size
 MAX_SMALL_FILE = 1 << 20
@@ -75,14 +79,22 @@ def fetch_repo_facts(model: ModelRef, security: bool = True, revision: Optional[
     except Exception as exc:  # httpx transport errors: keep the run alive, report it
         if type(exc).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore", "requests", "urllib3"):
             raise HubLookupError(f"{model.subject}: cannot reach the Hub at {endpoint}: {exc}") from None
+        if isinstance(exc, (KeyError, TypeError, AttributeError)):  # the client could not parse the answer
+            raise HubLookupError(f"{model.subject}: the Hub at {endpoint} gave an answer guard cannot read "
+                                 f"({type(exc).__name__}: {exc})") from None
         raise
-    if not info.sha:
-        raise HubLookupError(f"{model.subject}: the Hub at {endpoint} returned no commit id")
+    # a mirror or proxy can answer anything: the commit id ends up in guard.lock and cache keys
+    if not isinstance(info.sha, str) or not _COMMIT.fullmatch(info.sha):
+        raise HubLookupError(f"{model.subject}: the Hub at {endpoint} returned no valid commit id ({info.sha!r})")
     files = {}
-    for s in info.siblings or ():
-        lfs = s.lfs
-        sha = (lfs.get("sha256") if isinstance(lfs, dict) else getattr(lfs, "sha256", None)) if lfs else None
-        files[s.rfilename] = FileFacts(size=s.size, sha256=sha, blob_id=s.blob_id)
+    try:
+        for s in info.siblings or ():
+            lfs = s.lfs
+            sha = (lfs.get("sha256") if isinstance(lfs, dict) else getattr(lfs, "sha256", None)) if lfs else None
+            files[s.rfilename] = FileFacts(size=s.size, sha256=sha, blob_id=s.blob_id)
+    except (AttributeError, TypeError) as exc:
+        raise HubLookupError(f"{model.subject}: the Hub at {endpoint} gave a file list guard cannot read "
+                             f"({type(exc).__name__}: {exc})") from None
     return RepoFacts(model.repo_id, model.repo_type, endpoint, info.sha, files,
                      getattr(info, "security_repo_status", None), security)
 
@@ -120,6 +132,12 @@ def repo_facts(model: ModelRef, context, policy=None) -> Optional[RepoFacts]:
     if isinstance(value, HubLookupError):
         raise value
     return value
+
+
+def is_local_only(model: ModelRef) -> bool:
+    """A folder on disk standing for a repo (``guard check DIR``), not a Hub reference: rules about
+    references (pinning, endpoint, org, repo id, the Hub's scan) have nothing to judge."""
+    return bool((model.extra or {}).get("local_only"))
 
 
 def local_dir(model: ModelRef) -> Optional[Path]:

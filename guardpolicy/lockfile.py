@@ -213,11 +213,17 @@ def dumps_lock(lock: Lock) -> str:
 
 
 def write_lock(path, lock: Lock) -> None:
-    """Write atomically (temp file + rename) so a crash never leaves half a lock."""
+    """Write atomically (temp file + rename) so a crash never leaves half a lock.
+
+    The text is parsed back first (``LockError``, nothing written): what a Hub or mirror listed
+    (a path with ``..``, a malformed digest) never becomes a lock that guard itself refuses.
+    """
     import os
 
     path = Path(path)
+    text = dumps_lock(lock)
+    parse_lock(text, str(path))
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(dumps_lock(lock), encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
 

@@ -12,6 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping, Optional, Tuple, Union
 
+def printable_path(path: str) -> str:
+    """``path`` as shown in findings and reports: unchanged when it is valid Unicode; a file name
+    whose bytes are not UTF-8 (decoded by Python with surrogate escapes) gets ``\\xNN`` escapes for
+    those bytes, so every report format and the audit log can write it."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 #: What a rule asks for; ``off`` findings are dropped by the engine.
 Action = Literal["deny", "warn", "off"]
 #: The verdict of a whole check.
@@ -102,6 +113,9 @@ class ModelRef:
 
     ``repo_id`` is ``org/name`` (or a legacy un-namespaced id); ``revision`` is as written
     (``None`` means the default branch); ``files`` optionally names the files in play.
+    ``extra["local_only"]`` marks a folder on disk that looks like a repo (``guard check DIR``
+    with an ``adapter_config.json`` or an ``auto_map``) but names no Hub repo: its subject is the
+    folder (``extra["local_dir"]``) and the rules about Hub references leave it alone.
     """
 
     repo_id: str
@@ -119,7 +133,9 @@ class ModelRef:
 
     @property
     def subject(self) -> str:
-        """``hf:[datasets/]org/name[@rev]``."""
+        """``hf:[datasets/]org/name[@rev]`` (the folder's path for a ``local_only`` folder)."""
+        if self.extra and self.extra.get("local_only"):
+            return printable_path(str(self.extra.get("local_dir") or self.repo_id))
         prefix = "" if self.repo_type == "model" else f"{self.repo_type}s/"
         rev = f"@{self.revision}" if self.revision else ""
         return f"hf:{prefix}{self.repo_id}{rev}"
@@ -137,8 +153,8 @@ class FileRef:
 
     @property
     def subject(self) -> str:
-        """The path."""
-        return self.path
+        """The path (undecodable bytes of a file name as ``\\xNN``: see ``printable_path``)."""
+        return printable_path(self.path)
 
 
 Subject = Union[PackageRef, IndexRef, ModelRef, FileRef]

@@ -107,6 +107,22 @@ def test_check_lock_is_pinned_and_rechecked(guard, hub, env, policy, tmp_path):
     assert r.returncode == 1 and "[source]" in r.stdout  # the lock records the (fake) endpoint
 
 
+def test_check_lock_under_another_name_is_read_as_a_lock(guard, hub, env, policy, tmp_path):
+    # `guard check ci/models.lock`: a guard lock is told by content, not only by the name guard.lock
+    assert guard("lock", "hf:acme/tiny@v1", cwd=tmp_path, env=env).returncode == 0
+    for name in ("models.lock", "hub-lock.toml"):
+        (tmp_path / name).write_text((tmp_path / "guard.lock").read_text())
+        r = guard("check", name, "--policy", policy, "-f", "json", cwd=tmp_path, env=env)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert json.loads(r.stdout)["findings"] == []
+    # a uv.lock under another name is still a uv lock, not a guard lock
+    from guardpolicy.sources.hub import is_lock_file
+
+    (tmp_path / "other.lock").write_text('version = 1\n\n[[package]]\nname = "x"\nversion = "1"\n')
+    assert not is_lock_file(tmp_path / "other.lock")
+    assert is_lock_file(tmp_path / "models.lock")
+
+
 def download(hub, tmp_path, rev="v1"):
     from huggingface_hub import snapshot_download
 
@@ -137,6 +153,23 @@ def test_verify_clean_tampered_missing_unexpected(guard, hub, env, policy, tmp_p
     assert "unexpected" in by["extra.pkl"]["message"]
     r = guard("verify", snap, "--lock", "guard.lock", "--partial", "--policy", policy, "-f", "json", cwd=tmp_path, env=env)
     assert {os.path.basename(f["subject"]) for f in json.loads(r.stdout)["findings"]} == {"model.safetensors", "extra.pkl"}
+
+
+def test_verify_unexpected_file_with_a_name_that_is_not_utf8(hub, env, policy, tmp_path):
+    import subprocess
+    import sys
+
+    assert subprocess.run([sys.executable, "-m", "guardpolicy", "lock", "hf:acme/tiny@v1"], cwd=tmp_path, env=env,
+                          capture_output=True, timeout=120).returncode == 0
+    snap = download(hub, tmp_path)
+    with open(os.path.join(os.fsencode(snap), b"x\xff.bin"), "wb") as fh:
+        fh.write(b"1")
+    for fmt in ("text", "json"):
+        r = subprocess.run([sys.executable, "-m", "guardpolicy", "verify", snap, "--lock", "guard.lock", "--policy",
+                            str(policy), "-f", fmt], cwd=tmp_path, env=env, capture_output=True, timeout=120)
+        out, err = r.stdout.decode("utf-8"), r.stderr.decode("utf-8")  # valid UTF-8 whatever the names
+        assert r.returncode == 1 and "Traceback" not in err and "observer failed" not in err, out + err
+        assert "x\\xff.bin" in out.replace("\\\\", "\\"), out
 
 
 def test_verify_size_change_single_file_and_snapshot_commit(guard, hub, env, policy, tmp_path):
@@ -221,3 +254,45 @@ def test_hashing_matches_hashlib(tmp_path):
     got = sha256_files([tmp_path / n for n in blobs] + [tmp_path / "absent"], jobs=3)
     assert got[str(tmp_path / "big")] == hashlib.sha256(blobs["big"]).hexdigest()
     assert isinstance(got[str(tmp_path / "absent")], OSError)
+
+
+@pytest.mark.parametrize("extra_info, why", [
+    ({"siblings": 5}, "cannot read"),          # the client itself chokes on the answer
+    ({"sha": 12}, "no valid commit id"),       # a commit id that is not 40 hex digits
+    ({"sha": "../../etc"}, "no valid commit id"),
+])
+def test_a_hub_answer_guard_cannot_read_is_one_line_not_a_traceback(guard, fakehub, tmp_path, extra_info, why):
+    # a broken mirror or proxy in front of the Hub: guard lock and guard check --online say so in one line
+    fakehub.add_repo("acme/odd", {"config.json": b"{}"}, extra_info=extra_info)
+    (tmp_path / "guard.toml").write_text(
+        f'extends = ["default"]\n[sources]\nhub_endpoints = ["{fakehub.url}"]\nallow_http = true\n')
+    e = dict(os.environ, HF_ENDPOINT=fakehub.url, HF_HOME=str(tmp_path / "hfhome"), HF_HUB_DISABLE_TELEMETRY="1")
+    e.pop("GUARD_POLICY", None)
+    r = guard("lock", "hf:acme/odd@main", cwd=tmp_path, env=e)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and why in r.stderr, r.stderr
+    assert not (tmp_path / "guard.lock").exists()
+    r = guard("check", "--online", "hf:acme/odd@main", cwd=tmp_path, env=e)
+    assert "Traceback" not in r.stderr and why in r.stdout, r.stdout + r.stderr
+
+
+def test_write_lock_refuses_what_it_could_not_read_back(tmp_path):
+    # whatever a Hub (or a mirror) listed, guard.lock is only written when guard can read it back
+    bad = Lock(repos=(LockedRepo("acme/x", "model", "a" * 40, None, "main",
+                                 (LockedFile("../../etc/cron.d/x", 1, "b" * 64, "lfs"),)),))
+    out = tmp_path / "guard.lock"
+    with pytest.raises(LockError, match="must be relative"):
+        from guardpolicy.lockfile import write_lock
+
+        write_lock(out, bad)
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_lock_of_a_repo_listing_a_hostile_path_is_one_line(guard, fakehub, tmp_path):
+    fakehub.add_repo("acme/odd", {"config.json": b"{}", "../escape.txt": b"x"})
+    (tmp_path / "guard.toml").write_text(
+        f'extends = ["default"]\n[sources]\nhub_endpoints = ["{fakehub.url}"]\nallow_http = true\n')
+    e = dict(os.environ, HF_ENDPOINT=fakehub.url, HF_HOME=str(tmp_path / "hfhome"), HF_HUB_DISABLE_TELEMETRY="1")
+    e.pop("GUARD_POLICY", None)
+    r = guard("lock", "hf:acme/odd@main", cwd=tmp_path, env=e)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stdout + r.stderr
+    assert "escape.txt" in r.stderr and not (tmp_path / "guard.lock").exists()

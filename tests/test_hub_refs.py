@@ -43,10 +43,23 @@ def test_parse_hf_ref(text, repo_id, repo_type, rev):
     ("hf:acme/" + "x" * 97, "not a valid"),
     ("hf:@main", "no repository id"),
     ("acme/tiny", "not an hf:"),
+    # revisions git (and so the Hub) can never have: clear errors, not "a branch that floats"
+    ("hf:acme/tiny@main:x", "not a valid revision"),
+    ("hf:acme/tiny@v1..v2", "not a valid revision"),
+    ("hf:acme/tiny@ma in", "not a valid revision"),
+    ("hf:acme/tiny@main@{1}", "not a valid revision"),
+    ("hf:acme/tiny@main~1", "not a valid revision"),
+    ("hf:acme/tiny@refs/pr/", "not a valid revision"),
+    ("hf:acme/tiny@x.lock", "not a valid revision"),
 ])
 def test_parse_hf_ref_errors(text, why):
     with pytest.raises(RefError, match=why):
         parse_hf_ref(text)
+
+
+@pytest.mark.parametrize("rev", ["main", "v1.0", "refs/pr/1", "refs/convert/parquet", "feature/x-y_z", "a@b", SHA])
+def test_valid_revisions_stay_valid(rev):
+    assert parse_hf_ref(f"hf:acme/tiny@{rev}").revision == rev
 
 
 def test_location_and_subject_roundtrip():
@@ -64,6 +77,10 @@ def test_location_and_subject_roundtrip():
     ("https://huggingface.co/acme/tiny/blob/v1/config.json", "acme/tiny", "model", "v1", ("config.json",), "https://huggingface.co"),
     ("https://huggingface.co/acme/tiny/resolve/main/a/b.bin?download=true", "acme/tiny", "model", "main", ("a/b.bin",), "https://huggingface.co"),
     ("https://huggingface.co/acme/tiny/resolve/refs%2Fpr%2F1/x.json", "acme/tiny", "model", "refs/pr/1", ("x.json",), "https://huggingface.co"),
+    # refs/pr/N and refs/convert/NAME written unescaped (as pasted from elsewhere) are one revision
+    ("https://huggingface.co/acme/tiny/blob/refs/pr/1/x.json", "acme/tiny", "model", "refs/pr/1", ("x.json",), "https://huggingface.co"),
+    ("https://huggingface.co/acme/tiny/tree/refs/pr/12", "acme/tiny", "model", "refs/pr/12", (), "https://huggingface.co"),
+    ("https://huggingface.co/acme/tiny/resolve/refs/convert/parquet/a/b.parquet", "acme/tiny", "model", "refs/convert/parquet", ("a/b.parquet",), "https://huggingface.co"),
     (f"https://huggingface.co/acme/tiny/commit/{SHA}", "acme/tiny", "model", SHA, (), "https://huggingface.co"),
     ("https://huggingface.co/datasets/acme/data/tree/v2", "acme/data", "dataset", "v2", (), "https://huggingface.co"),
     ("https://huggingface.co/spaces/acme/demo/blob/main/app.py", "acme/demo", "space", "main", ("app.py",), "https://huggingface.co"),
@@ -100,6 +117,7 @@ def test_mirror_with_path_prefix():
     ("https://huggingface.co/ac%20me/tiny", "not a valid"),
     ("ftp://huggingface.co/acme/tiny", "not an http"),
     ("huggingface.co/acme/tiny", "not an http"),
+    ("https://huggingface.co/acme/tiny/tree/main%5E", "not a valid revision"),
 ])
 def test_parse_hub_url_errors(url, why):
     with pytest.raises(RefError, match=why):
@@ -185,6 +203,15 @@ def test_ref_list_source_yields_refs_and_invalid(tmp_path):
     assert items[0].location == Location(str(f), 2)
     assert items[1].repo_type == "dataset" and items[1].location.line == 4
     assert items[2].rule == "invalid" and items[2].location.line == 5
+
+
+def test_ref_list_with_a_byte_order_mark(tmp_path):
+    # editors on Windows save UTF-8 with a BOM: the first ref must not become invalid
+    f = tmp_path / "models.txt"
+    f.write_bytes("\ufeffhf:acme/tiny@main\r\n# c\r\nhf:acme/other\r\n".encode("utf-8"))
+    assert hub.is_ref_list_file(f, NOENV)
+    items = list(hub.RefListSource(f).collect())
+    assert [(i.repo_id, i.revision) for i in items] == [("acme/tiny", "main"), ("acme/other", None)]
 
 
 def test_plugin_dispatch(tmp_path):

@@ -195,6 +195,25 @@ def test_scan_file_fails_closed_when_the_scanner_crashes(tmp_path, monkeypatch):
     filescan.forget()
 
 
+def test_scan_file_findings_name_the_file_asked_about_even_from_the_content_cache(tmp_path, monkeypatch):
+    # results are cached by content digest: a second file with the same bytes must not be reported
+    # under the first file's name (nor a waiver for the first one apply to it by name)
+    pytest.importorskip("guardpolicy.scan")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    evil = b"\x80\x02cos\nsystem\nX\x02\x00\x00\x00idq\x00\x85q\x01Rq\x02."
+    a, b = tmp_path / "a.pkl", tmp_path / "b.pkl"
+    a.write_bytes(evil)
+    b.write_bytes(evil)
+    filescan.forget()
+    policy = Policy(data={})
+    assert {f.subject for f in filescan.scan_file(str(a), policy)} == {str(a)}
+    found = filescan.scan_file(str(b), policy)
+    assert found and {f.subject for f in found} == {str(b)}
+    assert {f.location.file for f in found if f.location} <= {str(b)}
+    assert {f.subject for f in filescan.scan_file(str(b), policy, subject="hf:acme/x@main/b.pkl")} == {"hf:acme/x@main/b.pkl"}
+    filescan.forget()
+
+
 @pytest.mark.parametrize("url,endpoint,expected", [
     ("http://127.0.0.1:5/acme/tiny/resolve/main/config.json", None,
      ("http://127.0.0.1:5", "model", "acme/tiny", "main", "config.json")),

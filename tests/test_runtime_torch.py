@@ -159,3 +159,24 @@ def test_patch_is_idempotent_and_keeps_signature(env):
     ''', env)
     assert "same True True" in r.stdout and "flag True" in r.stdout and "sig True" in r.stdout, r.stdout + r.stderr
     assert outcomes(r)["missing"].startswith("ERROR FileNotFoundError")
+
+
+def test_a_stream_finding_names_the_stream_not_a_temp_copy(env):
+    # the scan copies a stream to a temp file; the finding (and a waiver's subject) must name what the
+    # caller passed: an open file's path, or the stream's type
+    pytest.importorskip("guardpolicy.scan")
+    r = run_hooked(MAKE + textwrap.dedent(r'''
+        import io, torch
+        from guardpolicy.runtime.torch_load import check_load
+        def subjects(f):
+            try:
+                check_load(f)
+            except PolicyViolation as exc:
+                return sorted({x.subject for x in exc.decision.findings})
+        with open(os.environ["T_EVIL"], "rb") as fh:
+            print("file", subjects(fh))
+            print("bytesio", subjects(io.BytesIO(fh.read())))
+    '''), env)
+    assert f"file ['{env['T_EVIL']}']" in r.stdout, r.stdout + r.stderr
+    assert "bytesio ['<BytesIO>']" in r.stdout, r.stdout + r.stderr
+    assert "guard-torch-" not in r.stdout + r.stderr

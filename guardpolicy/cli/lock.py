@@ -134,6 +134,9 @@ def run(args: argparse.Namespace) -> int:
         locked = [lock_repo(m, tuple(args.include), tmp, log=lambda s: print(s, file=sys.stderr)) for m in refs]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    write_lock(out, existing.merged(locked))
+    try:
+        write_lock(out, existing.merged(locked))
+    except LockError as exc:
+        raise UsageError(f"not writing {out}: {exc}") from None
     print(f"wrote {out} ({len(locked)} repo{'s' if len(locked) != 1 else ''} locked)")
     return EXIT_OK

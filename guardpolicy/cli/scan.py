@@ -102,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
     for path in args.paths:
         if not os.path.exists(path):
             raise UsageError(f"{path}: no such file or directory")
+        if not (os.path.isdir(path) or os.path.isfile(path)):
+            # a pipe or device has no fixed content to judge (and reading a pipe could block)
+            raise UsageError(f"{path}: not a regular file or directory")
     policy = load_scan_policy(args)
     scanner = Scanner(extra_allowed=allowed_globals(policy))
     formats_ok = allowed_formats(policy)

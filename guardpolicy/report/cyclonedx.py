@@ -209,9 +209,12 @@ class CycloneDxFormat(Format):
                         comp["group"] = s.org
                     if rev:
                         comp["version"] = rev
-                    if s.repo_type == "model":
+                    if s.repo_type == "model" and not s.extra.get("local_only"):
                         comp["purl"] = hf_purl(s.repo_id, rev)
-                    comp["bom-ref"] = unique(comp.get("purl") or f"hf:{s.repo_type}s/{s.repo_id}")
+                    elif s.extra.get("local_only"):  # a folder on disk, not a Hub package: no purl
+                        comp["name"] = s.subject
+                    comp["bom-ref"] = unique(comp.get("purl") or (f"dir:{s.subject}" if s.extra.get("local_only")
+                                                                  else f"hf:{s.repo_type}s/{s.repo_id}"))
                     if s.repo_type == "model":
                         comp["modelCard"] = self._model_card(s, comp["bom-ref"])
                     files = _model_files(s, files_by_repo.get(s.repo_id.lower(), []))
@@ -226,14 +229,14 @@ class CycloneDxFormat(Format):
                 if s.endpoint:
                     props.append(_prop("guard:endpoint", s.endpoint))
             else:  # FileRef
-                comp = {"type": "file", "name": s.path}
+                comp = {"type": "file", "name": s.subject}
                 sha = s.extra.get("sha256") or s.extra.get("digest")
                 h = cdx_hash(sha) if isinstance(sha, str) and sha else None
                 if h:
                     comp["hashes"] = [h]
                 if s.model is not None:
                     props.append(_prop("guard:model", s.model.subject))
-                comp["bom-ref"] = unique(f"file:{s.path}")
+                comp["bom-ref"] = unique(f"file:{s.subject}")
             comp["properties"] = [_prop("guard:subject", s.subject), *props]
             components.append(comp)
             judged.append((comp, s, counted + waived))

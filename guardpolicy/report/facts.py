@@ -36,7 +36,7 @@ def subject_name(subject: Subject) -> str:
         return subject.url
     if isinstance(subject, ModelRef):
         return subject.repo_id
-    return subject.path
+    return subject.subject  # the path, printable even when the file name is not UTF-8
 
 
 def pinned_version(specifier: str) -> Optional[str]:

@@ -46,6 +46,10 @@ def guard_check_model(model, policy, context):
     """Flag a repo the Hub's own security scan marks unsafe or suspicious (online only)."""
     if context is None or context.options.offline:
         return None
+    from ..hubinfo import is_local_only
+
+    if is_local_only(model):
+        return None
     settings = policy.rule("hub-scan")
     if settings.action == "off":  # no request when the policy turned the rule off
         return None

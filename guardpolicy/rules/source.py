@@ -296,7 +296,11 @@ def org_allowed(repo_id: str, allowed) -> bool:
 @hookimpl
 def guard_check_model(model, policy, context):
     """Flag a Hub endpoint or org outside ``hub_endpoints`` / ``hub_orgs``."""
+    from ..hubinfo import is_local_only
     from ..sources.hub import effective_endpoint
+
+    if is_local_only(model):
+        return None
 
     src = policy.sources
     findings = []

@@ -198,6 +198,10 @@ def check_repo(repo_id: str, repo_type: str, policy) -> Optional[Finding]:
 @hookimpl
 def guard_check_model(model, policy, context):
     """Flag a Hub repo whose org or name imitates a well-known org or popular repo."""
+    from ..hubinfo import is_local_only
+
+    if is_local_only(model):
+        return None
     found = check_repo(model.repo_id, model.repo_type, policy)
     if found is None:
         return None

@@ -155,7 +155,9 @@ def is_commit_id(revision) -> bool:
 @hookimpl
 def guard_check_model(model, policy, context):
     """Flag a Hub reference whose revision is not a full commit id."""
-    if is_commit_id(model.revision):
+    from ..hubinfo import is_local_only
+
+    if is_commit_id(model.revision) or is_local_only(model):
         return None
     what = f"revision {model.revision!r} is a branch or tag, not a commit id" if model.revision else \
         "no revision: it follows the default branch"

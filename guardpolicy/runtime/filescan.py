@@ -110,7 +110,7 @@ def scan_file(path: str, policy, subject: Optional[str] = None) -> list:
     with _lock:
         cached = _results.get(key)
     if cached is not None:
-        return list(cached)
+        return _named(cached, subject or path)
     store = _persistent_cache(policy)
     if store is not None and store.is_allowed(_content_subject(digest), key[1]):
         with _lock:
@@ -132,7 +132,21 @@ def scan_file(path: str, policy, subject: Optional[str] = None) -> list:
         _results[key] = tuple(found)
     if store is not None and not found and scan_path is not None:
         store.store_allowed([_content_subject(digest)], key[1])
-    return found
+    return _named(found, subject or path)
+
+
+def _named(findings, subject: str) -> list:
+    """The findings about this call's file: results are cached by content, so a cached finding may
+    name another file with the same bytes (or a temp copy of a stream); name ``subject`` instead."""
+    from dataclasses import replace
+
+    out = []
+    for f in findings:
+        if f.subject != subject:
+            loc = f.location
+            f = replace(f, subject=subject, location=replace(loc, file=subject) if loc is not None else None)
+        out.append(f)
+    return out
 
 
 def forget() -> None:

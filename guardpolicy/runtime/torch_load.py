@@ -69,6 +69,14 @@ def _scan_target(f):
     return tmp, tmp
 
 
+def stream_label(f) -> str:
+    """How a file object is named in findings: an open file's path, else ``<TypeName>`` (never the temp copy)."""
+    name = getattr(f, "name", None)
+    if isinstance(name, (str, bytes)) and name:
+        return os.fsdecode(name)
+    return f"<{type(f).__name__}>"
+
+
 def check_load(f, operation: str = "torch.load") -> None:
     """Scan what ``torch.load`` is about to unpickle and enforce the policy on the findings."""
     if isinstance(f, (str, bytes, os.PathLike)) and not os.path.isfile(os.fsdecode(f)):
@@ -85,7 +93,7 @@ def check_load(f, operation: str = "torch.load") -> None:
                                 message="torch.load with weights_only=False on a stream guard cannot read back to scan",
                                 suggestion="pass weights_only=True, or load from a file path")]
         else:
-            findings = scan_file(path, policy, subject=os.fsdecode(f) if cleanup is None else None)
+            findings = scan_file(path, policy, subject=os.fsdecode(f) if cleanup is None else stream_label(f))
         if findings:
             try:
                 gate.enforce(findings, operation, policy=policy, library=LIBRARY)
@@ -123,7 +131,7 @@ def wrap_load(original, serialization):
         pickle_module = arguments.get("pickle_module")
         if not effective_weights_only(serialization, weights_only, pickle_module):
             f = arguments.get("f", args[0] if args else None)
-            name = os.fsdecode(f) if isinstance(f, (str, bytes, os.PathLike)) else type(f).__name__
+            name = os.fsdecode(f) if isinstance(f, (str, bytes, os.PathLike)) else stream_label(f)
             check_load(f, operation=f"torch.load({name!s}, weights_only=False)")
         return original(*args, **kwargs)
 

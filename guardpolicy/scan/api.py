@@ -4,7 +4,8 @@ Rule ``pickle`` reports the globals outside the allowlist (each ``module.name`` 
 member and byte offset, also in ``details["globals"]``) and everything that makes a scan fail
 closed: parse errors, limits, code hidden in constants or Keras configs. Rule ``format``
 reports a format the policy's ``[hub] allowed_formats`` does not list, and invalid
-safetensors/npy headers. For a file, the finding's subject is its path.
+safetensors/npy headers. For a file, the finding's subject is its path (a name that is not
+UTF-8 shows its undecodable bytes as ``\\xNN``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Iterable, Iterator, List, Optional
 
-from ..model import Finding, Location
+from ..model import Finding, Location, printable_path
 from .containers import Report, Scanner
 from .detect import family
 from .limits import DEFAULT_LIMITS, ScanLimits
@@ -26,12 +27,30 @@ _NEUTRAL = frozenset(["archive", "unknown", "zip-anomaly"])
 
 
 def iter_files(path: str, max_files: int = DEFAULT_LIMITS.max_files) -> Iterator[str]:
-    """``path`` itself, or every file under it (sorted, skipping VCS and cache folders, no symlinked dirs)."""
+    """``path`` itself, or every file under it (sorted, skipping VCS and cache folders).
+
+    Symlinked folders are followed (``ckpt/latest -> step-1000``: a loader reads through them),
+    each real folder once, so link loops end and a folder linked twice is walked once.
+    """
     if not os.path.isdir(path):
         yield path
         return
     count = 0
-    for root, dirs, files in os.walk(path):
+    seen = set()
+    unlisted: List[str] = []
+    for root, dirs, files in os.walk(path, followlinks=True, onerror=lambda e: unlisted.append(e.filename)):
+        while unlisted:
+            # a folder that cannot be listed: yielded itself, so the scan reports it instead of skipping it
+            yield os.fsdecode(unlisted.pop(0))
+        try:
+            st = os.stat(root)
+        except OSError:
+            dirs[:] = []
+            continue
+        if (st.st_dev, st.st_ino) in seen:
+            dirs[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
         for name in sorted(files):
             full = os.path.join(root, name)
@@ -41,6 +60,8 @@ def iter_files(path: str, max_files: int = DEFAULT_LIMITS.max_files) -> Iterator
             if count > max_files:
                 return
             yield full
+    for folder in unlisted:
+        yield os.fsdecode(folder)
 
 
 def allowed_globals(policy) -> tuple:
@@ -68,7 +89,7 @@ def scan_report(path: str, policy=None, limits: ScanLimits = DEFAULT_LIMITS) -> 
 
 def scan_path(path, policy=None, limits: ScanLimits = DEFAULT_LIMITS) -> List[Finding]:
     """Scan a file, or every file under a directory; return the findings (empty when clean)."""
-    path = os.fspath(path)
+    path = os.fsdecode(path)  # bytes paths too (undecodable bytes become surrogate escapes)
     scanner = Scanner(limits, allowed_globals(policy))
     out: List[Finding] = []
     for file in iter_files(path, limits.max_files):
@@ -102,7 +123,7 @@ def pickle_findings(report: Report) -> List[Finding]:
         lead = (f"{len(dangerous)} dangerous of {len(report.hits)} unsafe pickle global(s)" if dangerous
                 else f"{len(report.hits)} pickle global(s) outside the allowlist")
         out.append(Finding(
-            rule="pickle", subject=report.path, location=Location(report.path),
+            rule="pickle", subject=printable_path(report.path), location=Location(printable_path(report.path)),
             message=f"{lead}: {'; '.join(items)}{more}",
             suggestion=("do not load this file; if it comes from a source you trust, convert it to safetensors, "
                         "or add the globals to [rules.pickle] allowed_globals"),
@@ -112,7 +133,7 @@ def pickle_findings(report: Report) -> List[Finding]:
         if p.kind in _FORMAT_KINDS:
             continue
         where = _where(p.member, p.offset)
-        out.append(Finding(rule="pickle", subject=report.path, location=Location(report.path),
+        out.append(Finding(rule="pickle", subject=printable_path(report.path), location=Location(printable_path(report.path)),
                            message=f"{p.message}{' (' + where + ')' if where else ''}",
                            suggestion="treat the file as hostile; re-export it from its source as safetensors",
                            details={"format": report.format, "kind": p.kind, "member": p.member, "offset": p.offset}))
@@ -144,7 +165,7 @@ def format_findings(report: Report, allowed: Optional[Iterable[str]]) -> List[Fi
     for p in report.problems:
         if p.kind in _FORMAT_KINDS:
             where = _where(p.member, p.offset)
-            out.append(Finding(rule="format", subject=report.path, location=Location(report.path), message=f"{p.message}{' (' + where + ')' if where else ''}",
+            out.append(Finding(rule="format", subject=printable_path(report.path), location=Location(printable_path(report.path)), message=f"{p.message}{' (' + where + ')' if where else ''}",
                                suggestion="re-download or re-export the file",
                                details={"format": report.format, "kind": p.kind}))
     if allowed is None:
@@ -163,7 +184,7 @@ def format_findings(report: Report, allowed: Optional[Iterable[str]]) -> List[Fi
                  sorted(f for f in seen if family(f) == fam)[0] for fam in bad_families)
     if bad:
         names = ", ".join(f"{f} ({family(f)})" if family(f) != f else f for f in bad)
-        out.append(Finding(rule="format", subject=report.path, location=Location(report.path),
+        out.append(Finding(rule="format", subject=printable_path(report.path), location=Location(printable_path(report.path)),
                            message=f"format not allowed by the policy: {names} (allowed: {', '.join(sorted(allowed))})",
                            suggestion="use a safetensors (or GGUF/ONNX) export of the model",
                            details={"format": report.format, "formats": sorted(report.formats)}))

@@ -16,6 +16,7 @@ import json
 import mmap
 import os
 import re
+import stat
 from struct import unpack_from
 from typing import List, Optional, Set
 
@@ -106,7 +107,17 @@ class Scanner:
         self.report = report = Report(path=path)
         self.decompressed = 0
         try:
-            size = os.path.getsize(path)
+            st = os.stat(path)
+            if stat.S_ISDIR(st.st_mode):
+                # a folder handed over by a walk that could not list it: its files were not seen
+                os.listdir(path)
+                report.problems.append(Problem("parse", "cannot read: folder contents not scanned"))
+                return report
+            if not stat.S_ISREG(st.st_mode):
+                # a pipe or device: nothing fixed to judge, and opening a pipe could block
+                report.problems.append(Problem("parse", "not a regular file: cannot be scanned"))
+                return report
+            size = st.st_size
             if size > self.limits.max_file_size:
                 report.problems.append(Problem("limit", f"limit exceeded: file is {size} bytes "
                                                         f"(max_file_size {self.limits.max_file_size})"))

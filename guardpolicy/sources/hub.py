@@ -63,6 +63,18 @@ def valid_repo_id(repo_id: str) -> bool:
     return 1 <= len(parts) <= 2 and all(_PART.match(p) for p in parts)
 
 
+_BAD_REF_CHARS = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+
+
+def valid_revision(rev: str) -> bool:
+    """True for a revision git could name (``git check-ref-format`` rules): a branch, tag,
+    ``refs/pr/N``, or commit id; never ``..``, ``@{``, control characters, spaces, ``~^:?*[\\``,
+    an empty component, a component starting with ``.`` or ending with ``.lock``, or a trailing ``.``."""
+    if not rev or rev == "@" or ".." in rev or "@{" in rev or _BAD_REF_CHARS.search(rev) or rev.endswith("."):
+        return False
+    return all(part and not part.startswith(".") and not part.endswith(".lock") for part in rev.split("/"))
+
+
 def normalize_endpoint(url: str) -> str:
     """``scheme://host[:port][/path]`` lower-cased host, no default port, no trailing slash."""
     url = url.strip()
@@ -108,6 +120,8 @@ def parse_hf_ref(text: str, location: Optional[Location] = None) -> ModelRef:
         raise RefError(f"{raw!r}: no repository id (expected hf:ORG/NAME[@REV])")
     if not valid_repo_id(repo_id):
         raise RefError(f"{raw!r}: {repo_id!r} is not a valid Hub repository id (expected ORG/NAME)")
+    if revision and not valid_revision(revision):
+        raise RefError(f"{raw!r}: {revision!r} is not a valid revision (a branch, tag or commit id)")
     return ModelRef(repo_id=repo_id, repo_type=repo_type, revision=revision or None, location=location)
 
 
@@ -164,8 +178,13 @@ def parse_hub_url(url: str, location: Optional[Location] = None, env: Optional[d
             raise RefError(f"{url!r}: '/{action}/' is not a repository file or revision page")
         if len(rest) < 2:
             raise RefError(f"{url!r}: no revision after '/{action}/'")
-        revision = rest[1]
-        path = "/".join(rest[2:])
+        revision, after = rest[1], 2
+        if revision == "refs" and len(rest) >= 4 and rest[2] in ("pr", "convert"):
+            # refs/pr/N and refs/convert/NAME pasted unescaped: one revision, not the branch "refs"
+            revision, after = "/".join(rest[1:4]), 4
+        path = "/".join(rest[after:])
+        if not valid_revision(revision):
+            raise RefError(f"{url!r}: {revision!r} is not a valid revision (a branch, tag or commit id)")
         if action in ("blob", "resolve", "raw", "edit"):
             if not path:
                 raise RefError(f"{url!r}: no file path after the revision")
@@ -239,7 +258,7 @@ def is_ref_list_file(path: Path, env: Optional[dict] = None) -> bool:
             return False
         with open(path, "rb") as fh:
             data = fh.read(SNIFF_LIMIT)
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")  # a BOM (Windows editors) is not part of the first ref
     except (OSError, UnicodeDecodeError):
         return False
     return is_ref_list_text(text, env)
@@ -295,6 +314,10 @@ def parse_refs(targets: List[str]) -> List[ModelRef]:
     return [parse_ref(t) for t in targets]
 
 
+_LOCK_REPO_TABLE = re.compile(r"(?m)^\s*\[\[\s*repo\s*\]\]")
+_PACKAGE_TABLE = re.compile(r"(?m)^\s*\[\[\s*packages?\s*\]\]")
+
+
 class LockSource(Source):
     """``guard.lock``: yields each locked repo as a ``ModelRef`` pinned to its commit."""
 
@@ -316,6 +339,16 @@ class LockSource(Source):
 
 
 def is_lock_file(path: Path) -> bool:
-    """``guard.lock`` or ``*.guard.lock`` by name."""
+    """``guard.lock`` or ``*.guard.lock`` by name; another ``*.lock``/``*.toml`` by content
+    (``[[repo]]`` tables and no ``[[package]]``: ``guard check ci/models.lock``)."""
     name = path.name.lower()
-    return name == "guard.lock" or name.endswith(".guard.lock")
+    if name == "guard.lock" or name.endswith(".guard.lock"):
+        return True
+    if not name.endswith((".lock", ".toml")) or name in ("uv.lock", "pyproject.toml"):
+        return False
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8192).decode("utf-8", errors="replace")  # [[repo]] comes first in a guard lock
+    except OSError:
+        return False
+    return bool(_LOCK_REPO_TABLE.search(head)) and not _PACKAGE_TABLE.search(head)

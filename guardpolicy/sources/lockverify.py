@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterator, List, Optional, Union
 
 from ..lockfile import Lock, LockedRepo
-from ..model import FileRef, Finding, Location
+from ..model import FileRef, Finding, Location, printable_path
 from .interface import Source, SourceError
 
 _SNAPSHOT = re.compile(r"(?:^|/)(models|datasets|spaces)--(.+?)/snapshots/([0-9a-f]{40})(?:/|$)")
@@ -109,10 +109,12 @@ class LockVerifySource(Source):
             p, entry = present[rel], by_path.get(rel)
             base = {"lock": lockname, "repo": f"{repo.id}@{repo.commit}", "path_in_repo": rel}
             if entry is None:
-                yield Finding(rule="digest", subject=str(p), location=loc,
-                              message=f"unexpected file: {rel} is not in {lockname} for {repo.id}",
+                shown = printable_path(rel)  # a name that is not UTF-8 is shown with \\xNN escapes
+                base["path_in_repo"] = shown
+                yield Finding(rule="digest", subject=printable_path(str(p)), location=loc,
+                              message=f"unexpected file: {shown} is not in {lockname} for {repo.id}",
                               suggestion="remove it, or re-lock if the repo really contains it",
-                              details={"path_in_repo": rel})
+                              details={"path_in_repo": shown})
                 yield FileRef(str(p), location=loc, model=model, extra=base)
                 continue
             got = digests.get(str(p))
