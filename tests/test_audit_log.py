@@ -343,3 +343,88 @@ def test_decision_ids_are_random_version_4_uuids():
     for text in ids:
         parsed = uuid.UUID(text)
         assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+
+
+# ---------------------------------------------------------------- rotation ([log] max_size)
+
+
+def test_default_log_is_size_capped_and_max_size_is_read_from_the_policy(tmp_path):
+    from guardpolicy.audit.log import DEFAULT_MAX_SIZE, LogSettings
+    from guardpolicy.policy import load_policy
+
+    assert LogSettings.from_policy(None).max_size == DEFAULT_MAX_SIZE == 10 * 1024 * 1024
+    for text, size in (("2MB", 2 * 1024 * 1024), ("512 KiB", 512 * 1024), ("0", 0), ("1gb", 1024 ** 3)):
+        (tmp_path / "guard.toml").write_text(f'[log]\nmax_size = "{text}"\n')
+        policy = load_policy(str(tmp_path / "guard.toml"), cwd=tmp_path, env={})
+        assert LogSettings.from_policy(policy).max_size == size
+
+
+def test_bad_max_size_is_a_policy_error_naming_file_and_line(tmp_path):
+    (tmp_path / "guard.toml").write_text('[log]\nenabled = true\nmax_size = "ten megs"\n')
+    (tmp_path / "requirements.txt").write_text("requests==2.32.3\n")
+    proc = run_guard("check", "requirements.txt", cwd=tmp_path, env=env_for(tmp_path))
+    assert proc.returncode == 2 and "guard.toml:3" in proc.stderr and "max_size" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_log_rotates_to_dot_1_and_guard_log_reads_both(tmp_path):
+    log = tmp_path / "audit.jsonl"
+    (tmp_path / "guard.toml").write_text(f'[log]\npath = "{log}"\nmax_size = "3KB"\n')
+    (tmp_path / "requirements.txt").write_text("requests==2.32.3\nnumpy==2.1.0\n")
+    env = env_for(tmp_path)
+    for _ in range(6):
+        assert run_guard("check", "requirements.txt", cwd=tmp_path, env=env).returncode == 0
+    rotated = tmp_path / "audit.jsonl.1"
+    assert rotated.exists() and log.exists()
+    assert log.stat().st_size <= 3072 and rotated.stat().st_size <= 3072
+    assert os.stat(log).st_mode & 0o777 == 0o600
+    # one generation only: every rotation replaces .1 (bounded on disk)
+    assert not (tmp_path / "audit.jsonl.2").exists()
+    kept = len(lines(rotated)) + len(lines(log))
+    proc = run_guard("log", "--json", cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    shown = [json.loads(l) for l in proc.stdout.splitlines()]
+    assert len(shown) == kept
+    assert shown == lines(rotated) + lines(log)  # older generation first
+    assert [r["time"] for r in shown] == sorted(r["time"] for r in shown)
+
+
+def test_a_record_bigger_than_max_size_still_gets_written(tmp_path):
+    path = tmp_path / "big.jsonl"
+    decision = Decision("allow", checked=(PackageRef("x" * 3000),))
+    append_records(path, records_for(decision), max_size=100)
+    append_records(path, records_for(decision), max_size=100)
+    assert len(lines(path)) == 1 and len(lines(Path(str(path) + ".1"))) == 1
+
+
+ROTATE_AT = 1_500_000  # the writers below produce ~2.2 MB: exactly one rotation
+
+
+def _rotating_writer(path: str, n: int) -> None:
+    decision = Decision("deny", findings=tuple(
+        Finding("unpinned", f"pkg{i}", f"writer {n} " + "x" * 6000, action="deny", location=Location("r.txt", i))
+        for i in range(PER_DECISION)), checked=tuple(PackageRef(f"pkg{i}", location=Location("r.txt", i)) for i in range(PER_DECISION)))
+    for _ in range(DECISIONS):
+        append_records(Path(path), records_for(decision), max_size=ROTATE_AT)
+
+
+def test_concurrent_writers_rotate_once_and_lose_nothing(tmp_path):
+    path = tmp_path / "rotating.jsonl"
+    ctx = multiprocessing.get_context("spawn" if sys.platform == "darwin" else "fork")
+    procs = [ctx.Process(target=_rotating_writer, args=(str(path), n)) for n in range(WRITERS)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    rotated = Path(str(path) + ".1")
+    # nobody wrote into the rotated file after the rename, nobody rotated twice
+    assert rotated.stat().st_size <= ROTATE_AT and path.stat().st_size <= ROTATE_AT
+    records = [r for f in (rotated, path) for _, r in read_records(f)]
+    assert all(isinstance(r, dict) for r in records), "a torn line"
+    assert len(records) == WRITERS * DECISIONS * PER_DECISION, "records lost in rotation"
+    by_decision: dict = {}
+    for r in records:
+        by_decision.setdefault(r["decision_id"], []).append(r["subject"])
+    assert len(by_decision) == WRITERS * DECISIONS
+    assert all(subjects == ["pkg0", "pkg1", "pkg2"] for subjects in by_decision.values())

@@ -47,31 +47,48 @@ def default_log_path() -> Path:
     return path
 
 
+#: ``[log] max_size`` when the policy sets none: the log is on by default, so it must not grow without
+#: bound (a shared machine's log reached 160 MB); with the one rotated generation at most ~20 MiB on disk.
+DEFAULT_MAX_SIZE = 10 * 1024 * 1024
+
+
+def rotated_path(path: Path) -> Path:
+    """Where a full log is moved on rotation: ``<path>.1`` (one generation, replaced on the next rotation)."""
+    return Path(str(path) + ".1")
+
+
 @dataclass(frozen=True)
 class LogSettings:
-    """The effective ``[log]`` section: ``enabled`` (default true) and the resolved ``path``.
+    """The effective ``[log]`` section: ``enabled`` (default true), the resolved ``path`` and ``max_size``.
 
     ``explicit`` is true when the policy named the path (write errors are then reported).
+    ``max_size`` is in bytes; ``0`` means never rotate.
     """
 
     enabled: bool
     path: Path
     explicit: bool = False
+    max_size: int = DEFAULT_MAX_SIZE
 
     @classmethod
     def from_policy(cls, policy) -> "LogSettings":
         """Read ``[log]``; a relative ``path`` is relative to the policy file that set it."""
         section = policy.section("log") if policy is not None else {}
         enabled = bool(section.get("enabled", True))
+        max_size = DEFAULT_MAX_SIZE
+        if section.get("max_size") is not None:
+            from ..policy.schema import parse_size
+
+            max_size = parse_size(section["max_size"])  # validated when the policy was loaded
         raw = section.get("path")
         if not raw:
-            return cls(enabled, default_log_path(), False)
+            return cls(enabled, default_log_path(), False, max_size)
         path = Path(os.path.expandvars(os.path.expanduser(raw)))
         if not path.is_absolute():
             origin = getattr(policy, "provenance", {}).get("log.path")
             base = Path(origin).parent if origin and Path(origin).is_file() else Path.cwd()
             path = base / path
-        return cls(enabled, path, True)
+        return cls(enabled, path, True, max_size)
 
 
 def _uuid4() -> str:
@@ -229,26 +246,58 @@ def encode_decision(decision: Decision, subjects: Optional[Sequence] = None, pol
     return "".join(head + _ENCODER.encode(part)[1:] + "\n" for part in _subject_fields(decision, subjects)).encode("utf-8")
 
 
-def append_records(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
+def append_records(path: Path, records: Sequence[Mapping[str, Any]], max_size: int = 0) -> None:
     """Append ``records`` to ``path`` atomically with respect to other writers (one locked O_APPEND write)."""
-    append_bytes(path, encode(records))
+    append_bytes(path, encode(records), max_size)
 
 
-def append_bytes(path: Path, blob: bytes) -> None:
-    """Append encoded records (whole lines) to ``path`` with one ``write`` under an exclusive ``flock``."""
+def _open_log(path: Path) -> int:
+    """An ``O_APPEND`` descriptor on ``path``, creating the file (``0600``) and its folder (``0700``) if needed."""
     flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags, 0o600)
+        return os.open(path, flags, 0o600)
     except FileNotFoundError:  # first record in this directory: create it (not on every write; hot path)
         Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, flags, 0o600)
+        return os.open(path, flags, 0o600)
+
+
+def append_bytes(path: Path, blob: bytes, max_size: int = 0) -> None:
+    """Append encoded records (whole lines) to ``path`` with one ``write`` under an exclusive ``flock``.
+
+    With ``max_size`` > 0, a file that this write would take past ``max_size`` bytes is first
+    renamed to ``<path>.1`` (replacing the previous one) and the records start a new file.
+    Rotation happens under the lock of the file being rotated, and a writer that obtains the
+    lock checks that its descriptor is still the file at ``path`` (else it reopens): so
+    concurrent writers never write into the rotated file after the rename, never rotate
+    twice for one overflow, and lose no lines.
+    """
     try:
-        try:
-            import fcntl
-        except ImportError:  # Windows: O_APPEND alone; documented
-            fcntl = None
+        import fcntl
+    except ImportError:  # Windows: O_APPEND alone, no rotation (it needs the lock); documented
+        fcntl = None
+    fd = _open_log(path)
+    try:
         if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            for _ in range(100):  # bounded: each retry means another writer rotated meanwhile
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                if not max_size:
+                    break
+                st = os.fstat(fd)
+                try:
+                    current = os.stat(path)
+                except FileNotFoundError:
+                    current = None
+                if current is None or (current.st_ino, current.st_dev) != (st.st_ino, st.st_dev):
+                    # rotated (or removed) by someone else after we opened it: write to the file at path
+                    os.close(fd)
+                    fd = _open_log(path)
+                    continue
+                if st.st_size and st.st_size + len(blob) > max_size:
+                    os.replace(path, rotated_path(path))
+                    os.close(fd)  # waiters on the old file's lock see the new inode at path and reopen
+                    fd = _open_log(path)
+                    continue
+                break
         view = memoryview(blob)
         while view:  # a regular file takes the whole write; loop anyway in case of a short write
             written = os.write(fd, view)

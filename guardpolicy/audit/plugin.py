@@ -22,7 +22,7 @@ def guard_decision_made(decision, subjects, policy):
     if not settings.enabled:
         return None
     try:
-        append_bytes(settings.path, encode_decision(decision, subjects, policy))
+        append_bytes(settings.path, encode_decision(decision, subjects, policy), settings.max_size)
     except OSError as exc:
         if settings.explicit:
             print(f"guard: warning: cannot write audit log {settings.path}: {exc.strerror or exc}", file=sys.stderr)

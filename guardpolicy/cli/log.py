@@ -58,19 +58,24 @@ def run(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 0:
         raise UsageError("--limit must be 0 or more")
     keep = LogFilter(decision=args.decision, rule=args.rule, subject=args.subject, since=since, origin=args.origin)
-    if not path.exists():
+    from ..audit.log import rotated_path
+
+    # the rotated generation first: it holds the older records ([log] max_size)
+    files = [p for p in (rotated_path(path), path) if p.exists()]
+    if not files:
         print(f"guard: no audit log at {path} yet", file=sys.stderr)
         return EXIT_OK
     out = deque(maxlen=args.limit) if args.limit is not None else []
-    try:
-        for no, record in read_records(path):
-            if isinstance(record, BadLine):
-                print(f"guard: warning: {path}:{no}: {record.reason}; skipped", file=sys.stderr)
-                continue
-            if keep.matches(record):
-                out.append(record)
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read the audit log: {exc.strerror or exc}") from None
+    for file in files:
+        try:
+            for no, record in read_records(file):
+                if isinstance(record, BadLine):
+                    print(f"guard: warning: {file}:{no}: {record.reason}; skipped", file=sys.stderr)
+                    continue
+                if keep.matches(record):
+                    out.append(record)
+        except OSError as exc:
+            raise UsageError(f"{file}: cannot read the audit log: {exc.strerror or exc}") from None
     for record in out:
         sys.stdout.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n" if args.json else _row(record) + "\n")
     return EXIT_OK
