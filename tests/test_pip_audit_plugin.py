@@ -462,3 +462,20 @@ def test_online_service_only_on_an_explicit_check_unless_the_policy_says_always(
     assert not use_online_service("check", CheckOptions(offline=True, origin="cli"))
     assert use_online_service("always", pip_hook)
     assert not use_online_service("never", cli_online)
+
+
+def test_database_without_osv_records_is_an_error_not_an_empty_database(tmp_path):
+    """An empty folder (a volume that was not mounted), a zip of something else, or only broken
+    records must not read as 'no known vulnerabilities'."""
+    (tmp_path / "empty").mkdir()
+    with zipfile.ZipFile(tmp_path / "other.zip", "w") as zf:
+        zf.writestr("README.txt", "not advisories")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "A.json").write_text("{truncated")
+    (broken / "B.json").write_text(json.dumps({"id": "NPM-1", "affected": [{"package": {"ecosystem": "npm", "name": "x"}}]}))
+    for db in (tmp_path / "empty", tmp_path / "other.zip", broken):
+        with pytest.raises(VulnerabilitySourceError, match="no PyPI OSV records"):
+            OsvDatabase(db).query("jinja2", "2.10")
+    rc, vulns, _ = check(tmp_path, f'[rules.vulnerability]\ndatabase = "{tmp_path / "empty"}"\n', "jinja2==2.10\n")
+    assert rc == 1 and vulns[0]["message"].startswith("vulnerabilities not checked: ") and "no PyPI OSV records" in vulns[0]["message"]
