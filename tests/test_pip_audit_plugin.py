@@ -329,6 +329,8 @@ def test_broken_database_is_a_finding_not_a_silent_allow(tmp_path):
     assert rc == 1
     (f,) = vulns  # reported once, not once per package
     assert f["message"].startswith("vulnerabilities not checked: ") and "osv.zip" in f["message"]
+    # the fix is about the database: --online has nothing to do with an offline database
+    assert "database" in f["suggestion"] and "--online" not in f["suggestion"]
 
 
 def test_database_path_is_relative_to_the_policy_file(tmp_path):
@@ -449,6 +451,7 @@ def test_unreachable_service_is_one_finding(tmp_path):
     assert rc == 1
     (f,) = vulns
     assert f["message"].startswith("vulnerabilities not checked: pip-audit:osv")
+    assert "osv_url" in f["suggestion"] and "database" in f["suggestion"]
 
 
 def test_online_service_only_on_an_explicit_check_unless_the_policy_says_always():
