@@ -428,3 +428,13 @@ def test_concurrent_writers_rotate_once_and_lose_nothing(tmp_path):
         by_decision.setdefault(r["decision_id"], []).append(r["subject"])
     assert len(by_decision) == WRITERS * DECISIONS
     assert all(subjects == ["pkg0", "pkg1", "pkg2"] for subjects in by_decision.values())
+
+
+def test_a_failed_rotation_keeps_the_record_in_the_live_file(tmp_path):
+    path = tmp_path / "log.jsonl"
+    Path(str(path) + ".1").mkdir()  # os.replace(file, dir) fails
+    (Path(str(path) + ".1") / "keep").write_text("x")
+    decision = Decision("allow", checked=(PackageRef("x" * 300),))
+    for _ in range(3):
+        append_records(path, records_for(decision), max_size=200)
+    assert len(lines(path)) == 3

@@ -293,7 +293,10 @@ def append_bytes(path: Path, blob: bytes, max_size: int = 0) -> None:
                     fd = _open_log(path)
                     continue
                 if st.st_size and st.st_size + len(blob) > max_size:
-                    os.replace(path, rotated_path(path))
+                    try:
+                        os.replace(path, rotated_path(path))
+                    except OSError:  # cannot rotate (a folder named .1, a read-only dir): keep the record anyway
+                        break
                     os.close(fd)  # waiters on the old file's lock see the new inode at path and reopen
                     fd = _open_log(path)
                     continue
