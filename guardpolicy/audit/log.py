@@ -266,10 +266,10 @@ def append_bytes(path: Path, blob: bytes, max_size: int = 0) -> None:
 
     With ``max_size`` > 0, a file that this write would take past ``max_size`` bytes is first
     renamed to ``<path>.1`` (replacing the previous one) and the records start a new file.
-    Rotation happens under the lock of the file being rotated, and a writer that obtains the
-    lock checks that its descriptor is still the file at ``path`` (else it reopens): so
-    concurrent writers never write into the rotated file after the rename, never rotate
-    twice for one overflow, and lose no lines.
+    Rotation happens under the lock of the file being rotated; a writer that finds its file
+    full checks that the file is still the one at ``path`` (else another writer rotated it:
+    reopen) before rotating, so one overflow never rotates twice and no record is lost. The
+    common case (the record fits) costs one ``fstat``: the hot path logs every decision.
     """
     try:
         import fcntl
@@ -283,6 +283,8 @@ def append_bytes(path: Path, blob: bytes, max_size: int = 0) -> None:
                 if not max_size:
                     break
                 st = os.fstat(fd)
+                if not st.st_size or st.st_size + len(blob) <= max_size:
+                    break  # fits (a writer still holding the just-rotated file may add its record to .1: kept)
                 try:
                     current = os.stat(path)
                 except FileNotFoundError:
@@ -292,15 +294,12 @@ def append_bytes(path: Path, blob: bytes, max_size: int = 0) -> None:
                     os.close(fd)
                     fd = _open_log(path)
                     continue
-                if st.st_size and st.st_size + len(blob) > max_size:
-                    try:
-                        os.replace(path, rotated_path(path))
-                    except OSError:  # cannot rotate (a folder named .1, a read-only dir): keep the record anyway
-                        break
-                    os.close(fd)  # waiters on the old file's lock see the new inode at path and reopen
-                    fd = _open_log(path)
-                    continue
-                break
+                try:
+                    os.replace(path, rotated_path(path))
+                except OSError:  # cannot rotate (a folder named .1, a read-only dir): keep the record anyway
+                    break
+                os.close(fd)  # waiters on the old file's lock find it full or rotated and reopen
+                fd = _open_log(path)
         view = memoryview(blob)
         while view:  # a regular file takes the whole write; loop anyway in case of a short write
             written = os.write(fd, view)
