@@ -159,6 +159,10 @@ def test_unpinned_root_warns_by_default_and_denies_under_strict(env):
 def test_mode_override_and_kill_switch(env):
     warned = env.pip("install", "--dry-run", "badparent==1.0", extra_env={"GUARD_MODE": "warn"})
     assert warned.returncode == 0 and "guard: WARNING [denylist] evilpkg" in warned.stderr
+    # checked as resolved and again before fetching: still one line per finding
+    lines = [l for l in warned.stderr.splitlines() if l.startswith("guard: WARNING")]
+    assert len(lines) == len(set(lines)), warned.stderr
+    assert "guard: WARNING [denylist] evilpkg==1.0 matches" in warned.stderr  # subject not repeated
     off = env.pip("install", "--dry-run", "badparent==1.0", extra_env={"GUARDPOLICY_DISABLE": "1"})
     assert off.returncode == 0 and "guard" not in off.stderr
 
