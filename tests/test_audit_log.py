@@ -131,6 +131,16 @@ except PolicyViolation:
 """
 
 
+def test_unwritable_log_warns_once_per_process_and_never_changes_a_runtime_decision(tmp_path):
+    (tmp_path / "blocker").write_text("")
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f'[log]\npath = "{tmp_path / "blocker" / "rt.jsonl"}"\n')
+    proc = subprocess.run([sys.executable, "-c", RUNTIME], capture_output=True, text=True, cwd=tmp_path,
+                          env=env_for(tmp_path, GUARD_POLICY=str(policy)), timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "blocked", proc.stderr  # two decisions, same verdicts
+    assert proc.stderr.count("cannot write audit log") == 1, proc.stderr
+
+
 def test_runtime_gate_decisions_are_logged(tmp_path):
     policy = tmp_path / "policy.toml"
     policy.write_text(f'[log]\npath = "{tmp_path / "rt.jsonl"}"\n')
