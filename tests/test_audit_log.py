@@ -448,3 +448,15 @@ def test_a_failed_rotation_keeps_the_record_in_the_live_file(tmp_path):
     for _ in range(3):
         append_records(path, records_for(decision), max_size=200)
     assert len(lines(path)) == 3
+
+
+def test_guard_scan_decisions_are_logged(tmp_path):
+    import pickle
+
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps({"weights": [1, 2, 3]}))
+    (tmp_path / "guard.toml").write_text(f'[log]\npath = "{tmp_path / "scan.jsonl"}"\n')
+    proc = run_guard("scan", "model.pkl", cwd=tmp_path, env=env_for(tmp_path))
+    assert proc.returncode in (0, 1), proc.stderr
+    (record,) = lines(tmp_path / "scan.jsonl")
+    assert record["origin"] == "cli" and record["operation"] == "guard scan model.pkl"
+    assert record["kind"] == "file" and record["subject"].endswith("model.pkl")
