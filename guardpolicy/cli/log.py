@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
     p.add_argument("--rule", metavar="ID", help="only records with a finding of this rule")
     p.add_argument("--subject", metavar="NAME|GLOB", help="only this package / repo (name, name==version, or a glob)")
     p.add_argument("--since", metavar="WHEN", help="only records since WHEN: 30m, 2h, 7d, 1w or an ISO date/time (UTC)")
-    p.add_argument("--origin", choices=("cli", "runtime"), help="only decisions by guard check (cli) or the runtime hooks")
+    p.add_argument("--origin", choices=("cli", "runtime"), help="only decisions by the guard CLI (cli: check, install, scan, verify) or the runtime hooks")
     p.add_argument("-n", "--limit", type=int, metavar="N", help="only the last N matching records")
     p.add_argument("--json", action="store_true", help="print the matching records as JSON Lines")
 
