@@ -460,3 +460,11 @@ def test_guard_scan_decisions_are_logged(tmp_path):
     (record,) = lines(tmp_path / "scan.jsonl")
     assert record["origin"] == "cli" and record["operation"] == "guard scan model.pkl"
     assert record["kind"] == "file" and record["subject"].endswith("model.pkl")
+
+
+def test_guard_log_ignores_a_dot_1_that_is_not_a_file(tmp_path):
+    path = tmp_path / "log.jsonl"
+    append_records(path, records_for(Decision("allow", checked=(PackageRef("a", version="1"),))))
+    Path(str(path) + ".1").mkdir()
+    proc = run_guard("log", "--path", str(path), "--json", cwd=tmp_path, env=env_for(tmp_path))
+    assert proc.returncode == 0 and len(proc.stdout.splitlines()) == 1, proc.stderr

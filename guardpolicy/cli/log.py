@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from ..audit.log import rotated_path
 
     # the rotated generation first: it holds the older records ([log] max_size)
-    files = [p for p in (rotated_path(path), path) if p.exists()]
+    files = [p for p in (rotated_path(path),) if p.is_file()] + ([path] if path.exists() else [])
     if not files:
         print(f"guard: no audit log at {path} yet", file=sys.stderr)
         return EXIT_OK
