@@ -279,6 +279,13 @@ def test_log_filter_matching():
     assert not LogFilter(since=NOW).matches(rec)
     assert not LogFilter(since=NOW).matches({**rec, "time": "garbage"})
     assert not LogFilter(rule="x").matches({**rec, "findings": None})
+    # pip's name rules (PEP 503): zope.interface, Zope_Interface and zope-interface are one project
+    zope = {"subject": "Zope_Interface==6.0", "name": "Zope_Interface", "decision": "allow"}
+    assert LogFilter(subject="zope.interface").matches(zope)
+    assert LogFilter(subject="zope-interface==6.0").matches(zope)
+    assert not LogFilter(subject="zope-interface==6.1").matches(zope)
+    hub = {"subject": "hf:org/a_b@main", "name": "org/a_b", "decision": "warn"}
+    assert LogFilter(subject="org/a_b").matches(hub) and not LogFilter(subject="org/a-b").matches(hub)
 
 
 def test_policy_revision_prefers_the_newest_bundle_layer():

@@ -365,6 +365,22 @@ def record_time(record: Mapping[str, Any]) -> Optional[_dt.datetime]:
     return when if when.tzinfo else when.replace(tzinfo=_dt.timezone.utc)
 
 
+def _pep503(text: str) -> str:
+    """``text`` with the project-name part (before ``==`` / ``@``) PEP 503-normalised; lower-cased already.
+
+    Hub ids and paths (a ``/`` or ``:`` in the name) are left alone: ``org/a_b`` and ``org/a-b`` differ.
+    """
+    name, sep, rest = text, "", ""
+    for candidate in ("==", "@"):
+        head, found, tail = text.partition(candidate)
+        if found:
+            name, sep, rest = head, candidate, tail
+            break
+    if "/" in name or ":" in name:
+        return text
+    return re.sub(r"[-_.]+", "-", name) + sep + rest
+
+
 @dataclass(frozen=True)
 class LogFilter:
     """What ``guard log`` keeps: every given criterion must hold (``None`` = any)."""
@@ -389,6 +405,8 @@ class LogFilter:
             pattern = self.subject.lower()
             names = [str(record.get(k) or "").lower() for k in ("subject", "name")]
             if "*" not in pattern and "?" not in pattern and "[" not in pattern:
+                # package names compare as pip does (PEP 503: runs of -_. are one '-'); Hub ids have a '/'
+                pattern, names = _pep503(pattern), [_pep503(n) for n in names]
                 if not any(pattern == n or n.startswith(pattern + "==") or n.startswith(pattern + "@") for n in names):
                     return False
             elif not any(fnmatch.fnmatchcase(n, pattern) for n in names):
