@@ -131,6 +131,16 @@ except PolicyViolation:
 """
 
 
+def test_unwritable_log_warns_once_per_process_and_never_changes_a_runtime_decision(tmp_path):
+    (tmp_path / "blocker").write_text("")
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f'[log]\npath = "{tmp_path / "blocker" / "rt.jsonl"}"\n')
+    proc = subprocess.run([sys.executable, "-c", RUNTIME], capture_output=True, text=True, cwd=tmp_path,
+                          env=env_for(tmp_path, GUARD_POLICY=str(policy)), timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "blocked", proc.stderr  # two decisions, same verdicts
+    assert proc.stderr.count("cannot write audit log") == 1, proc.stderr
+
+
 def test_runtime_gate_decisions_are_logged(tmp_path):
     policy = tmp_path / "policy.toml"
     policy.write_text(f'[log]\npath = "{tmp_path / "rt.jsonl"}"\n')
@@ -269,6 +279,13 @@ def test_log_filter_matching():
     assert not LogFilter(since=NOW).matches(rec)
     assert not LogFilter(since=NOW).matches({**rec, "time": "garbage"})
     assert not LogFilter(rule="x").matches({**rec, "findings": None})
+    # pip's name rules (PEP 503): zope.interface, Zope_Interface and zope-interface are one project
+    zope = {"subject": "Zope_Interface==6.0", "name": "Zope_Interface", "decision": "allow"}
+    assert LogFilter(subject="zope.interface").matches(zope)
+    assert LogFilter(subject="zope-interface==6.0").matches(zope)
+    assert not LogFilter(subject="zope-interface==6.1").matches(zope)
+    hub = {"subject": "hf:org/a_b@main", "name": "org/a_b", "decision": "warn"}
+    assert LogFilter(subject="org/a_b").matches(hub) and not LogFilter(subject="org/a-b").matches(hub)
 
 
 def test_policy_revision_prefers_the_newest_bundle_layer():
@@ -343,3 +360,118 @@ def test_decision_ids_are_random_version_4_uuids():
     for text in ids:
         parsed = uuid.UUID(text)
         assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+
+
+# ---------------------------------------------------------------- rotation ([log] max_size)
+
+
+def test_default_log_is_size_capped_and_max_size_is_read_from_the_policy(tmp_path):
+    from guardpolicy.audit.log import DEFAULT_MAX_SIZE, LogSettings
+    from guardpolicy.policy import load_policy
+
+    assert LogSettings.from_policy(None).max_size == DEFAULT_MAX_SIZE == 10 * 1024 * 1024
+    for text, size in (("2MB", 2 * 1024 * 1024), ("512 KiB", 512 * 1024), ("0", 0), ("1gb", 1024 ** 3)):
+        (tmp_path / "guard.toml").write_text(f'[log]\nmax_size = "{text}"\n')
+        policy = load_policy(str(tmp_path / "guard.toml"), cwd=tmp_path, env={})
+        assert LogSettings.from_policy(policy).max_size == size
+
+
+def test_bad_max_size_is_a_policy_error_naming_file_and_line(tmp_path):
+    (tmp_path / "guard.toml").write_text('[log]\nenabled = true\nmax_size = "ten megs"\n')
+    (tmp_path / "requirements.txt").write_text("requests==2.32.3\n")
+    proc = run_guard("check", "requirements.txt", cwd=tmp_path, env=env_for(tmp_path))
+    assert proc.returncode == 2 and "guard.toml:3" in proc.stderr and "max_size" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_log_rotates_to_dot_1_and_guard_log_reads_both(tmp_path):
+    log = tmp_path / "audit.jsonl"
+    (tmp_path / "guard.toml").write_text(f'[log]\npath = "{log}"\nmax_size = "3KB"\n')
+    (tmp_path / "requirements.txt").write_text("requests==2.32.3\nnumpy==2.1.0\n")
+    env = env_for(tmp_path)
+    for _ in range(6):
+        assert run_guard("check", "requirements.txt", cwd=tmp_path, env=env).returncode == 0
+    rotated = tmp_path / "audit.jsonl.1"
+    assert rotated.exists() and log.exists()
+    assert log.stat().st_size <= 3072 and rotated.stat().st_size <= 3072
+    assert os.stat(log).st_mode & 0o777 == 0o600
+    # one generation only: every rotation replaces .1 (bounded on disk)
+    assert not (tmp_path / "audit.jsonl.2").exists()
+    kept = len(lines(rotated)) + len(lines(log))
+    proc = run_guard("log", "--json", cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    shown = [json.loads(l) for l in proc.stdout.splitlines()]
+    assert len(shown) == kept
+    assert shown == lines(rotated) + lines(log)  # older generation first
+    assert [r["time"] for r in shown] == sorted(r["time"] for r in shown)
+
+
+def test_a_record_bigger_than_max_size_still_gets_written(tmp_path):
+    path = tmp_path / "big.jsonl"
+    decision = Decision("allow", checked=(PackageRef("x" * 3000),))
+    append_records(path, records_for(decision), max_size=100)
+    append_records(path, records_for(decision), max_size=100)
+    assert len(lines(path)) == 1 and len(lines(Path(str(path) + ".1"))) == 1
+
+
+ROTATE_AT = 1_500_000  # the writers below produce ~2.2 MB: exactly one rotation
+
+
+def _rotating_writer(path: str, n: int) -> None:
+    decision = Decision("deny", findings=tuple(
+        Finding("unpinned", f"pkg{i}", f"writer {n} " + "x" * 6000, action="deny", location=Location("r.txt", i))
+        for i in range(PER_DECISION)), checked=tuple(PackageRef(f"pkg{i}", location=Location("r.txt", i)) for i in range(PER_DECISION)))
+    for _ in range(DECISIONS):
+        append_records(Path(path), records_for(decision), max_size=ROTATE_AT)
+
+
+def test_concurrent_writers_rotate_once_and_lose_nothing(tmp_path):
+    path = tmp_path / "rotating.jsonl"
+    ctx = multiprocessing.get_context("spawn" if sys.platform == "darwin" else "fork")
+    procs = [ctx.Process(target=_rotating_writer, args=(str(path), n)) for n in range(WRITERS)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    rotated = Path(str(path) + ".1")
+    # nobody wrote into the rotated file after the rename, nobody rotated twice
+    assert rotated.stat().st_size <= ROTATE_AT and path.stat().st_size <= ROTATE_AT
+    records = [r for f in (rotated, path) for _, r in read_records(f)]
+    assert all(isinstance(r, dict) for r in records), "a torn line"
+    assert len(records) == WRITERS * DECISIONS * PER_DECISION, "records lost in rotation"
+    by_decision: dict = {}
+    for r in records:
+        by_decision.setdefault(r["decision_id"], []).append(r["subject"])
+    assert len(by_decision) == WRITERS * DECISIONS
+    assert all(subjects == ["pkg0", "pkg1", "pkg2"] for subjects in by_decision.values())
+
+
+def test_a_failed_rotation_keeps_the_record_in_the_live_file(tmp_path):
+    path = tmp_path / "log.jsonl"
+    Path(str(path) + ".1").mkdir()  # os.replace(file, dir) fails
+    (Path(str(path) + ".1") / "keep").write_text("x")
+    decision = Decision("allow", checked=(PackageRef("x" * 300),))
+    for _ in range(3):
+        append_records(path, records_for(decision), max_size=200)
+    assert len(lines(path)) == 3
+
+
+def test_guard_scan_decisions_are_logged(tmp_path):
+    import pickle
+
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps({"weights": [1, 2, 3]}))
+    (tmp_path / "guard.toml").write_text(f'[log]\npath = "{tmp_path / "scan.jsonl"}"\n')
+    proc = run_guard("scan", "model.pkl", cwd=tmp_path, env=env_for(tmp_path))
+    assert proc.returncode in (0, 1), proc.stderr
+    (record,) = lines(tmp_path / "scan.jsonl")
+    assert record["origin"] == "cli" and record["operation"] == "guard scan model.pkl"
+    assert record["kind"] == "file" and record["subject"].endswith("model.pkl")
+
+
+def test_guard_log_ignores_a_dot_1_that_is_not_a_file(tmp_path):
+    path = tmp_path / "log.jsonl"
+    append_records(path, records_for(Decision("allow", checked=(PackageRef("a", version="1"),))))
+    Path(str(path) + ".1").mkdir()
+    proc = run_guard("log", "--path", str(path), "--json", cwd=tmp_path, env=env_for(tmp_path))
+    assert proc.returncode == 0 and len(proc.stdout.splitlines()) == 1, proc.stderr

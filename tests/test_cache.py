@@ -189,3 +189,23 @@ def test_cache_cli(tmp_path):
     r = run("clear")
     assert r.returncode == 0 and "cleared 2 cached decisions" in r.stdout
     assert "entries:         0" in run("stats").stdout
+
+
+def test_cache_clear_removes_a_corrupt_database(tmp_path):
+    """The runtime treats a corrupt cache as misses (never an allow); `guard cache clear` must be able to fix it."""
+    env = {"GUARD_CACHE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    path = tmp_path / cache_mod.DB_NAME
+    path.write_bytes(b"this is not a database" * 100)
+    run = lambda *a: subprocess.run([sys.executable, "-m", "guardpolicy", "cache", *a], capture_output=True, text=True,
+                                    env=env, timeout=60)
+    r = run("stats")
+    assert r.returncode == 2 and "guard cache clear" in r.stderr and "Traceback" not in r.stderr
+    r = run("clear")
+    assert r.returncode == 0, r.stderr
+    assert "removed the unusable cache database" in r.stdout and not path.exists()
+    c = DecisionCache(path)  # recreated on the next use
+    c.store_allowed([PackageRef("a", version="1")], "pol")
+    assert c.is_allowed(PackageRef("a", version="1"), "pol")
+    c.close()
+    r = run("stats")
+    assert r.returncode == 0 and "entries:         1" in r.stdout and "integrity:       ok" in r.stdout

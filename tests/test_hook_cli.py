@@ -87,6 +87,20 @@ def test_status_shows_broken_policy(venv, tmp_path):
     assert "fail closed" in r.stdout
 
 
+def test_status_loads_the_policy_as_the_hooked_interpreter_does(venv, tmp_path):
+    """The policy is judged in the target interpreter: there a rule from a plugin guard has but the
+    environment lacks (guardpolicy-pip-audit) makes every gated operation fail closed."""
+    pytest.importorskip("guardpolicy_pip_audit", reason="needs the plugin in guard's own environment")
+    policy = tmp_path / "guard.toml"
+    policy.write_text('[rules.vulnerability]\nseverity = "high"\n')
+    guard("hook", "install", "--python", venv)
+    r = guard("hook", "status", "--python", venv, env=pip_env({"GUARD_POLICY": str(policy)}))
+    assert "policy:        ERROR" in r.stdout and "unknown rule" in r.stdout, r.stdout
+    assert "fail closed" in r.stdout
+    # the same policy in an environment that has the plugin (guard's own) loads fine
+    assert guard("policy", "validate", policy, env=pip_env()).returncode == 0
+
+
 def test_sitecustomize_never_overwrites(venv):
     site = purelib(venv)
     (site / "sitecustomize.py").write_text("print('theirs')\n")

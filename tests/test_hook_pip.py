@@ -159,6 +159,10 @@ def test_unpinned_root_warns_by_default_and_denies_under_strict(env):
 def test_mode_override_and_kill_switch(env):
     warned = env.pip("install", "--dry-run", "badparent==1.0", extra_env={"GUARD_MODE": "warn"})
     assert warned.returncode == 0 and "guard: WARNING [denylist] evilpkg" in warned.stderr
+    # checked as resolved and again before fetching: still one line per finding
+    lines = [l for l in warned.stderr.splitlines() if l.startswith("guard: WARNING")]
+    assert len(lines) == len(set(lines)), warned.stderr
+    assert "guard: WARNING [denylist] evilpkg==1.0 matches" in warned.stderr  # subject not repeated
     off = env.pip("install", "--dry-run", "badparent==1.0", extra_env={"GUARDPOLICY_DISABLE": "1"})
     assert off.returncode == 0 and "guard" not in off.stderr
 
@@ -227,6 +231,21 @@ def test_guard_install_wrapper(env):
     r = subprocess.run([str(env.python), "-c", "import goodpkg; print(goodpkg.VERSION)"], capture_output=True, text=True,
                        env=pip_env(), timeout=60)
     assert r.stdout.strip() == "1.1"
+
+
+def test_guard_install_decisions_reach_the_audit_log(env, tmp_path):
+    """The installer runs with the hook off (GUARDPOLICY_DISABLE=1), so guard install must log its own decision."""
+    environ = pip_env({"GUARD_POLICY": str(env.policy), "GUARD_CACHE_DIR": str(env.cache),
+                       "XDG_STATE_HOME": str(tmp_path / "state")})
+    cmd = [sys.executable, "-m", "guardpolicy", "install", "--", str(env.python), "-m", "pip", "install",
+           "--no-cache-dir", "-i", env.index.url, "badparent==1.0"]
+    bad = subprocess.run(cmd, capture_output=True, text=True, env=environ, timeout=300)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    log = tmp_path / "state" / "guardpolicy" / "log" / "decisions.jsonl"
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert {r["run_decision"] for r in records} == {"deny"} and len({r["decision_id"] for r in records}) == 1
+    assert records[0]["operation"].startswith("guard install -- ") and "badparent==1.0" in records[0]["operation"]
+    assert any(r["name"] == "evilpkg" and r["decision"] == "deny" for r in records)
 
 
 def test_find_links_without_index(env, tmp_path):

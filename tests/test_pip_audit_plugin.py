@@ -329,6 +329,8 @@ def test_broken_database_is_a_finding_not_a_silent_allow(tmp_path):
     assert rc == 1
     (f,) = vulns  # reported once, not once per package
     assert f["message"].startswith("vulnerabilities not checked: ") and "osv.zip" in f["message"]
+    # the fix is about the database: --online has nothing to do with an offline database
+    assert "database" in f["suggestion"] and "--online" not in f["suggestion"]
 
 
 def test_database_path_is_relative_to_the_policy_file(tmp_path):
@@ -449,6 +451,7 @@ def test_unreachable_service_is_one_finding(tmp_path):
     assert rc == 1
     (f,) = vulns
     assert f["message"].startswith("vulnerabilities not checked: pip-audit:osv")
+    assert "osv_url" in f["suggestion"] and "database" in f["suggestion"]
 
 
 def test_online_service_only_on_an_explicit_check_unless_the_policy_says_always():
@@ -462,3 +465,64 @@ def test_online_service_only_on_an_explicit_check_unless_the_policy_says_always(
     assert not use_online_service("check", CheckOptions(offline=True, origin="cli"))
     assert use_online_service("always", pip_hook)
     assert not use_online_service("never", cli_online)
+
+
+def test_database_without_osv_records_is_an_error_not_an_empty_database(tmp_path):
+    """An empty folder (a volume that was not mounted), a zip of something else, or only broken
+    records must not read as 'no known vulnerabilities'."""
+    (tmp_path / "empty").mkdir()
+    with zipfile.ZipFile(tmp_path / "other.zip", "w") as zf:
+        zf.writestr("README.txt", "not advisories")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "A.json").write_text("{truncated")
+    (broken / "B.json").write_text(json.dumps({"id": "NPM-1", "affected": [{"package": {"ecosystem": "npm", "name": "x"}}]}))
+    for db in (tmp_path / "empty", tmp_path / "other.zip", broken):
+        with pytest.raises(VulnerabilitySourceError, match="no PyPI OSV records"):
+            OsvDatabase(db).query("jinja2", "2.10")
+    rc, vulns, _ = check(tmp_path, f'[rules.vulnerability]\ndatabase = "{tmp_path / "empty"}"\n', "jinja2==2.10\n")
+    assert rc == 1 and vulns[0]["message"].startswith("vulnerabilities not checked: ") and "no PyPI OSV records" in vulns[0]["message"]
+
+
+def _with_pysec_twins(tmp_path: Path) -> Path:
+    """OSV's PyPI all.zip holds a PYSEC record beside the GHSA one for most advisories (they alias each other)."""
+    folder = tmp_path / "osv-twins"
+    shutil.copytree(OSV, folder)
+    ghsa = RECORDS["GHSA-462w-v97r-4m45"]
+    twin = {"id": "PYSEC-2019-217", "modified": ghsa["modified"], "published": ghsa["published"],
+            "aliases": ["CVE-2019-10906", "GHSA-462w-v97r-4m45"], "details": ghsa["details"],
+            "affected": [{"package": {"ecosystem": "PyPI", "name": "jinja2", "purl": "pkg:pypi/jinja2"},
+                          "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.10.1"}]}]}]}
+    (folder / "PYSEC-2019-217.json").write_text(json.dumps(twin))
+    return folder
+
+
+def test_advisories_sharing_an_alias_are_one_finding_as_in_pip_audit(tmp_path):
+    """pip-audit collapses results that share an alias; so must the rule (else every advisory shows twice,
+    and the PYSEC twin, which has no severity, passes a severity threshold the GHSA record does not)."""
+    db = _with_pysec_twins(tmp_path)
+    _, vulns, _ = check(tmp_path, f'[rules.vulnerability]\ndatabase = "{db}"\n', "jinja2==2.10\n")
+    assert sorted(f["details"]["id"] for f in vulns) == JINJA_210
+    (merged,) = [f for f in vulns if f["details"]["id"] == "GHSA-462w-v97r-4m45"]
+    assert set(merged["details"]["aliases"]) == {"CVE-2019-10906", "PYSEC-2019-217"}
+    assert merged["details"]["severity"] == "high"
+    # the threshold judges the merged advisory by the GHSA record's severity
+    _, vulns, _ = check(tmp_path, f'[rules.vulnerability]\ndatabase = "{db}"\nseverity = "critical"\n', "jinja2==2.10\n")
+    assert vulns == []
+    # ignoring either id silences the one advisory
+    _, vulns, _ = check(tmp_path, f'[rules.vulnerability]\ndatabase = "{db}"\n'
+                                  'ignore = [{id = "PYSEC-2019-217", reason = "sandbox unused"}]\n', "jinja2==2.10\n")
+    assert "GHSA-462w-v97r-4m45" not in {f["details"]["id"] for f in vulns} and len(vulns) == 4
+
+
+def test_collapse_aliases_is_transitive_and_prefers_a_scored_ghsa():
+    from guardpolicy_pip_audit.vulnerability import collapse_aliases
+
+    a = Advisory("PYSEC-1", aliases=("CVE-1",))
+    b = Advisory("GHSA-b", aliases=("CVE-1",), severity="medium", fixed=("2.0",))
+    c = Advisory("OSV-c", aliases=("GHSA-b",))
+    d = Advisory("GHSA-d", severity="low")
+    out = collapse_aliases([a, b, c, d])
+    assert [x.id for x in out] == ["GHSA-b", "GHSA-d"]
+    assert set(out[0].aliases) == {"CVE-1", "PYSEC-1", "OSV-c"} and out[0].severity == "medium" and out[0].fixed == ("2.0",)
+    assert collapse_aliases([]) == [] and collapse_aliases([d]) == [d]

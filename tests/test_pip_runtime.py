@@ -164,3 +164,18 @@ def test_hold_back_only_when_enforced(age_policy, extra):
     now = _dt.datetime(2026, 11, 21, tzinfo=_dt.timezone.utc)
     cands = [_cand("1.0", now - _dt.timedelta(days=30)), _cand("1.1", now - _dt.timedelta(hours=2))]
     assert gp.hold_back(cands, "p", now=now) == cands
+
+
+def test_pip_error_hint_fits_the_failure():
+    """A denial suggests a waiver; a policy that cannot load must not (there is nothing to waive): fix the policy."""
+    from guardpolicy.errors import PolicyViolation
+    from guardpolicy.model import Decision, Finding
+
+    denied = Decision("deny", findings=(Finding("denylist", "evilpkg", "evilpkg matches", action="deny"),))
+    err = gp.pip_error(PolicyViolation("blocked", decision=denied), "pip install evilpkg")
+    assert "waive it" in str(err.hint_stmt)
+    broken = gp.pip_error(PolicyViolation("guard: policy error, refusing gated operations: /p.toml:2: bad"),
+                          "pip install goodpkg")
+    assert "waive" not in str(broken.hint_stmt) and "requirement" not in str(broken.hint_stmt)
+    assert "guard policy validate" in str(broken.hint_stmt)
+    assert "/p.toml:2: bad" in str(broken.message)

@@ -196,6 +196,24 @@ def test_hf_purl():
     ("sha999:abcd", None),
     ("sha256:xyz", None),
     ("sha256:", None),
+    ("sha256:deadbeef", None),          # a typo'd URL fragment: not a SHA-256 (and the schema rejects it)
+    ("sha1:" + SHA_A, None),
 ])
 def test_cdx_hash(text, expected):
     assert cdx_hash(text) == expected
+
+
+def test_real_cli_bom_of_every_requirement_form_validates(tmp_path):
+    """Direct URLs (with a typo'd hash fragment), VCS, local paths, editables, extras, markers, local versions."""
+    (tmp_path / "requirements.txt").write_text(
+        f"jinja2==2.11.3 --hash=sha256:{SHA_A}\n"
+        'requests[security,socks]==2.32.3 ; python_version >= "3.8"\n'
+        "mypkg @ https://example.com/mypkg-1.0-py3-none-any.whl#sha256=deadbeef\n"
+        "git+https://github.com/org/repo@v1.0#egg=repo\n"
+        "./local/path\n-e ./editable\nWeird.Name_pkg===1.0+local\ntorch==2.1.0+cu121\n")
+    proc = run_guard("check", "requirements.txt", "-f", "cyclonedx", cwd=tmp_path, env=env_for(tmp_path))
+    assert proc.returncode in (0, 1), proc.stderr
+    validate(proc.stdout)
+    by_name = {c["name"]: c for c in json.loads(proc.stdout)["components"]}
+    assert "hashes" not in by_name["mypkg"]
+    assert by_name["torch"]["purl"] == "pkg:pypi/torch@2.1.0%2Bcu121"

@@ -47,31 +47,48 @@ def default_log_path() -> Path:
     return path
 
 
+#: ``[log] max_size`` when the policy sets none: the log is on by default, so it must not grow without
+#: bound (a shared machine's log reached 160 MB); with the one rotated generation at most ~20 MiB on disk.
+DEFAULT_MAX_SIZE = 10 * 1024 * 1024
+
+
+def rotated_path(path: Path) -> Path:
+    """Where a full log is moved on rotation: ``<path>.1`` (one generation, replaced on the next rotation)."""
+    return Path(str(path) + ".1")
+
+
 @dataclass(frozen=True)
 class LogSettings:
-    """The effective ``[log]`` section: ``enabled`` (default true) and the resolved ``path``.
+    """The effective ``[log]`` section: ``enabled`` (default true), the resolved ``path`` and ``max_size``.
 
     ``explicit`` is true when the policy named the path (write errors are then reported).
+    ``max_size`` is in bytes; ``0`` means never rotate.
     """
 
     enabled: bool
     path: Path
     explicit: bool = False
+    max_size: int = DEFAULT_MAX_SIZE
 
     @classmethod
     def from_policy(cls, policy) -> "LogSettings":
         """Read ``[log]``; a relative ``path`` is relative to the policy file that set it."""
         section = policy.section("log") if policy is not None else {}
         enabled = bool(section.get("enabled", True))
+        max_size = DEFAULT_MAX_SIZE
+        if section.get("max_size") is not None:
+            from ..policy.schema import parse_size
+
+            max_size = parse_size(section["max_size"])  # validated when the policy was loaded
         raw = section.get("path")
         if not raw:
-            return cls(enabled, default_log_path(), False)
+            return cls(enabled, default_log_path(), False, max_size)
         path = Path(os.path.expandvars(os.path.expanduser(raw)))
         if not path.is_absolute():
             origin = getattr(policy, "provenance", {}).get("log.path")
             base = Path(origin).parent if origin and Path(origin).is_file() else Path.cwd()
             path = base / path
-        return cls(enabled, path, True)
+        return cls(enabled, path, True, max_size)
 
 
 def _uuid4() -> str:
@@ -229,26 +246,60 @@ def encode_decision(decision: Decision, subjects: Optional[Sequence] = None, pol
     return "".join(head + _ENCODER.encode(part)[1:] + "\n" for part in _subject_fields(decision, subjects)).encode("utf-8")
 
 
-def append_records(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
+def append_records(path: Path, records: Sequence[Mapping[str, Any]], max_size: int = 0) -> None:
     """Append ``records`` to ``path`` atomically with respect to other writers (one locked O_APPEND write)."""
-    append_bytes(path, encode(records))
+    append_bytes(path, encode(records), max_size)
 
 
-def append_bytes(path: Path, blob: bytes) -> None:
-    """Append encoded records (whole lines) to ``path`` with one ``write`` under an exclusive ``flock``."""
+def _open_log(path: Path) -> int:
+    """An ``O_APPEND`` descriptor on ``path``, creating the file (``0600``) and its folder (``0700``) if needed."""
     flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags, 0o600)
+        return os.open(path, flags, 0o600)
     except FileNotFoundError:  # first record in this directory: create it (not on every write; hot path)
         Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, flags, 0o600)
+        return os.open(path, flags, 0o600)
+
+
+def append_bytes(path: Path, blob: bytes, max_size: int = 0) -> None:
+    """Append encoded records (whole lines) to ``path`` with one ``write`` under an exclusive ``flock``.
+
+    With ``max_size`` > 0, a file that this write would take past ``max_size`` bytes is first
+    renamed to ``<path>.1`` (replacing the previous one) and the records start a new file.
+    Rotation happens under the lock of the file being rotated; a writer that finds its file
+    full checks that the file is still the one at ``path`` (else another writer rotated it:
+    reopen) before rotating, so one overflow never rotates twice and no record is lost. The
+    common case (the record fits) costs one ``fstat``: the hot path logs every decision.
+    """
     try:
-        try:
-            import fcntl
-        except ImportError:  # Windows: O_APPEND alone; documented
-            fcntl = None
+        import fcntl
+    except ImportError:  # Windows: O_APPEND alone, no rotation (it needs the lock); documented
+        fcntl = None
+    fd = _open_log(path)
+    try:
         if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            for _ in range(100):  # bounded: each retry means another writer rotated meanwhile
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                if not max_size:
+                    break
+                st = os.fstat(fd)
+                if not st.st_size or st.st_size + len(blob) <= max_size:
+                    break  # fits (a writer still holding the just-rotated file may add its record to .1: kept)
+                try:
+                    current = os.stat(path)
+                except FileNotFoundError:
+                    current = None
+                if current is None or (current.st_ino, current.st_dev) != (st.st_ino, st.st_dev):
+                    # rotated (or removed) by someone else after we opened it: write to the file at path
+                    os.close(fd)
+                    fd = _open_log(path)
+                    continue
+                try:
+                    os.replace(path, rotated_path(path))
+                except OSError:  # cannot rotate (a folder named .1, a read-only dir): keep the record anyway
+                    break
+                os.close(fd)  # waiters on the old file's lock find it full or rotated and reopen
+                fd = _open_log(path)
         view = memoryview(blob)
         while view:  # a regular file takes the whole write; loop anyway in case of a short write
             written = os.write(fd, view)
@@ -314,6 +365,22 @@ def record_time(record: Mapping[str, Any]) -> Optional[_dt.datetime]:
     return when if when.tzinfo else when.replace(tzinfo=_dt.timezone.utc)
 
 
+def _pep503(text: str) -> str:
+    """``text`` with the project-name part (before ``==`` / ``@``) PEP 503-normalised; lower-cased already.
+
+    Hub ids and paths (a ``/`` or ``:`` in the name) are left alone: ``org/a_b`` and ``org/a-b`` differ.
+    """
+    name, sep, rest = text, "", ""
+    for candidate in ("==", "@"):
+        head, found, tail = text.partition(candidate)
+        if found:
+            name, sep, rest = head, candidate, tail
+            break
+    if "/" in name or ":" in name:
+        return text
+    return re.sub(r"[-_.]+", "-", name) + sep + rest
+
+
 @dataclass(frozen=True)
 class LogFilter:
     """What ``guard log`` keeps: every given criterion must hold (``None`` = any)."""
@@ -338,6 +405,8 @@ class LogFilter:
             pattern = self.subject.lower()
             names = [str(record.get(k) or "").lower() for k in ("subject", "name")]
             if "*" not in pattern and "?" not in pattern and "[" not in pattern:
+                # package names compare as pip does (PEP 503: runs of -_. are one '-'); Hub ids have a '/'
+                pattern, names = _pep503(pattern), [_pep503(n) for n in names]
                 if not any(pattern == n or n.startswith(pattern + "==") or n.startswith(pattern + "@") for n in names):
                     return False
             elif not any(fnmatch.fnmatchcase(n, pattern) for n in names):

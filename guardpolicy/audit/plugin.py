@@ -22,8 +22,15 @@ def guard_decision_made(decision, subjects, policy):
     if not settings.enabled:
         return None
     try:
-        append_bytes(settings.path, encode_decision(decision, subjects, policy))
+        append_bytes(settings.path, encode_decision(decision, subjects, policy), settings.max_size)
     except OSError as exc:
-        if settings.explicit:
-            print(f"guard: warning: cannot write audit log {settings.path}: {exc.strerror or exc}", file=sys.stderr)
+        # once per path and process: pip makes several decisions per install, each would repeat it
+        if settings.explicit and settings.path not in _warned:
+            _warned.add(settings.path)
+            print(f"guard: warning: cannot write audit log {settings.path}: {exc.strerror or exc}; "
+                  f"decisions of this process are not logged", file=sys.stderr)
     return None
+
+
+#: log paths this process already warned about
+_warned: set = set()

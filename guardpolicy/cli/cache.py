@@ -38,12 +38,21 @@ def run(args: argparse.Namespace) -> int:
     cache = _cache()
     try:
         if args.cache_command == "clear":
-            n = cache.clear()
+            try:
+                n = cache.clear()
+            except sqlite3.DatabaseError as exc:
+                # a cache that is not a database (disk fault, a stray file) holds nothing worth keeping:
+                # clearing it is what the user asked for, so remove it instead of telling them to
+                if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc).lower():
+                    raise
+                cache.remove_files()
+                print(f"removed the unusable cache database {cache.path} ({exc}); it is recreated on the next decision")
+                return 0
             print(f"cleared {n} cached decision{'s' if n != 1 else ''} from {cache.path}")
             return 0
         st = cache.stats()
     except sqlite3.DatabaseError as exc:
-        raise UsageError(f"{cache.path}: cache database unusable ({exc}); delete the file to start over") from None
+        raise UsageError(f"{cache.path}: cache database unusable ({exc}); `guard cache clear` removes it") from None
     finally:
         cache.close()
     kinds = ", ".join(f"{k}: {v}" for k, v in sorted(st["by_kind"].items())) or "none"

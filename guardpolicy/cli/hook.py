@@ -46,6 +46,16 @@ except Exception as exc:
     out["deps_error"] = "%s: %s" % (type(exc).__name__, exc)
 sc = sys.modules.get("sitecustomize")
 out["sitecustomize"] = getattr(sc, "__file__", None)
+if out.get("guardpolicy"):
+    # the policy as this interpreter's hook will load it (its plugins, its guardpolicy version)
+    try:
+        from guardpolicy.policy import discover_policy_ref, load_policy
+        ref, origin = discover_policy_ref()
+        p = load_policy()
+        out["policy"] = {"name": p.name, "origin": origin, "digest": p.digest, "mode": p.mode,
+                         "mode_source": p.mode_source}
+    except Exception as exc:
+        out["policy_error"] = str(exc) or type(exc).__name__
 print(json.dumps(out))
 """
 
@@ -300,16 +310,25 @@ def do_status(python: str, out=sys.stdout) -> int:
         print(f"active:        no ({why})", file=out)
     for name, error in (info.get("failed") or {}).items():
         print(f"patch failed:  {name}: {error} (gated operations of that library are refused)", file=out)
-    try:
-        from ..policy import discover_policy_ref, load_policy
+    # the interpreter's own reading of the policy (its plugins may differ from this guard's); this
+    # guard's reading only when the interpreter cannot import guardpolicy
+    loaded, error = info.get("policy"), info.get("policy_error")
+    if loaded is None and error is None:
+        try:
+            from ..policy import discover_policy_ref, load_policy
 
-        ref, origin = discover_policy_ref()
-        policy = load_policy()
-        print(f"policy:        {policy.name} ({origin}; digest {policy.digest[:12]})", file=out)
-        print(f"mode:          {policy.mode} (from {policy.mode_source})", file=out)
-    except Exception as exc:  # a broken policy is a status to show, not a crash
-        print(f"policy:        ERROR {exc}", file=out)
+            ref, origin = discover_policy_ref()
+            policy = load_policy()
+            loaded = {"name": policy.name, "origin": origin, "digest": policy.digest, "mode": policy.mode,
+                      "mode_source": policy.mode_source}
+        except Exception as exc:  # a broken policy is a status to show, not a crash
+            error = str(exc)
+    if error is not None:
+        print(f"policy:        ERROR {error}", file=out)
         print("mode:          gated operations are refused until the policy loads (fail closed)", file=out)
+    else:
+        print(f"policy:        {loaded['name']} ({loaded['origin']}; digest {str(loaded['digest'])[:12]})", file=out)
+        print(f"mode:          {loaded['mode']} (from {loaded['mode_source']})", file=out)
     print("bypasses:", file=out)
     for line in bypasses(info, env, manifest):
         print(f"  - {line}", file=out)

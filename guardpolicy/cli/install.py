@@ -280,6 +280,13 @@ def run(args: argparse.Namespace) -> int:
         items.extend(RequirementsSource(path).collect())
     items.extend(found)
     decision = Engine(policy, CheckOptions(offline=args.offline, origin="guard-install")).decide(items)
+    from dataclasses import replace
+
+    from ..audit import notify_decision
+
+    # the audit trail: the installer runs with the hook switched off, so this is the only record
+    decision = replace(decision, origin="cli", operation="guard install -- " + " ".join(args.installer_command).lstrip("- "))
+    notify_decision(decision, policy)
     from ..plugins import formats
 
     fmt = formats()["text"](color=sys.stdout.isatty(), policy=policy, targets=[" ".join(args.installer_command)])

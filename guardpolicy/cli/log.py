@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
     p.add_argument("--rule", metavar="ID", help="only records with a finding of this rule")
     p.add_argument("--subject", metavar="NAME|GLOB", help="only this package / repo (name, name==version, or a glob)")
     p.add_argument("--since", metavar="WHEN", help="only records since WHEN: 30m, 2h, 7d, 1w or an ISO date/time (UTC)")
-    p.add_argument("--origin", choices=("cli", "runtime"), help="only decisions by guard check (cli) or the runtime hooks")
+    p.add_argument("--origin", choices=("cli", "runtime"), help="only decisions by the guard CLI (cli: check, install, scan, verify) or the runtime hooks")
     p.add_argument("-n", "--limit", type=int, metavar="N", help="only the last N matching records")
     p.add_argument("--json", action="store_true", help="print the matching records as JSON Lines")
 
@@ -58,19 +58,24 @@ def run(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 0:
         raise UsageError("--limit must be 0 or more")
     keep = LogFilter(decision=args.decision, rule=args.rule, subject=args.subject, since=since, origin=args.origin)
-    if not path.exists():
+    from ..audit.log import rotated_path
+
+    # the rotated generation first: it holds the older records ([log] max_size)
+    files = [p for p in (rotated_path(path),) if p.is_file()] + ([path] if path.exists() else [])
+    if not files:
         print(f"guard: no audit log at {path} yet", file=sys.stderr)
         return EXIT_OK
     out = deque(maxlen=args.limit) if args.limit is not None else []
-    try:
-        for no, record in read_records(path):
-            if isinstance(record, BadLine):
-                print(f"guard: warning: {path}:{no}: {record.reason}; skipped", file=sys.stderr)
-                continue
-            if keep.matches(record):
-                out.append(record)
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read the audit log: {exc.strerror or exc}") from None
+    for file in files:
+        try:
+            for no, record in read_records(file):
+                if isinstance(record, BadLine):
+                    print(f"guard: warning: {file}:{no}: {record.reason}; skipped", file=sys.stderr)
+                    continue
+                if keep.matches(record):
+                    out.append(record)
+        except OSError as exc:
+            raise UsageError(f"{file}: cannot read the audit log: {exc.strerror or exc}") from None
     for record in out:
         sys.stdout.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n" if args.json else _row(record) + "\n")
     return EXIT_OK

@@ -118,6 +118,12 @@ def run(args: argparse.Namespace) -> int:
                 findings.extend(pickle_findings(report))
             findings.extend(format_findings(report, formats_ok))
     decision = decide(findings, policy, checked)
+    from dataclasses import replace
+
+    from ..audit import notify_decision
+
+    decision = replace(decision, origin="cli", operation="guard scan " + " ".join(args.paths))
+    notify_decision(decision, policy)  # the audit trail sees every CLI decision
     if args.format == "json":
         from ..report.json import JsonFormat as Fmt
     else:

@@ -47,6 +47,12 @@ def run(args: argparse.Namespace) -> int:
     except (LockError, SourceError) as exc:
         raise UsageError(str(exc)) from None
     decision = Engine(policy, CheckOptions(offline=True)).decide(items)
+    from dataclasses import replace
+
+    from ..audit import notify_decision
+
+    decision = replace(decision, origin="cli", operation=f"guard verify {args.path} --lock {args.lock}")
+    notify_decision(decision, policy)  # the audit trail sees every CLI decision
     fmt = available[args.format](color=sys.stdout.isatty(), policy=policy, targets=[args.path])
     sys.stdout.write(fmt.format(decision))
     return EXIT_DENIED if decision.denied else EXIT_OK

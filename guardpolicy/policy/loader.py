@@ -153,6 +153,11 @@ def validate_layer(layer: Layer, rules: Mapping[str, Any]) -> None:
             schema.parse_duration(bundle["refresh"])
         except ValueError as exc:
             fail(str(exc), ("bundle", "refresh"))
+    if "max_size" in data.get("log", {}):
+        try:
+            schema.parse_size(data["log"]["max_size"])
+        except ValueError as exc:
+            fail(str(exc), ("log", "max_size"))
     for i, k in enumerate(bundle.get("trusted_keys", [])):
         from ..bundles import parse_public_key  # stdlib-only at import time
 

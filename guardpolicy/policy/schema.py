@@ -70,6 +70,7 @@ SECTIONS = {
     "log": {
         "path": STR,
         "enabled": BOOL,
+        "max_size": STR,
     },
     "bundle": {
         "trusted_keys": STRLIST,
@@ -158,6 +159,22 @@ def parse_duration(text: str) -> int:
     if not m:
         raise ValueError(f"expected a duration like 90s, 30m, 12h, 7d or 2w, got {text!r}")
     return int(m.group(1)) * DURATION_UNITS[m.group(2)]
+
+
+#: ``[log] max_size`` units (binary: ``"10MB"`` is 10 MiB); a bare number is bytes.
+SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024 ** 2, "mb": 1024 ** 2,
+              "mib": 1024 ** 2, "g": 1024 ** 3, "gb": 1024 ** 3, "gib": 1024 ** 3}
+
+
+def parse_size(text: str) -> int:
+    """Bytes in a size such as ``10MB``, ``512KB``, ``1GiB`` or ``"0"`` (``ValueError`` when malformed)."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", str(text))
+    unit = m.group(2).lower() if m else None
+    if not m or unit not in SIZE_UNITS:
+        raise ValueError(f"expected a size like 10MB, 512KB or 1GB (or \"0\" for no limit), got {text!r}")
+    return int(m.group(1)) * SIZE_UNITS[unit]
 
 
 def type_ok(value, expected: str) -> bool:

@@ -33,6 +33,10 @@ SPEC_VERSION = "1.6"
 _ALG = {"md5": "MD5", "sha1": "SHA-1", "sha256": "SHA-256", "sha384": "SHA-384", "sha512": "SHA-512",
         "sha3_256": "SHA3-256", "sha3-256": "SHA3-256", "sha3_384": "SHA3-384", "sha3_512": "SHA3-512",
         "blake2b_256": "BLAKE2b-256", "blake2b_512": "BLAKE2b-512"}
+#: hex digits of each algorithm's digest: a hash of another length (a typo'd ``#sha256=`` fragment)
+#: is not a hash of that algorithm, and CycloneDX's schema rejects it
+_HEX_LEN = {"MD5": 32, "SHA-1": 40, "SHA-256": 64, "SHA-384": 96, "SHA-512": 128, "SHA3-256": 64, "SHA3-384": 96,
+            "SHA3-512": 128, "BLAKE2b-256": 64, "BLAKE2b-512": 128}
 _SEVERITIES = ("critical", "high", "medium", "low", "info", "none", "unknown")
 
 
@@ -55,10 +59,12 @@ def hf_purl(repo_id: str, revision: Optional[str]) -> str:
 
 
 def cdx_hash(text: str) -> Optional[dict]:
-    """``"sha256:ab.."`` -> ``{"alg": "SHA-256", "content": "ab.."}``; ``None`` for an unknown algorithm."""
+    """``"sha256:ab.."`` -> ``{"alg": "SHA-256", "content": "ab.."}``; ``None`` for an unknown algorithm or a malformed digest."""
     algo, hexdigest = split_hash(text)
     alg = _ALG.get(algo.replace("-", "_")) or _ALG.get(algo)
     if not alg or not hexdigest or any(c not in "0123456789abcdef" for c in hexdigest):
+        return None
+    if len(hexdigest) != _HEX_LEN.get(alg, len(hexdigest)):
         return None
     return {"alg": alg, "content": hexdigest}
 

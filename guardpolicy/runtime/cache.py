@@ -188,6 +188,20 @@ class DecisionCache:
             self._memo.clear()
         return n
 
+    def remove_files(self) -> list:
+        """Delete the database and its WAL/shared-memory files (a cache that is not a database); returns the removed paths."""
+        self.close()
+        removed = []
+        for path in (self.path, Path(str(self.path) + "-wal"), Path(str(self.path) + "-shm")):
+            try:
+                path.unlink()
+                removed.append(path)
+            except FileNotFoundError:
+                pass
+        with self._lock:
+            self._memo.clear()
+        return removed
+
     def stats(self) -> dict:
         """Entries by kind, distinct policy digests, file size, and this process's counters."""
         with self._lock:

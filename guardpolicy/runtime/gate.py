@@ -107,12 +107,29 @@ def enforce(subjects: Iterable, operation: str, policy=None, library: Optional[s
     notify_decision(decision, policy, pm=engine.pm)
     for f in decision.findings:
         if f.action == "warn":
-            print(f"guard: WARNING [{f.rule}] {f.subject}: {f.message}", file=sys.stderr)
+            warn_once(f)
     if decision.denied:
         first = next(f for f in decision.findings if f.action == "deny")
         print(f"guard: BLOCKED {operation}: [{first.rule}] {first.subject}: {first.message}", file=sys.stderr)
         raise PolicyViolation(format_violation(decision, operation), decision=decision)
     return decision
+
+
+#: warning lines already printed by this process: pip checks a package as a root, after
+#: resolving and before fetching it, and one warning per finding is enough
+_warned: set = set()
+
+
+def warn_once(f) -> None:
+    """Print ``guard: WARNING [rule] subject: message`` once per process (subject not repeated when the message starts with it)."""
+    text = f.message if f.message.startswith(f.subject) else f"{f.subject}: {f.message}"
+    line = f"guard: WARNING [{f.rule}] {text}"
+    if line in _warned:
+        return
+    if len(_warned) >= 4096:  # a long-lived process: bounded memory, at worst a warning repeats
+        _warned.clear()
+    _warned.add(line)
+    print(line, file=sys.stderr)
 
 
 _deps: Optional[tuple] = None

@@ -281,11 +281,15 @@ def pip_error(violation, operation: str):
     if findings:
         message = f"guard: {operation} blocked by policy ({len(findings)} finding{'s' if len(findings) != 1 else ''})"
         context = "\n".join(finding_line(f) + (f" (fix: {f.suggestion})" if f.suggestion else "") for f in findings)
-    else:  # fail closed: policy could not load, or a patch failed
+        hint = ("fix the requirement, or waive it in the policy: [[waivers]] rule = \"<rule>\" subject = \"<name>\" "
+                "reason = \"...\" expires = <date>; `guard hook status` shows which policy applies")
+    else:  # fail closed: policy could not load, or a patch failed (nothing to waive: a waiver cannot help)
         _logger.error("%s", str(violation).splitlines()[0])
         message, context = str(violation).splitlines()[0], None
-    hint = ("fix the requirement, or waive it in the policy: [[waivers]] rule = \"<rule>\" subject = \"<name>\" "
-            "reason = \"...\" expires = <date>; `guard hook status` shows which policy applies")
+        if "policy error" in message:
+            hint = "fix the policy (`guard policy validate PATH` names file and line); `guard hook status` shows which policy applies"
+        else:
+            hint = "`guard hook status` shows the hook's state; reinstall it with `guard hook install`"
     try:
         esc = _markup_escape()
         return _error_class()(message=esc(message), context=esc(context) if context else None, hint_stmt=esc(hint))

@@ -95,12 +95,26 @@ def load_index(path: Path) -> tuple[dict[str, list[Mapping[str, Any]]], int]:
 
 
 def build_name_index(path: Path) -> dict[str, list[str]]:
-    """``{canonical name: [member names]}``: which records to read for a package (the persisted index)."""
+    """``{canonical name: [member names]}``: which records to read for a package (the persisted index).
+
+    A database without a single readable PyPI record is an error, not an empty database: an
+    unmounted volume, the wrong folder or a zip of something else must not read as "no known
+    vulnerabilities" (a silent allow). Single broken members are skipped (a hostile or
+    truncated member must not hide the rest).
+    """
     index: dict[str, list[str]] = {}
+    members = readable = 0
     for member, data in _members(path):
+        members += 1
         record = _parse(data)
+        if record is not None:
+            readable += 1
         for n in _pypi_names(record) if record is not None else ():
             index.setdefault(n, []).append(member)
+    if not index:
+        raise VulnerabilitySourceError(
+            f"{path}: no PyPI OSV records ({members} .json file{'s' if members != 1 else ''}, {readable} readable "
+            f"OSV record{'s' if readable != 1 else ''}); expected a folder or zip of OSV JSON such as OSV's PyPI/all.zip")
     return index
 
 
@@ -130,8 +144,8 @@ def _load_cached_index(key: str) -> Optional[dict]:
         data = json.loads((index_cache_dir() / f"{key}.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if isinstance(data, dict) and all(isinstance(v, list) for v in data.values()):
-        return data
+    if isinstance(data, dict) and data and all(isinstance(v, list) for v in data.values()):
+        return data  # an empty index is never stored: rebuild (and report) instead of reading "no advisories"
     return None
 
 
