@@ -18,8 +18,9 @@ Contract for patch functions (``TARGETS`` values, ``"module:function"``):
   if the patch module defines ``fail_closed(module, error)``, it is called as well so that the
   library's entry points refuse even where no wrapper got installed.
 
-Kill switch: ``GUARDPOLICY_DISABLE=1`` makes ``install()`` do nothing (``guard hook status``
-names it as a visible bypass).
+Kill switch: ``GUARDPOLICY_DISABLE=1`` asks to run unguarded. It is a request, not a bypass: the
+finder is still installed and the gate treats it as ``GUARD_MODE=off``, which the policy may refuse
+(``allow_mode_override = false`` or a locked ``mode``); ``guard hook status`` names it.
 """
 
 import sys
@@ -43,6 +44,9 @@ TARGETS = {
 
 #: target module name -> "ExcType: message" for every patch that failed in this process
 FAILED = {}
+
+#: set by ``install()`` from ``GUARDPOLICY_DISABLE``; the gate decides whether the policy allows it
+DISABLE_REQUESTED = False
 
 
 def failure(prefix):
@@ -128,13 +132,14 @@ def installed():
 def install():
     """Put the finder first on ``sys.meta_path`` (idempotent) and patch targets already imported.
 
-    Does nothing when ``GUARDPOLICY_DISABLE`` is set to a non-empty value other than ``0``.
+    ``GUARDPOLICY_DISABLE`` set to a non-empty value other than ``0`` is recorded in
+    ``DISABLE_REQUESTED``; whether it takes effect is the policy's call (see the module docstring).
     """
     import os  # already in sys.modules at this point of start-up: a dict lookup
 
+    global DISABLE_REQUESTED
     flag = os.environ.get("GUARDPOLICY_DISABLE")
-    if flag and flag != "0":
-        return
+    DISABLE_REQUESTED = bool(flag and flag != "0")
     if installed():
         return
     sys.meta_path.insert(0, _GuardFinder())

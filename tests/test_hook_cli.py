@@ -51,7 +51,7 @@ def test_install_status_uninstall_roundtrip(venv):
     assert active(venv)
     assert active(venv, flags=("-I",))            # -I keeps the venv's site-packages
     assert not active(venv, flags=("-S",))        # -S skips all site processing
-    assert not active(venv, env=pip_env({"GUARDPOLICY_DISABLE": "1"}))
+    assert active(venv, env=pip_env({"GUARDPOLICY_DISABLE": "1"}))  # a request the policy decides, not a bypass
 
     r = guard("hook", "status", "--python", venv)
     assert r.returncode == 0 and "active:        yes" in r.stdout
@@ -71,9 +71,8 @@ def test_install_status_uninstall_roundtrip(venv):
 def test_status_names_bypasses(venv):
     guard("hook", "install", "--python", venv)
     r = guard("hook", "status", "--python", venv, env=pip_env({"GUARDPOLICY_DISABLE": "1", "GUARD_MODE": "warn"}))
-    assert r.returncode == 1
-    assert "switched off by GUARDPOLICY_DISABLE" in r.stdout
-    assert "GUARDPOLICY_DISABLE=1 is set" in r.stdout and "GUARD_MODE=warn is set" in r.stdout
+    assert r.returncode == 0 and "active:        yes" in r.stdout
+    assert "GUARDPOLICY_DISABLE=1 is set" in r.stdout and "honoured only if the policy allows" in r.stdout and "GUARD_MODE=warn is set" in r.stdout
     assert "mode:          warn (from GUARD_MODE environment variable)" in r.stdout
     assert "uv" in r.stdout
 

@@ -165,6 +165,12 @@ def test_mode_override_and_kill_switch(env):
     assert "guard: WARNING [denylist] evilpkg==1.0 matches" in warned.stderr  # subject not repeated
     off = env.pip("install", "--dry-run", "badparent==1.0", extra_env={"GUARDPOLICY_DISABLE": "1"})
     assert off.returncode == 0 and "guard" not in off.stderr
+    # the kill switch is the policy's call, like GUARD_MODE=off: a policy that forbids overrides wins
+    locked = env.base / "no-override.toml"
+    locked.write_text(env.policy.read_text().replace('deny = ["evilpkg"]', 'deny = ["evilpkg"]\nallow_mode_override = false'))
+    refused = env.pip("install", "--dry-run", "badparent==1.0", policy=locked, extra_env={"GUARDPOLICY_DISABLE": "1"})
+    assert refused.returncode == 1, refused.stderr
+    assert "GUARDPOLICY_DISABLE ignored" in refused.stderr and "[denylist] evilpkg" in refused.stderr
 
 
 def test_broken_policy_fails_closed_but_python_runs(env, tmp_path):
@@ -243,6 +249,8 @@ def test_guard_install_decisions_reach_the_audit_log(env, tmp_path):
     assert bad.returncode == 1, bad.stdout + bad.stderr
     log = tmp_path / "state" / "guardpolicy" / "log" / "decisions.jsonl"
     records = [json.loads(line) for line in log.read_text().splitlines()]
+    # the installer's own hook asked for mode off (GUARDPOLICY_DISABLE) and logs that too; guard install's decision:
+    records = [r for r in records if r["operation"].startswith("guard install")]
     assert {r["run_decision"] for r in records} == {"deny"} and len({r["decision_id"] for r in records}) == 1
     assert records[0]["operation"].startswith("guard install -- ") and "badparent==1.0" in records[0]["operation"]
     assert any(r["name"] == "evilpkg" and r["decision"] == "deny" for r in records)

@@ -142,7 +142,8 @@ def bypasses(info: dict, env, manifest) -> list:
         out.append("`python -I` / `-s` do not skip it (hook is in the environment's site-packages)")
     flag = env.get("GUARDPOLICY_DISABLE")
     if flag and flag != "0":
-        out.append(f"GUARDPOLICY_DISABLE={flag} is set in this shell: the hook is switched off")
+        out.append(f"GUARDPOLICY_DISABLE={flag} is set in this shell: asks to run unguarded "
+                   "(honoured only if the policy allows mode overrides, like GUARD_MODE=off)")
     if env.get("PYTHONNOUSERSITE") and in_user_site:
         out.append("PYTHONNOUSERSITE is set in this shell: the user-site hook is skipped")
     if env.get("GUARD_MODE"):
@@ -305,7 +306,6 @@ def do_status(python: str, out=sys.stdout) -> int:
         print("active:        yes", file=out)
     else:
         why = "guardpolicy not importable there" if not info.get("guardpolicy") else \
-            "switched off by GUARDPOLICY_DISABLE" if env.get("GUARDPOLICY_DISABLE", "0") not in ("", "0") else \
             "no hook installed" if not manifest else "hook files present but not loaded"
         print(f"active:        no ({why})", file=out)
     for name, error in (info.get("failed") or {}).items():

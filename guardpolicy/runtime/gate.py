@@ -26,12 +26,31 @@ def get_policy():
             try:
                 from ..policy import load_policy
 
-                _policy = load_policy()
+                _policy = load_policy(env=_policy_env())
             except GuardError as exc:
                 _policy_error = str(exc)
+            if _policy is not None and _policy_env() is not None and _policy.mode != "off":
+                print("guard: GUARDPOLICY_DISABLE ignored: the policy does not allow running unguarded "
+                      f"(mode {_policy.mode} from {_policy.mode_source})", file=sys.stderr)
         if _policy_error is not None:
             raise PolicyViolation(f"guard: policy error, refusing gated operations: {_policy_error}")
         return _policy
+
+
+def _policy_env():
+    """The environment the runtime loads the policy with: ``GUARDPOLICY_DISABLE`` asks for mode ``off``.
+
+    The loader then applies the policy's own rules for mode overrides (``allow_mode_override``,
+    a locked ``mode``), so the kill switch works only where ``GUARD_MODE=off`` would.
+    """
+    import os
+
+    startup = sys.modules.get("guardpolicy._startup")
+    if not getattr(startup, "DISABLE_REQUESTED", False):
+        return None
+    env = dict(os.environ)
+    env["GUARD_MODE"] = "off"
+    return env
 
 
 def reset() -> None:
