@@ -91,10 +91,10 @@ def test_scan_results_are_cached_by_content(env):
     pytest.importorskip("guardpolicy.scan")
     r = run_hooked(MAKE + textwrap.dedent(r'''
         import shutil, torch
-        import guardpolicy.runtime.filescan as fs
+        import guardpolicy.scan.api as scan_api   # what rules format and pickle scan with
         calls = []
-        orig = fs._scanner()
-        fs._scanner = lambda: (lambda p, policy=None: calls.append(p) or orig(p, policy=policy))
+        orig = scan_api.scan_report
+        scan_api.scan_report = lambda p, policy=None, **kw: calls.append(p) or orig(p, policy, **kw)
         torch.load(os.environ["T_CLEAN"], weights_only=False)
         copy = os.environ["T_CLEAN"] + ".copy"
         shutil.copy(os.environ["T_CLEAN"], copy)
@@ -106,10 +106,10 @@ def test_scan_results_are_cached_by_content(env):
     # another process: the clean result comes from the shared decision cache, no scan at all
     r = run_hooked(textwrap.dedent(r'''
         import torch
-        import guardpolicy.runtime.filescan as fs
+        import guardpolicy.scan.api as scan_api
         calls = []
-        orig = fs._scanner()
-        fs._scanner = lambda: (lambda p, policy=None: calls.append(p) or orig(p, policy=policy))
+        orig = scan_api.scan_report
+        scan_api.scan_report = lambda p, policy=None, **kw: calls.append(p) or orig(p, policy, **kw)
         torch.load(os.environ["T_CLEAN"], weights_only=False)
         print("scans", len(calls))
     '''), env)

@@ -13,7 +13,7 @@ import os
 import shutil
 import sys
 import threading
-from typing import Optional
+from typing import Iterable, Optional
 
 from ..model import Finding
 from .hub_checks import sha256_file
@@ -133,6 +133,72 @@ def scan_file(path: str, policy, subject: Optional[str] = None) -> list:
     if store is not None and not found and scan_path is not None:
         store.store_allowed([_content_subject(digest)], key[1])
     return _named(found, subject or path)
+
+
+def is_known_clean(digest: str, policy) -> bool:
+    """True when these bytes already passed every file rule under this policy and these rules
+    (in this process, or in the shared decision cache): the fast path, no rule runs."""
+    key = (digest, scan_cache_key(policy))
+    with _lock:
+        if _results.get(key) == ():
+            return True
+    store = _persistent_cache(policy)
+    if store is not None and store.is_allowed(_content_subject(digest), key[1]):
+        with _lock:
+            _results[key] = ()
+        return True
+    return False
+
+
+def _remember_clean(digest: str, policy) -> None:
+    """Record that these bytes passed every file rule (in-process and in the shared cache)."""
+    key = (digest, scan_cache_key(policy))
+    with _lock:
+        _results[key] = ()
+    store = _persistent_cache(policy)
+    if store is not None:
+        try:
+            store.store_allowed([_content_subject(digest)], key[1])
+        except Exception:  # a cache problem only costs a re-check later
+            pass
+
+
+def enforce_file(path: str, operation: str, policy, subject: Optional[str] = None, model=None,
+                 findings: Iterable = (), library: Optional[str] = None):
+    """Judge the file at ``path`` as a ``FileRef`` through ``gate.enforce``; return the ``Decision``
+    (``None`` when the content was already known clean and there is nothing else to judge).
+
+    The same engine and file rules as ``guard scan``/``guard check`` (``format``, ``pickle``,
+    ``digest`` and every plugin's ``guard_check_file``) see ``FileRef(path, model=model,
+    extra={"sha256": ...})``. ``findings`` are the caller's own (lock checks) and are judged in the
+    same decision. Findings name ``subject`` (what the caller asked about: ``hf:org/name@rev/file``,
+    the path given to ``torch.load``, ``<BytesIO>``), not the cache path or temp copy scanned.
+    Bytes that come out with no finding at all are remembered by content digest and policy (with
+    the rules' fingerprint), so a later check of the same bytes costs a dictionary lookup.
+    Raises ``PolicyViolation`` on a denial (quarantine is the caller's job).
+    """
+    from . import gate
+    from ..model import FileRef
+
+    digest = file_digest(path)
+    items = list(findings)
+    known = is_known_clean(digest, policy)
+    if known and not items:
+        return None
+    shown = subject or path
+    if not known:
+        if _scanner() is None:
+            # guard's scanner is missing: the built-in file rules cannot judge the bytes (fail closed)
+            items.append(Finding(rule="pickle", subject=shown,
+                                 message=f"{path} cannot be scanned: guardpolicy.scan is not available",
+                                 suggestion="install a guardpolicy with the scanner, or waive this file"))
+        else:
+            items.append(FileRef(path=path, model=model, extra={"sha256": digest}))
+    names = {path: shown, os.path.realpath(path): shown}
+    decision = gate.enforce(items, operation, policy=policy, library=library, use_cache=False, rename=names)
+    if not known and not decision.findings and not decision.waived and _scanner() is not None:
+        _remember_clean(digest, policy)
+    return decision
 
 
 def _named(findings, subject: str) -> list:

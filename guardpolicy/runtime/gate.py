@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Iterable, Optional
+from typing import Iterable, Mapping, Optional
 
 from ..errors import GuardError, PolicyViolation
 
@@ -90,13 +90,16 @@ def ensure_patched(library: str, operation: str) -> None:
 
 
 def enforce(subjects: Iterable, operation: str, policy=None, library: Optional[str] = None, options=None,
-            use_cache: bool = True):
+            use_cache: bool = True, rename: Optional[Mapping[str, str]] = None):
     """Evaluate ``subjects``; print warnings; raise ``PolicyViolation`` on deny. Returns the ``Decision``.
 
     Also prints one ``guard: BLOCKED ...`` line on stderr, because some callers swallow exceptions.
     ``library`` (``"pip"``, ``"huggingface_hub"``, ``"torch"``) makes the call fail closed when the
     startup hook could not patch that library. Subjects found in the cached allowlist
     (``guardpolicy.runtime.cache``) skip the rules; subjects that come out clean are added to it.
+    ``rename`` maps a subject name the rules use to the one the caller asked about (a Hub cache
+    path or a stream's temp copy -> ``hf:org/name@rev/file`` or ``<BytesIO>``); it is applied
+    before actions and waivers, so waivers name what the user sees.
     """
     replace, notify_decision, runtime_options, Engine, decide, Finding = _enforce_deps()
     if library:
@@ -117,7 +120,7 @@ def enforce(subjects: Iterable, operation: str, policy=None, library: Optional[s
             checked.append(subject)
             if not found:
                 clean.append(subject)
-        raw.extend(found)
+        raw.extend(renamed(found, rename) if rename else found)
     decision = decide(raw, policy, checked)
     if cache is not None and clean and policy.mode != "off":
         cache.store_allowed(clean, key)
@@ -132,6 +135,22 @@ def enforce(subjects: Iterable, operation: str, policy=None, library: Optional[s
         print(f"guard: BLOCKED {operation}: [{first.rule}] {first.subject}: {first.message}", file=sys.stderr)
         raise PolicyViolation(format_violation(decision, operation), decision=decision)
     return decision
+
+
+def renamed(findings: Iterable, names: Mapping[str, str]) -> list:
+    """``findings`` with each subject (and location file) found in ``names`` replaced by its mapping."""
+    from dataclasses import replace
+
+    out = []
+    for f in findings:
+        new = names.get(f.subject)
+        if new is not None:
+            loc = f.location
+            if loc is not None and loc.file in names:
+                loc = replace(loc, file=names[loc.file])
+            f = replace(f, subject=new, location=loc)
+        out.append(f)
+    return out
 
 
 #: warning lines already printed by this process: pip checks a package as a root, after

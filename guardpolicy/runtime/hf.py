@@ -43,7 +43,7 @@ from typing import Any, Iterable, Optional
 from ..errors import PolicyViolation
 from ..model import Finding, ModelRef
 from . import gate
-from .filescan import file_digest, quarantine, scan_file
+from .filescan import enforce_file, file_digest, quarantine
 from .hub_checks import (commit_from_path, file_subject, is_commit, join_repo_path, load_lock, lock_commit_findings,
                          lock_entry, lock_file_findings, lock_name_findings, lock_path, name_findings, needs_scan, parse_fs_path,
                          parse_resolve_url,
@@ -279,18 +279,15 @@ def check_file(ref: ModelRef, repo_path: str, local: str, operation: str, policy
         findings += lock_file_findings(ref, repo_path, file_digest(local), entry, lock_file)
     from .filescan import _scanner
 
-    scan = _scanner() is not None or needs_scan(repo_path, policy) or _sniff_pickled(local)
-    if scan:
-        found = scan_file(local, policy, subject=file_subject(ref, repo_path))
-        if not hub_settings(policy)[1]:  # [hub] scan_pickles = false: format findings only
-            found = [f for f in found if f.rule != "pickle"]
-        # name the file as the user asked for it (waivers say hf:org/name@rev/file, not a cache path)
-        findings += [replace(f, subject=file_subject(ref, repo_path)) if f.subject in (local, os.path.realpath(local))
-                     else f for f in found]
-    if not findings:
-        return
     try:
-        _enforce(findings, operation, policy)
+        if _scanner() is None and not (needs_scan(repo_path, policy) or _sniff_pickled(local)):
+            if findings:  # nothing the missing scanner would have to judge: only the lock's findings
+                _enforce(findings, operation, policy)
+        else:
+            # the downloaded file is a FileRef judged by every file rule (format, pickle, plugins'
+            # guard_check_file), named as the user asked for it (waivers say hf:org/name@rev/file)
+            enforce_file(local, operation, policy, subject=file_subject(ref, repo_path), model=ref,
+                         findings=findings, library=LIBRARY)
     except PolicyViolation:
         where = quarantine(local)
         if where:
@@ -411,11 +408,8 @@ def _check_plain_file(url: str, local: str, operation: str, policy) -> None:
     """Content checks for a file fetched from a non-Hub URL (no repo to judge, the bytes still count)."""
     if policy.mode == "off" or not os.path.isfile(local):
         return
-    found = [replace(f, subject=url) if f.subject == local else f for f in scan_file(local, policy, subject=url)]
-    if not found:
-        return
     try:
-        _enforce(found, operation, policy)
+        enforce_file(local, operation, policy, subject=url, library=LIBRARY)
     except PolicyViolation:
         quarantine(local)
         raise

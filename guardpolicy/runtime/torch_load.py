@@ -3,8 +3,9 @@
 ``torch.load(f, weights_only=False)`` (or an old torch's default, or an explicit ``pickle_module``)
 runs whatever the pickle asks for. The wrapper decides the effective ``weights_only`` the way torch
 does (argument, ``_default_to_weights_only``, the ``TORCH_FORCE_*`` variables); when it is false, the
-file is scanned with ``guardpolicy.scan.scan_path`` first (results cached by content digest, shared
-with the Hub patches) and the findings go through the policy: denied (``PolicyViolation``) or warned.
+file is judged first as a ``FileRef`` through ``gate.enforce`` -- the same engine and file rules as
+``guard scan`` (``format``, ``pickle``, plugins' ``guard_check_file``), clean results cached by content
+digest and shared with the Hub patches -- and denied (``PolicyViolation``) or warned per policy.
 ``weights_only=True`` loads use torch's own restricted unpickler and pass straight through.
 
 File objects are read into a temporary file for the scan (from their current position) and rewound,
@@ -21,7 +22,7 @@ import tempfile
 from typing import Any, Optional
 
 from . import gate
-from .filescan import scan_file
+from .filescan import enforce_file
 
 LIBRARY = "torch"
 _TRUE = ("1", "y", "yes", "true")
@@ -92,15 +93,11 @@ def check_load(f, operation: str = "torch.load") -> None:
             findings = [Finding(rule="pickle", subject=repr(f)[:200],
                                 message="torch.load with weights_only=False on a stream guard cannot read back to scan",
                                 suggestion="pass weights_only=True, or load from a file path")]
+            gate.enforce(findings, operation, policy=policy, library=LIBRARY)
         else:
-            findings = scan_file(path, policy, subject=os.fsdecode(f) if cleanup is None else stream_label(f))
-        if findings:
-            try:
-                gate.enforce(findings, operation, policy=policy, library=LIBRARY)
-            except TypeError as exc:  # a gate without the ``library`` keyword
-                if "library" not in str(exc):
-                    raise
-                gate.enforce(findings, operation, policy=policy)
+            # the file (or the stream's temp copy) is a FileRef judged by every file rule, built-in and plugin
+            enforce_file(path, operation, policy, subject=os.fsdecode(f) if cleanup is None else stream_label(f),
+                         library=LIBRARY)
     finally:
         if cleanup:
             try:
