@@ -229,3 +229,83 @@ def test_parse_resolve_url(url, endpoint, expected):
     from guardpolicy.runtime.hub_checks import parse_resolve_url
 
     assert parse_resolve_url(url, endpoint) == expected
+
+
+def test_gate_renamed_maps_subjects_and_location_files_only_where_listed():
+    from guardpolicy.model import Finding, Location
+    from guardpolicy.runtime.gate import renamed
+
+    names = {"/cache/blob": "hf:acme/x@main/w.bin"}
+    a = Finding(rule="pickle", subject="/cache/blob", message="m", location=Location("/cache/blob"))
+    b = Finding(rule="pickle", subject="/cache/blob", message="m")  # no location
+    c = Finding(rule="digest", subject="hf:acme/x@main/w.bin", message="m", location=Location("guard.lock", 3))
+    d = Finding(rule="pickle", subject="/elsewhere", message="m", location=Location("/elsewhere"))
+    out = renamed([a, b, c, d], names)
+    assert [f.subject for f in out] == ["hf:acme/x@main/w.bin"] * 3 + ["/elsewhere"]
+    assert out[0].location == Location("hf:acme/x@main/w.bin")
+    assert out[1].location is None
+    assert out[2] is c and out[3] is d  # untouched findings are the same objects
+    assert renamed([], names) == []
+
+
+def _enforce_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    filescan.forget()
+
+
+def test_enforce_file_judges_a_file_ref_and_names_the_file_asked_about(tmp_path, monkeypatch):
+    pytest.importorskip("guardpolicy.scan")
+    from guardpolicy.errors import PolicyViolation
+
+    _enforce_env(tmp_path, monkeypatch)
+    evil = tmp_path / "blob"
+    evil.write_bytes(b"\x80\x02cos\nsystem\nX\x02\x00\x00\x00idq\x00\x85q\x01Rq\x02.")
+    ref = ModelRef("acme/x", revision=SHA)
+    with pytest.raises(PolicyViolation) as info:
+        filescan.enforce_file(str(evil), "test", Policy(data={}), subject=f"hf:acme/x@{SHA}/w.bin", model=ref)
+    decision = info.value.decision
+    assert {f.subject for f in decision.findings} == {f"hf:acme/x@{SHA}/w.bin"}
+    (file_ref,) = decision.checked
+    assert file_ref.path == str(evil) and file_ref.model == ref
+    assert file_ref.extra["sha256"] == filescan.file_digest(str(evil))
+    filescan.forget()
+
+
+def test_enforce_file_remembers_clean_bytes_and_still_judges_the_callers_findings(tmp_path, monkeypatch):
+    pytest.importorskip("guardpolicy.scan")
+    from guardpolicy.errors import PolicyViolation
+    from guardpolicy.model import Finding
+
+    _enforce_env(tmp_path, monkeypatch)
+    clean = tmp_path / "clean.txt"
+    clean.write_text("hello\n")
+    policy = Policy(data={})
+    first = filescan.enforce_file(str(clean), "test", policy, subject="a")
+    assert first is not None and not first.denied and len(first.checked) == 1
+    assert filescan.enforce_file(str(clean), "test", policy, subject="b") is None  # known clean: no rule runs
+    lock = Finding(rule="digest", subject="b", message="sha256 differs from guard.lock")
+    with pytest.raises(PolicyViolation) as info:
+        filescan.enforce_file(str(clean), "test", policy, subject="b", findings=[lock])
+    assert [f.rule for f in info.value.decision.findings] == ["digest"]
+    assert info.value.decision.checked == ()  # the bytes were not judged again
+    filescan.forget()
+
+
+def test_enforce_file_fails_closed_without_a_scanner(tmp_path, monkeypatch):
+    from guardpolicy.errors import PolicyViolation
+
+    _enforce_env(tmp_path, monkeypatch)
+    monkeypatch.setattr(filescan, "_scanner", lambda: None)
+    f = tmp_path / "w.safetensors"
+    f.write_bytes(b"\x00" * 16)
+    with pytest.raises(PolicyViolation) as info:
+        filescan.enforce_file(str(f), "test", Policy(data={}), subject="hf:acme/x@main/w.safetensors")
+    (finding,) = info.value.decision.findings
+    assert finding.rule == "pickle" and "cannot be scanned" in finding.message
+    assert finding.subject == "hf:acme/x@main/w.safetensors"
+    # nothing was remembered as clean
+    monkeypatch.undo()
+    _enforce_env(tmp_path, monkeypatch)
+    assert not filescan.is_known_clean(filescan.file_digest(str(f)), Policy(data={}))
+    filescan.forget()

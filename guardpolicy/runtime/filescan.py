@@ -1,8 +1,9 @@
 """Content checks for files the runtime hands to a caller: scan (cached), and quarantine on failure.
 
 Shared by the Hub patches (``guardpolicy.runtime.hf``) and ``torch.load`` (``guardpolicy.runtime.torch_load``).
-The scanner is ``guardpolicy.scan.scan_path(path, policy) -> list[Finding]``; results are cached
-by content digest and policy digest so a file scanned once (a download, then ``torch.load`` of the
+``enforce_file`` judges a file as a ``FileRef`` through ``gate.enforce`` (the engine's file rules,
+plugins included, as ``guard scan`` does); clean results are cached by content digest and policy
+digest (with the rules' fingerprint) so a file judged once (a download, then ``torch.load`` of the
 same blob) is not scanned again. A file's digest is itself cached by ``(device, inode, size, mtime)``
 so a hot path never re-hashes a multi-GB checkpoint that did not change.
 """
@@ -101,6 +102,9 @@ def _scanner():
 
 def scan_file(path: str, policy, subject: Optional[str] = None) -> list:
     """Scan ``path`` with the policy; return its findings (``[]`` = clean). Cached by content digest.
+
+    The scanner's findings only (rules ``format``/``pickle``), for tools that want them; the runtime
+    gates judge files with ``enforce_file``, which also runs plugins' ``guard_check_file`` hooks.
 
     Without a scanner installed, a pickle-capable file cannot be judged: that is a ``pickle``
     finding (fail closed), never a silent allow.

@@ -47,7 +47,7 @@ from .filescan import enforce_file, file_digest, quarantine
 from .hub_checks import (commit_from_path, file_subject, is_commit, join_repo_path, load_lock, lock_commit_findings,
                          lock_entry, lock_file_findings, lock_name_findings, lock_path, name_findings, needs_scan, parse_fs_path,
                          parse_resolve_url,
-                         requested_revision, resolved_commit, walk_files, hub_settings)
+                         requested_revision, resolved_commit, walk_files)
 
 LIBRARY = "huggingface_hub"
 
