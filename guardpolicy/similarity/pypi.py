@@ -11,6 +11,7 @@ set look-up.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import cached_property
@@ -38,6 +39,11 @@ class MatchOptions:
     generic_component: int = 30
     #: edit-distance matching of a name with its affixes stripped needs a core at least this long
     core_fuzzy_min: int = 6
+    #: a popular token heading at least this many popular names is a plugin host (``pytest-``,
+    #: ``django-``, ``flask-``): host + popular name is how plugins are named (``pytest-django``)
+    plugin_host: int = 30
+    #: ... unless the glued name is one of the N most popular names, the ones squatters bait with
+    plugin_bait_rank: int = 20
 
 
 #: Words that turn a popular name into bait: "install numpy", "requests setup", "pip flask", and
@@ -219,6 +225,9 @@ class PypiIndex:
                 if bucket:
                     hits.extend(h[0] for h in process.extract(plain, bucket, scorer=OSA.distance,
                                                               score_cutoff=1, limit=None))
+        # numbered siblings (cu12/cu13, atomate/atomate2) of names below the very top are not typos
+        hits = [h for h in hits if not (numbered_siblings(plain, h)
+                                        and self.rank[self.by_plain[h]] >= opts.two_edit_rank)]
         if hits:
             return self._best(self.by_plain[h] for h in hits), "typo"
         if n >= opts.long_name:
@@ -250,21 +259,21 @@ class PypiIndex:
         cores = affix_cores(c)
         found = []
         swapped = self.by_core.get(c)
-        if swapped is not None:  # dateutil -> python-dateutil
+        if swapped is not None and not self._bare_product(c, swapped):  # dateutil -> python-dateutil
             found.append((self.rank[swapped], swapped, swapped.replace(c, "").strip("-") or "affix"))
         for core, how in cores.items():
             target = core if core in self.rank else self.by_fold.get(fold(core)) or self.by_core.get(core)
             if target is None and not any(ch.isdigit() for ch in how):
                 # python-sqlite -> pysqlite3: an affixed name against a numbered popular name's core
                 target = self.by_versioned_core.get(core)
-            if target is not None and target != c:
+            if target is not None and target != c and not self._weak_version(how, target):
                 found.append((self.rank[target], target, how))
         if found:
             rank, target, how = min(found)
             return Match(target, "affix", f"{how!r} added or swapped", rank)
         # 3. one edit (two for long names, or a reordering) of a popular name
         fz = self.fuzzy(c.replace("-", ""))
-        if fz is not None:
+        if fz is not None and not namespace_siblings(c, fz[0]):
             target, kind = fz
             return Match(target, kind, describe_edit(c, target), self.rank[target])
         # 4. two popular names glued, or a popular name and a bait word
@@ -285,6 +294,29 @@ class PypiIndex:
             return Match(target, "affix", f"{how!r} added, and a typo", rank)
         return None
 
+    def _bare_product(self, candidate: str, popular: str) -> bool:
+        """True when ``popular`` is ``candidate`` plus a product suffix (``emmet`` / ``emmet-api``).
+
+        A project's ``-sdk``, ``-cli``, ``-api`` or ``-client`` distribution is published next to
+        the bare product name by the same vendor, so the bare name alone is weak evidence (unlike
+        ``dateutil`` / ``python-dateutil``, where the prefix only says "for Python").
+        """
+        return popular.startswith(candidate + "-") and popular[len(candidate) + 1:] in PRODUCT_SUFFIXES
+
+    def _weak_version(self, how: str, target: str) -> bool:
+        """True when the only affix is a version and ``target`` is not among the most popular names.
+
+        ``xlrd2``, ``fabric2``, ``pypdf3`` are real forks and successors of mid-ranked projects;
+        a version stuck on a name is bait mainly for the very popular ones (``requests2``).
+        """
+        return _VERSION_ONLY.fullmatch(how) is not None and self.rank[target] >= self.options.two_edit_rank
+
+    @cached_property
+    def plugin_hosts(self) -> frozenset:
+        """Popular names that head many popular names (``pytest``, ``django``, ``flask``, ``sphinx``)."""
+        first = Counter(n.split("-", 1)[0] for n in self.names if "-" in n)
+        return frozenset(t for t, k in first.items() if k >= self.options.plugin_host and t in self.rank)
+
     def is_brand(self, token: str) -> bool:
         """True when ``token`` is a popular, distinctive project name (not an ordinary word)."""
         r = self.rank.get(token)
@@ -296,6 +328,8 @@ class PypiIndex:
         for left, right in combo_splits(canonical):
             lb, rb = self.is_brand(left), self.is_brand(right)
             if lb and rb:
+                if left in self.plugin_hosts and self.rank[right] >= self.options.plugin_bait_rank:
+                    continue  # pytest-django, flask-sqlalchemy: a plugin, not two names glued
                 target = left if self.rank[left] <= self.rank[right] else right
                 return Match(target, "combosquat", f"{left} + {right}", self.rank[target])
             if lb and right in BAIT_WORDS:
@@ -303,6 +337,34 @@ class PypiIndex:
             if rb and left in BAIT_WORDS:
                 return Match(right, "combosquat", f"{left!r} + {right}", self.rank[right])
         return None
+
+
+#: Suffixes a vendor uses for the parts of one product (``foo`` and ``foo-sdk`` are siblings).
+PRODUCT_SUFFIXES = frozenset({"sdk", "cli", "api", "client"})
+
+
+def numbered_siblings(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` differ only in digits (``cupy-cuda11x`` / ``cupy-cuda12x``, ``storage`` / ``storage3``).
+
+    Numbered builds and major versions of one project are published side by side; a typo of a
+    letter is what a squatter relies on.
+    """
+    return a != b and a.translate(_NO_DIGITS) == b.translate(_NO_DIGITS)
+
+
+_NO_DIGITS = str.maketrans("", "", "0123456789")
+#: An affix label that is nothing but a trailing version (``2``, ``-3-13``, ``v2``, ``3k``).
+_VERSION_ONLY = re.compile(r"-?v?\d+(?:-\d+)*k?")
+
+
+def namespace_siblings(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` share at least two leading components and differ only in the last.
+
+    ``types-boto3-sts`` / ``types-boto3-sqs`` and ``google-cloud-iap`` / ``google-cloud-iam``
+    are members of one namespace family, each named after a different service.
+    """
+    pa, pb = a.split("-"), b.split("-")
+    return len(pa) == len(pb) >= 3 and pa[:-1] == pb[:-1]
 
 
 def popular_cores(names: Sequence[str]) -> Dict[str, str]:
