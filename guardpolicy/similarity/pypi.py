@@ -44,6 +44,11 @@ class MatchOptions:
     plugin_host: int = 30
     #: ... unless the glued name is one of the N most popular names, the ones squatters bait with
     plugin_bait_rank: int = 20
+    #: weak evidence (a plural, a numbered sibling, the bare word a ``py``-prefixed name was made
+    #: from) is acted on only against targets ranked better than this
+    weak_rank: int = 1000
+    #: a bare version suffix (``xlrd2``, ``fabric2``) only against targets ranked better than this
+    version_rank: int = 100
 
 
 #: Words that turn a popular name into bait: "install numpy", "requests setup", "pip flask", and
@@ -225,9 +230,7 @@ class PypiIndex:
                 if bucket:
                     hits.extend(h[0] for h in process.extract(plain, bucket, scorer=OSA.distance,
                                                               score_cutoff=1, limit=None))
-        # numbered siblings (cu12/cu13, atomate/atomate2) of names below the very top are not typos
-        hits = [h for h in hits if not (numbered_siblings(plain, h)
-                                        and self.rank[self.by_plain[h]] >= opts.two_edit_rank)]
+        hits = [h for h in hits if not self._weak_typo(plain, h)]
         if hits:
             return self._best(self.by_plain[h] for h in hits), "typo"
         if n >= opts.long_name:
@@ -259,7 +262,7 @@ class PypiIndex:
         cores = affix_cores(c)
         found = []
         swapped = self.by_core.get(c)
-        if swapped is not None and not self._bare_product(c, swapped):  # dateutil -> python-dateutil
+        if swapped is not None and not self._bare_product(c, swapped) and self.rank[swapped] < self.options.weak_rank:  # dateutil -> python-dateutil
             found.append((self.rank[swapped], swapped, swapped.replace(c, "").strip("-") or "affix"))
         for core, how in cores.items():
             target = core if core in self.rank else self.by_fold.get(fold(core)) or self.by_core.get(core)
@@ -309,7 +312,21 @@ class PypiIndex:
         ``xlrd2``, ``fabric2``, ``pypdf3`` are real forks and successors of mid-ranked projects;
         a version stuck on a name is bait mainly for the very popular ones (``requests2``).
         """
-        return _VERSION_ONLY.fullmatch(how) is not None and self.rank[target] >= self.options.two_edit_rank
+        return _VERSION_ONLY.fullmatch(how) is not None and self.rank[target] >= self.options.version_rank
+
+    def _weak_typo(self, plain: str, hit: str) -> bool:
+        """True when the one edit between ``plain`` and the popular ``hit`` is not a typo's shape.
+
+        A letter put before a whole popular name coins a new word (``jdatetime``, ``uxarray``,
+        ``ctransformers``: the J, U and C ports); squatters slip inside a name instead. Below the
+        most popular targets, a plural (``kernel`` / ``kernels``) or a number (``cu12`` /
+        ``cu13``, ``atomate`` / ``atomate2``) names a sibling project, not a typo.
+        """
+        if plain[1:] == hit:
+            return True
+        if self.rank[self.by_plain[hit]] < self.options.weak_rank:
+            return False
+        return numbered_siblings(plain, hit) or plural_pair(plain, hit)
 
     @cached_property
     def plugin_hosts(self) -> frozenset:
@@ -355,6 +372,12 @@ def numbered_siblings(a: str, b: str) -> bool:
 _NO_DIGITS = str.maketrans("", "", "0123456789")
 #: An affix label that is nothing but a trailing version (``2``, ``-3-13``, ``v2``, ``3k``).
 _VERSION_ONLY = re.compile(r"-?v?\d+(?:-\d+)*k?")
+
+
+def plural_pair(a: str, b: str) -> bool:
+    """True when one name is the other plus a plural ``s`` or ``es`` (``email`` / ``emails``)."""
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return long_ in (short + "s", short + "es")
 
 
 def namespace_siblings(a: str, b: str) -> bool:
