@@ -326,6 +326,8 @@ class PypiIndex:
             return True
         if self.rank[self.by_plain[hit]] < self.options.weak_rank:
             return False
+        if len(plain) == len(hit) and plain[0] != hit[0] and plain[1:] == hit[1:]:
+            return True  # a rhyme (mocket / locket, rowan / roman): a new word, not a slip
         return numbered_siblings(plain, hit) or plural_pair(plain, hit)
 
     @cached_property
