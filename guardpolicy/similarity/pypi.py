@@ -290,7 +290,8 @@ class PypiIndex:
             pc = core.replace("-", "")
             if len(pc) >= self.options.core_fuzzy_min:
                 fz = self.fuzzy(pc)
-                if fz is not None:
+                # a core that IS a popular name was judged in step 2 (a weak version suffix is no typo)
+                if fz is not None and fz[0].replace("-", "") != pc:
                     found.append((self.rank[fz[0]], fz[0], how))
         if found:
             rank, target, how = min(found)
