@@ -276,7 +276,7 @@ class PypiIndex:
             return Match(target, "affix", f"{how!r} added or swapped", rank)
         # 3. one edit (two for long names, or a reordering) of a popular name
         fz = self.fuzzy(c.replace("-", ""))
-        if fz is not None and not namespace_siblings(c, fz[0]):
+        if fz is not None and not namespace_siblings(c, fz[0]) and not word_swap(c, fz[0]):
             target, kind = fz
             return Match(target, kind, describe_edit(c, target), self.rank[target])
         # 4. two popular names glued, or a popular name and a bait word
@@ -313,6 +313,8 @@ class PypiIndex:
         ``xlrd2``, ``fabric2``, ``pypdf3`` are real forks and successors of mid-ranked projects;
         a version stuck on a name is bait mainly for the very popular ones (``requests2``).
         """
+        if how == "-cli":  # a project's own command-line front end (typer-cli, langchain-cli)
+            return self.rank[target] >= self.options.version_rank
         return _VERSION_ONLY.fullmatch(how) is not None and self.rank[target] >= self.options.version_rank
 
     def _weak_typo(self, plain: str, hit: str) -> bool:
@@ -381,6 +383,30 @@ def plural_pair(a: str, b: str) -> bool:
     """True when one name is the other plus a plural ``s`` or ``es`` (``email`` / ``emails``)."""
     short, long_ = (a, b) if len(a) < len(b) else (b, a)
     return long_ in (short + "s", short + "es")
+
+
+def word_swap(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` differ by a whole short word of two or more edits (``pytest-xml`` / ``pytest-html``).
+
+    Both have the same dash-separated components but one, and that one is at most four letters
+    in either name and two or more edits apart: a different word (``python-okx`` / ``python-docx``,
+    ``fastapi-slim`` / ``fastapi-cli``), where a slip of the finger changes one letter.
+    """
+    pa, pb = a.split("-"), b.split("-")
+    if len(pa) != len(pb) or len(pa) < 2:
+        return False
+    diff = [(x, y) for x, y in zip(pa, pb) if x != y]
+    if len(diff) != 1:
+        return False
+    x, y = diff[0]
+    return min(len(x), len(y)) <= 4 and not _one_edit(x, y)
+
+
+def _one_edit(x: str, y: str) -> bool:
+    """True when ``x`` and ``y`` are one insertion, deletion, substitution or adjacent swap apart."""
+    from rapidfuzz.distance import OSA
+
+    return OSA.distance(x, y, score_cutoff=1) <= 1
 
 
 def namespace_siblings(a: str, b: str) -> bool:
