@@ -240,6 +240,7 @@ class PypiIndex:
                 if bucket:
                     hits.extend(h[0] for h in process.extract(plain, bucket, scorer=OSA.distance,
                                                               score_cutoff=2, limit=None))
+            hits = [h for h in hits if not self._weak_typo(plain, h)]
             if hits:
                 return self._best(self.by_plain[h] for h in hits), "typo"
         if n >= opts.long_name:
@@ -416,7 +417,7 @@ def namespace_siblings(a: str, b: str) -> bool:
     are members of one namespace family, each named after a different service.
     """
     pa, pb = a.split("-"), b.split("-")
-    return len(pa) == len(pb) >= 3 and pa[:-1] == pb[:-1]
+    return len(pa) == len(pb) >= 3 and pa[:-1] == pb[:-1] and pa[-1] != pb[-1]
 
 
 def popular_cores(names: Sequence[str]) -> Dict[str, str]:
