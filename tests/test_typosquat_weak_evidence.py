@@ -169,3 +169,10 @@ def test_real_less_popular_projects_are_not_flagged(leave_out, name):
 def test_squats_of_the_same_shapes_are_still_flagged(name, target):
     m = data.pypi_index().match(name)
     assert m is not None and m.target == target
+
+
+def test_affix_plus_typo_at_the_affix_seam_is_no_evidence():
+    idx = PypiIndex(["requests", "ntgcalls", "xdoctest"], MatchOptions(two_edit_rank=1))  # one edit only
+    assert idx.match("py-tgcalls") is None        # tgcalls is one omission from ntgcalls, at the seam
+    assert idx.match("pydoctest") is None
+    assert idx.match("python3-requets").target == "requests"   # a typo inside the core still is

@@ -291,8 +291,10 @@ class PypiIndex:
             pc = core.replace("-", "")
             if len(pc) >= self.options.core_fuzzy_min:
                 fz = self.fuzzy(pc)
-                # a core that IS a popular name was judged in step 2 (a weak version suffix is no typo)
-                if fz is not None and fz[0].replace("-", "") != pc:
+                # a core that IS a popular name was judged in step 2 (a weak version suffix is no typo);
+                # an edit at the core's first letter sits on the affix seam (py-tgcalls / ntgcalls,
+                # pydoctest / xdoctest): where the affix ends is a guess, so it is no evidence
+                if fz is not None and fz[0].replace("-", "") != pc and fz[0][0] == pc[0]:
                     found.append((self.rank[fz[0]], fz[0], how))
         if found:
             rank, target, how = min(found)
