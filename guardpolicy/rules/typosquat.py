@@ -85,7 +85,9 @@ def _protected_index(names: Tuple[str, ...]):
     """An index over the policy's literal protected names (all equally important)."""
     from ..similarity.pypi import MatchOptions, PypiIndex
 
-    return PypiIndex(names, MatchOptions(two_edit_rank=len(names) + 1), combos=False)
+    # every protected name counts as top-ranked: no weak-evidence rank cut applies to them
+    top = len(names) + 1
+    return PypiIndex(names, MatchOptions(two_edit_rank=top, weak_rank=top, version_rank=top), combos=False)
 
 
 @dataclass(frozen=True)

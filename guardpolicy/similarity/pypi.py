@@ -11,6 +11,7 @@ set look-up.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import cached_property
@@ -38,6 +39,16 @@ class MatchOptions:
     generic_component: int = 30
     #: edit-distance matching of a name with its affixes stripped needs a core at least this long
     core_fuzzy_min: int = 6
+    #: a popular token heading at least this many popular names is a plugin host (``pytest-``,
+    #: ``django-``, ``flask-``): host + popular name is how plugins are named (``pytest-django``)
+    plugin_host: int = 30
+    #: ... unless the glued name is one of the N most popular names, the ones squatters bait with
+    plugin_bait_rank: int = 20
+    #: weak evidence (a plural, a numbered sibling, the bare word a ``py``-prefixed name was made
+    #: from) is acted on only against targets ranked better than this
+    weak_rank: int = 1000
+    #: a bare version suffix (``xlrd2``, ``fabric2``) only against targets ranked better than this
+    version_rank: int = 100
 
 
 #: Words that turn a popular name into bait: "install numpy", "requests setup", "pip flask", and
@@ -219,6 +230,7 @@ class PypiIndex:
                 if bucket:
                     hits.extend(h[0] for h in process.extract(plain, bucket, scorer=OSA.distance,
                                                               score_cutoff=1, limit=None))
+        hits = [h for h in hits if not self._weak_typo(plain, h)]
         if hits:
             return self._best(self.by_plain[h] for h in hits), "typo"
         if n >= opts.long_name:
@@ -228,6 +240,7 @@ class PypiIndex:
                 if bucket:
                     hits.extend(h[0] for h in process.extract(plain, bucket, scorer=OSA.distance,
                                                               score_cutoff=2, limit=None))
+            hits = [h for h in hits if not self._weak_typo(plain, h)]
             if hits:
                 return self._best(self.by_plain[h] for h in hits), "typo"
         if n >= opts.long_name:
@@ -250,21 +263,21 @@ class PypiIndex:
         cores = affix_cores(c)
         found = []
         swapped = self.by_core.get(c)
-        if swapped is not None:  # dateutil -> python-dateutil
+        if swapped is not None and not self._bare_product(c, swapped) and self.rank[swapped] < self.options.weak_rank:  # dateutil -> python-dateutil
             found.append((self.rank[swapped], swapped, swapped.replace(c, "").strip("-") or "affix"))
         for core, how in cores.items():
             target = core if core in self.rank else self.by_fold.get(fold(core)) or self.by_core.get(core)
             if target is None and not any(ch.isdigit() for ch in how):
                 # python-sqlite -> pysqlite3: an affixed name against a numbered popular name's core
                 target = self.by_versioned_core.get(core)
-            if target is not None and target != c:
+            if target is not None and target != c and not self._weak_version(how, target):
                 found.append((self.rank[target], target, how))
         if found:
             rank, target, how = min(found)
             return Match(target, "affix", f"{how!r} added or swapped", rank)
         # 3. one edit (two for long names, or a reordering) of a popular name
         fz = self.fuzzy(c.replace("-", ""))
-        if fz is not None:
+        if fz is not None and not namespace_siblings(c, fz[0]) and not word_swap(c, fz[0]):
             target, kind = fz
             return Match(target, kind, describe_edit(c, target), self.rank[target])
         # 4. two popular names glued, or a popular name and a bait word
@@ -278,12 +291,56 @@ class PypiIndex:
             pc = core.replace("-", "")
             if len(pc) >= self.options.core_fuzzy_min:
                 fz = self.fuzzy(pc)
-                if fz is not None:
+                # a core that IS a popular name was judged in step 2 (a weak version suffix is no typo);
+                # an edit at the core's first letter sits on the affix seam (py-tgcalls / ntgcalls,
+                # pydoctest / xdoctest): where the affix ends is a guess, so it is no evidence
+                if fz is not None and fz[0].replace("-", "") != pc and fz[0][0] == pc[0]:
                     found.append((self.rank[fz[0]], fz[0], how))
         if found:
             rank, target, how = min(found)
             return Match(target, "affix", f"{how!r} added, and a typo", rank)
         return None
+
+    def _bare_product(self, candidate: str, popular: str) -> bool:
+        """True when ``popular`` is ``candidate`` plus a product suffix (``emmet`` / ``emmet-api``).
+
+        A project's ``-sdk``, ``-cli``, ``-api`` or ``-client`` distribution is published next to
+        the bare product name by the same vendor, so the bare name alone is weak evidence (unlike
+        ``dateutil`` / ``python-dateutil``, where the prefix only says "for Python").
+        """
+        return popular.startswith(candidate + "-") and popular[len(candidate) + 1:] in PRODUCT_SUFFIXES
+
+    def _weak_version(self, how: str, target: str) -> bool:
+        """True when the only affix is a version and ``target`` is not among the most popular names.
+
+        ``xlrd2``, ``fabric2``, ``pypdf3`` are real forks and successors of mid-ranked projects;
+        a version stuck on a name is bait mainly for the very popular ones (``requests2``).
+        """
+        if how == "-cli":  # a project's own command-line front end (typer-cli, langchain-cli)
+            return self.rank[target] >= self.options.version_rank
+        return _VERSION_ONLY.fullmatch(how) is not None and self.rank[target] >= self.options.version_rank
+
+    def _weak_typo(self, plain: str, hit: str) -> bool:
+        """True when the one edit between ``plain`` and the popular ``hit`` is not a typo's shape.
+
+        A letter put before a whole popular name coins a new word (``jdatetime``, ``uxarray``,
+        ``ctransformers``: the J, U and C ports); squatters slip inside a name instead. Below the
+        most popular targets, a plural (``kernel`` / ``kernels``) or a number (``cu12`` /
+        ``cu13``, ``atomate`` / ``atomate2``) names a sibling project, not a typo.
+        """
+        if plain[1:] == hit:
+            return True
+        if self.rank[self.by_plain[hit]] < self.options.weak_rank:
+            return False
+        if len(plain) == len(hit) and plain[0] != hit[0] and plain[1:] == hit[1:]:
+            return True  # a rhyme (mocket / locket, rowan / roman): a new word, not a slip
+        return numbered_siblings(plain, hit) or plural_pair(plain, hit)
+
+    @cached_property
+    def plugin_hosts(self) -> frozenset:
+        """Popular names that head many popular names (``pytest``, ``django``, ``flask``, ``sphinx``)."""
+        first = Counter(n.split("-", 1)[0] for n in self.names if "-" in n)
+        return frozenset(t for t, k in first.items() if k >= self.options.plugin_host and t in self.rank)
 
     def is_brand(self, token: str) -> bool:
         """True when ``token`` is a popular, distinctive project name (not an ordinary word)."""
@@ -296,6 +353,8 @@ class PypiIndex:
         for left, right in combo_splits(canonical):
             lb, rb = self.is_brand(left), self.is_brand(right)
             if lb and rb:
+                if left in self.plugin_hosts and self.rank[right] >= self.options.plugin_bait_rank:
+                    continue  # pytest-django, flask-sqlalchemy: a plugin, not two names glued
                 target = left if self.rank[left] <= self.rank[right] else right
                 return Match(target, "combosquat", f"{left} + {right}", self.rank[target])
             if lb and right in BAIT_WORDS:
@@ -303,6 +362,64 @@ class PypiIndex:
             if rb and left in BAIT_WORDS:
                 return Match(right, "combosquat", f"{left!r} + {right}", self.rank[right])
         return None
+
+
+#: Suffixes a vendor uses for the parts of one product (``foo`` and ``foo-sdk`` are siblings).
+PRODUCT_SUFFIXES = frozenset({"sdk", "cli", "api", "client"})
+
+
+def numbered_siblings(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` differ only in digits (``cupy-cuda11x`` / ``cupy-cuda12x``, ``storage`` / ``storage3``).
+
+    Numbered builds and major versions of one project are published side by side; a typo of a
+    letter is what a squatter relies on.
+    """
+    return a != b and a.translate(_NO_DIGITS) == b.translate(_NO_DIGITS)
+
+
+_NO_DIGITS = str.maketrans("", "", "0123456789")
+#: An affix label that is nothing but a trailing version (``2``, ``-3-13``, ``v2``, ``3k``).
+_VERSION_ONLY = re.compile(r"-?v?\d+(?:-\d+)*k?")
+
+
+def plural_pair(a: str, b: str) -> bool:
+    """True when one name is the other plus a plural ``s`` or ``es`` (``email`` / ``emails``)."""
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return long_ in (short + "s", short + "es")
+
+
+def word_swap(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` differ by a whole short word of two or more edits (``pytest-xml`` / ``pytest-html``).
+
+    Both have the same dash-separated components but one, and that one is at most four letters
+    in either name and two or more edits apart: a different word (``python-okx`` / ``python-docx``,
+    ``fastapi-slim`` / ``fastapi-cli``), where a slip of the finger changes one letter.
+    """
+    pa, pb = a.split("-"), b.split("-")
+    if len(pa) != len(pb) or len(pa) < 2:
+        return False
+    diff = [(x, y) for x, y in zip(pa, pb) if x != y]
+    if len(diff) != 1:
+        return False
+    x, y = diff[0]
+    return min(len(x), len(y)) <= 4 and not _one_edit(x, y)
+
+
+def _one_edit(x: str, y: str) -> bool:
+    """True when ``x`` and ``y`` are one insertion, deletion, substitution or adjacent swap apart."""
+    from rapidfuzz.distance import OSA
+
+    return OSA.distance(x, y, score_cutoff=1) <= 1
+
+
+def namespace_siblings(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` share at least two leading components and differ only in the last.
+
+    ``types-boto3-sts`` / ``types-boto3-sqs`` and ``google-cloud-iap`` / ``google-cloud-iam``
+    are members of one namespace family, each named after a different service.
+    """
+    pa, pb = a.split("-"), b.split("-")
+    return len(pa) == len(pb) >= 3 and pa[:-1] == pb[:-1] and pa[-1] != pb[-1]
 
 
 def popular_cores(names: Sequence[str]) -> Dict[str, str]:
