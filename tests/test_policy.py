@@ -94,6 +94,14 @@ def test_acme_project_override_example(tmp_path):
     assert len(p.waivers) == 1 and p.waivers[0].rule == "typosquat"
 
 
+def test_example_bundle_locks_malicious_with_typosquat(tmp_path):
+    # known-malicious names are their own rule: a project under the bundle may not turn it off
+    bundle = shipped_dir() / "examples/acme/bundle.toml"
+    write(tmp_path, "guard.toml", f'extends = ["{bundle.as_posix()}"]\n[rules.malicious]\naction = "warn"\n')
+    with pytest.raises(PolicyError, match="locks 'malicious'"):
+        load(tmp_path / "guard.toml", tmp_path)
+
+
 # ---------------------------------------------------------------- discovery
 
 
