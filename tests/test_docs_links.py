@@ -50,3 +50,41 @@ def test_relative_links_resolve(doc):
         elif anchor and target.suffix == ".md" and anchor not in _anchors(target):
             broken.append(f"{file_part}#{anchor}: no such heading")
     assert not broken, f"{doc.name}: {broken}"
+
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_test_command_is_what_ci_runs():
+    blocks = re.findall(r"^```sh\n(.*?)\n```", README, re.M | re.S)
+    test_cmd = next(b for b in blocks if "pytest" in b)
+    ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert test_cmd in ci_lines
+
+
+def test_readme_names_every_subcommand():
+    from guardpolicy.cli import COMMANDS
+
+    missing = [name for name in COMMANDS if f"| `guard {name}" not in README]
+    assert not missing, f"README's command table lacks: {missing}"
+
+
+def _readme_rule_ids():
+    table = README.split("## Rules", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^\| `([a-z][a-z-]*)` \|", table, re.M)
+
+
+def test_readme_rule_table_lists_rules():
+    ids = _readme_rule_ids()
+    assert "typosquat" in ids and "malicious" in ids and len(ids) >= 15
+
+
+@pytest.mark.parametrize("rule", _readme_rule_ids())
+def test_readme_rules_are_explained(rule):
+    from conftest import run_guard
+
+    if rule == "vulnerability":
+        pytest.importorskip("guardpolicy_pip_audit", reason="install ./plugins/guardpolicy-pip-audit (see README)")
+    r = run_guard("policy", "explain", rule)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"{rule}:")
