@@ -125,6 +125,14 @@ def _bind(sig: Optional[inspect.Signature], args: tuple, kwargs: dict) -> Option
     return out
 
 
+def _bind_or_refuse(sig: Optional[inspect.Signature], name: str, args: tuple, kwargs: dict) -> dict:
+    """``_bind`` for a wrapper: the call's arguments by name, or ``PolicyViolation`` when they don't bind."""
+    call = _bind(sig, args, kwargs)
+    if call is None:
+        raise _unreadable(name, args, kwargs)
+    return call
+
+
 def _unreadable(name: str, args: tuple, kwargs: dict):
     """Fail closed on a call whose arguments guard cannot read (never let it through unchecked)."""
     msg = (f"guard: {name} refused: its arguments do not match the signature guard read "
@@ -322,9 +330,7 @@ def wrap_hf_hub_download(original):
 
     @functools.wraps(original)
     def hf_hub_download(*args, **kwargs):
-        call = _bind(sig, args, kwargs)
-        if call is None:
-            raise _unreadable("hf_hub_download", args, kwargs)
+        call = _bind_or_refuse(sig, "hf_hub_download", args, kwargs)
         if call.get("dry_run"):  # a dry run fetches no file bytes
             return original(*args, **kwargs)
         repo_path = join_repo_path(call["filename"], call.get("subfolder") or None)
@@ -353,9 +359,7 @@ def wrap_try_to_load_from_cache(original):
         result = original(*args, **kwargs)
         if not isinstance(result, (str, os.PathLike)):  # None / _CACHED_NO_EXIST: nothing handed over
             return result
-        call = _bind(sig, args, kwargs)
-        if call is None:
-            raise _unreadable("try_to_load_from_cache", args, kwargs)
+        call = _bind_or_refuse(sig, "try_to_load_from_cache", args, kwargs)
         repo_path = str(call["filename"]).replace("\\", "/")
         # no endpoint: a cache lookup talks to nobody (the download that filled it was checked)
         ref = _model_ref(call["repo_id"], call.get("repo_type"), call.get("revision"), None, files=(repo_path,))
@@ -378,9 +382,7 @@ def wrap_cached_download(original):
 
     @functools.wraps(original)
     def cached_download(*args, **kwargs):
-        call = _bind(sig, args, kwargs)
-        if call is None:
-            raise _unreadable("cached_download", args, kwargs)
+        call = _bind_or_refuse(sig, "cached_download", args, kwargs)
         url = str(call["url"])
         policy = _policy()
         parsed = parse_resolve_url(url, _endpoint(None))
@@ -478,9 +480,7 @@ def wrap_snapshot_download(original):
 
     @functools.wraps(original)
     def snapshot_download(*args, **kwargs):
-        call = _bind(sig, args, kwargs)
-        if call is None:
-            raise _unreadable("snapshot_download", args, kwargs)
+        call = _bind_or_refuse(sig, "snapshot_download", args, kwargs)
         if call.get("dry_run"):
             return original(*args, **kwargs)
         ref = _model_ref(call["repo_id"], call.get("repo_type"), call.get("revision"),
