@@ -9,6 +9,8 @@ string is one clear error, never a traceback.
 
 from __future__ import annotations
 
+import re
+
 #: far beyond any real marker; deeper nesting is refused before packaging recurses into it
 MAX_NESTING = 64
 
@@ -25,20 +27,39 @@ def _nesting(text: str) -> int:
     return deepest
 
 
+#: ``===`` followed by no version: PEP 508's grammar needs one, but packaging before 24 accepted it
+_EMPTY_ARBITRARY = re.compile(r"===\s*(?:[,;)]|$)")
+EMPTY_ARBITRARY_MESSAGE = "'===' without a version (arbitrary equality needs the exact version string: name===1.2.3)"
+
+
+def has_empty_arbitrary_equality(text: str) -> bool:
+    """True when a requirement's version part has ``===`` with nothing after it.
+
+    Decided here, not by packaging, so the answer is the same whatever packaging is installed.
+    """
+    head = text.split(";", 1)[0]
+    return "===" in head and "@" not in head and _EMPTY_ARBITRARY.search(head) is not None
+
+
 def parse_requirement(text: str):
     """``packaging.requirements.Requirement(text)``; any parse failure is ``InvalidRequirement``."""
     from packaging.requirements import InvalidRequirement, Requirement
 
     if "(" in text and _nesting(text) > MAX_NESTING:
         raise InvalidRequirement(f"parentheses nested more than {MAX_NESTING} deep")
+    if has_empty_arbitrary_equality(text):
+        raise InvalidRequirement(EMPTY_ARBITRARY_MESSAGE)
     try:
-        return Requirement(text)
+        req = Requirement(text)
     except InvalidRequirement:
         raise
     # InvalidSpecifier/InvalidMarker/InvalidVersion are ValueErrors; packaging evaluates marker
     # strings with ast.literal_eval, so a backslash escape or a NUL in one is a SyntaxError
     except (ValueError, RecursionError, SyntaxError) as exc:
         raise InvalidRequirement(str(exc) or type(exc).__name__) from None
+    if any(s.operator == "===" and not s.version.strip() for s in req.specifier):
+        raise InvalidRequirement(EMPTY_ARBITRARY_MESSAGE)
+    return req
 
 
 def parse_marker(text: str):

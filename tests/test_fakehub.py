@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-hf = pytest.importorskip("huggingface_hub")
+import huggingface_hub as hf
 from huggingface_hub import HfApi, hf_hub_download, snapshot_download  # noqa: E402
 from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError  # noqa: E402
 

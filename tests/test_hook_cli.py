@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# real venvs with the hook installed
+pytestmark = pytest.mark.slow
+
 from pipindex import make_venv, pip_env
 from guardpolicy.cli import hook
 
@@ -89,7 +92,7 @@ def test_status_shows_broken_policy(venv, tmp_path):
 def test_status_loads_the_policy_as_the_hooked_interpreter_does(venv, tmp_path):
     """The policy is judged in the target interpreter: there a rule from a plugin guard has but the
     environment lacks (guardpolicy-pip-audit) makes every gated operation fail closed."""
-    pytest.importorskip("guardpolicy_pip_audit", reason="needs the plugin in guard's own environment")
+    import guardpolicy_pip_audit  # noqa: F401  (installed by README's test command)
     policy = tmp_path / "guard.toml"
     policy.write_text('[rules.vulnerability]\nseverity = "high"\n')
     guard("hook", "install", "--python", venv)

@@ -19,6 +19,9 @@ from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
 import pytest
+
+# builds guardpolicy and the plugin into a fresh venv
+pytestmark = pytest.mark.slow
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 

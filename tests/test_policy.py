@@ -643,6 +643,7 @@ def test_docs_mention_every_schema_key():
         assert f"`{key}`" in doc, f"waivers.{key}"
 
 
+@pytest.mark.slow  # builds a wheel with pip
 def test_wheel_ships_the_policies(tmp_path):
     """An installed (non-editable) guard must carry its shipped policies as guardpolicy._policies."""
     import subprocess

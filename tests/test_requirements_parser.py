@@ -562,11 +562,33 @@ def test_any_text_reads_without_an_exception(tmp_path, lines):
 
 
 def test_empty_arbitrary_equality_pins_nothing():
+    # packaging < 24 parses "===" with no version, packaging >= 24 refuses it: guard decides itself
     from packaging.specifiers import SpecifierSet
 
     from guardpolicy.rules.unpinned import is_pinned_specifier
     from guardpolicy.sources.requirements import pinned_version
 
-    assert pinned_version(SpecifierSet("===")) is None
     assert not is_pinned_specifier("===")
     assert pinned_version(SpecifierSet("===1.0+local")) == "1.0+local" and is_pinned_specifier("===1.0+local")
+    assert pinned_version(SpecifierSet("===foobar")) == "foobar" and is_pinned_specifier("===foobar")
+
+
+@pytest.mark.parametrize("line", ["requests===", "requests ===  ", "requests===;python_version>'3'",
+                                  "requests (===)", "requests===,>1", "requests[socks]===  ; os_name=='nt'"])
+def test_arbitrary_equality_without_a_version_is_invalid_whatever_packaging_says(tmp_path, line):
+    from guardpolicy.pep508 import EMPTY_ARBITRARY_MESSAGE
+
+    p = tmp_path / "r.txt"
+    p.write_text(line + "\n", encoding="utf-8")
+    (item,) = read_requirements(str(p), ReadOptions(env={}))
+    assert isinstance(item, Finding) and item.rule == "invalid"
+    assert EMPTY_ARBITRARY_MESSAGE in item.message
+
+
+@pytest.mark.parametrize("line,version", [("requests===2.32.3", "2.32.3"), ("requests === 1.0+local", "1.0+local"),
+                                          ("legacy===2004d", "2004d"), ("legacy===foobar", "foobar")])
+def test_arbitrary_equality_with_a_string_is_a_pin(tmp_path, line, version):
+    p = tmp_path / "r.txt"
+    p.write_text(line + "\n", encoding="utf-8")
+    (item,) = read_requirements(str(p), ReadOptions(env={}))
+    assert isinstance(item, PackageRef) and item.version == version

@@ -16,7 +16,10 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("huggingface_hub")
+# torch and hooked subprocesses against the fake Hub
+pytestmark = [pytest.mark.slow, pytest.mark.network]
+
+import huggingface_hub  # noqa: E402,F401  (a runtime dependency: a failed import fails)
 
 from runtime_support import outcomes, run_hooked, safetensors_bytes  # noqa: E402
 

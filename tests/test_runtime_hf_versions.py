@@ -16,6 +16,10 @@ from pathlib import Path
 
 import pytest
 
+# installs older huggingface_hub releases; hooked subprocesses against the fake Hub
+pytestmark = [pytest.mark.slow, pytest.mark.network]
+
+from conftest import ROOT  # noqa: E402
 from runtime_support import clean_pickle, evil_pickle, outcomes, run_hooked, safetensors_bytes  # noqa: E402
 
 try:
@@ -23,7 +27,7 @@ try:
 except ImportError:  # pragma: no cover
     from tests.support.fakehub import FakeHub
 
-VERSIONS = ["0.25.2", "0.36.2", "1.33.0"]
+VERSIONS = ["0.25.2", "0.36.2", "1.33.0"]  # each has requirements/huggingface_hub-VERSION.lock
 WEIGHTS = safetensors_bytes()
 
 
@@ -36,11 +40,12 @@ def hf_target(tmp_path_factory):
     def install(version: str) -> str:
         if version not in done:
             target = base / version
+            # hash-pinned with its dependencies (requirements/update-lock.sh), so a release cannot drift in
+            lock = ROOT / "requirements" / f"huggingface_hub-{version}.lock"
             proc = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                                   "--target", str(target), f"huggingface_hub=={version}"],
+                                   "--require-hashes", "--only-binary", ":all:", "--target", str(target), "-r", str(lock)],
                                   capture_output=True, text=True, timeout=300)
-            if proc.returncode != 0:
-                pytest.skip(f"cannot install huggingface_hub=={version}: {proc.stderr.strip()[-300:]}")
+            assert proc.returncode == 0, f"cannot install huggingface_hub=={version}: {proc.stderr.strip()[-300:]}"
             done[version] = str(target)
         return done[version]
 
@@ -137,7 +142,7 @@ def test_gates_on_older_huggingface_hub(version, hf_target, hub, tmp_path):
 
 @pytest.mark.parametrize("version", ["0.36.2"])
 def test_pickle_scan_on_older_huggingface_hub(version, hf_target, hub, tmp_path):
-    pytest.importorskip("guardpolicy.scan")
+    import guardpolicy.scan  # noqa: F401
     target = hf_target(version)
     env = _env(tmp_path, hub)
     sha = hub.shas["pkl"]
@@ -158,7 +163,7 @@ def test_pickle_scan_on_older_huggingface_hub(version, hf_target, hub, tmp_path)
 
 @pytest.mark.parametrize("version", ["0.25.2"])
 def test_legacy_cached_download_is_gated(version, hf_target, hub, tmp_path):
-    pytest.importorskip("guardpolicy.scan")
+    import guardpolicy.scan  # noqa: F401
     target = hf_target(version)
     env = _env(tmp_path, hub)
     tiny, pkl = hub.shas["tiny"], hub.shas["pkl"]

@@ -29,7 +29,7 @@ def test_is_commit(rev, ok):
 
 
 def test_requested_revision_of_resolved_revision():
-    hf = pytest.importorskip("huggingface_hub")
+    import huggingface_hub as hf
     RR = getattr(hf, "ResolvedRevision", None)
     if RR is None:
         pytest.skip("huggingface_hub < 2 has no ResolvedRevision")
@@ -198,7 +198,7 @@ def test_scan_file_fails_closed_when_the_scanner_crashes(tmp_path, monkeypatch):
 def test_scan_file_findings_name_the_file_asked_about_even_from_the_content_cache(tmp_path, monkeypatch):
     # results are cached by content digest: a second file with the same bytes must not be reported
     # under the first file's name (nor a waiver for the first one apply to it by name)
-    pytest.importorskip("guardpolicy.scan")
+    import guardpolicy.scan  # noqa: F401
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     evil = b"\x80\x02cos\nsystem\nX\x02\x00\x00\x00idq\x00\x85q\x01Rq\x02."
     a, b = tmp_path / "a.pkl", tmp_path / "b.pkl"
@@ -255,7 +255,7 @@ def _enforce_env(tmp_path, monkeypatch):
 
 
 def test_enforce_file_judges_a_file_ref_and_names_the_file_asked_about(tmp_path, monkeypatch):
-    pytest.importorskip("guardpolicy.scan")
+    import guardpolicy.scan  # noqa: F401
     from guardpolicy.errors import PolicyViolation
 
     _enforce_env(tmp_path, monkeypatch)
@@ -273,7 +273,7 @@ def test_enforce_file_judges_a_file_ref_and_names_the_file_asked_about(tmp_path,
 
 
 def test_enforce_file_remembers_clean_bytes_and_still_judges_the_callers_findings(tmp_path, monkeypatch):
-    pytest.importorskip("guardpolicy.scan")
+    import guardpolicy.scan  # noqa: F401
     from guardpolicy.errors import PolicyViolation
     from guardpolicy.model import Finding
 

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+# real torch checkpoints and hooked torch.load in subprocesses
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("torch")
 
 from runtime_support import outcomes, run_hooked  # noqa: E402
@@ -42,7 +45,7 @@ def env(tmp_path):
 
 
 def test_weights_only_false_denied_on_malicious_and_allowed_on_clean(env):
-    pytest.importorskip("guardpolicy.scan")
+    import guardpolicy.scan  # noqa: F401
     r = run_hooked(MAKE + textwrap.dedent(r'''
         import torch, pickle
         attempt("clean", lambda: sorted(torch.load(os.environ["T_CLEAN"], weights_only=False)))
@@ -76,7 +79,7 @@ def test_weights_only_false_denied_on_malicious_and_allowed_on_clean(env):
 
 
 def test_warn_mode_lets_the_load_proceed_with_a_warning(env, tmp_path):
-    pytest.importorskip("guardpolicy.scan")
+    import guardpolicy.scan  # noqa: F401
     write_policy(Path(env["GUARD_POLICY"]), mode="warn")
     r = run_hooked(MAKE + textwrap.dedent(r'''
         import torch
@@ -88,7 +91,7 @@ def test_warn_mode_lets_the_load_proceed_with_a_warning(env, tmp_path):
 
 
 def test_scan_results_are_cached_by_content(env):
-    pytest.importorskip("guardpolicy.scan")
+    import guardpolicy.scan  # noqa: F401
     r = run_hooked(MAKE + textwrap.dedent(r'''
         import shutil, torch
         import guardpolicy.scan.api as scan_api   # what rules format and pickle scan with
@@ -164,7 +167,7 @@ def test_patch_is_idempotent_and_keeps_signature(env):
 def test_a_stream_finding_names_the_stream_not_a_temp_copy(env):
     # the scan copies a stream to a temp file; the finding (and a waiver's subject) must name what the
     # caller passed: an open file's path, or the stream's type
-    pytest.importorskip("guardpolicy.scan")
+    import guardpolicy.scan  # noqa: F401
     r = run_hooked(MAKE + textwrap.dedent(r'''
         import io, torch
         from guardpolicy.runtime.torch_load import check_load

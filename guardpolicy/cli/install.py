@@ -103,9 +103,10 @@ def scan_args(args: list) -> dict:
 
 def requirement_subjects(scanned: dict, indexes: tuple) -> list:
     """``PackageRef`` for each requirement written on the command line (to check pins as written)."""
-    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.requirements import InvalidRequirement
 
     from ..model import Finding, Location, PackageRef
+    from ..pep508 import parse_requirement
 
     out = []
     for text in scanned["requirements"]:
@@ -113,7 +114,7 @@ def requirement_subjects(scanned: dict, indexes: tuple) -> list:
             out.append(PackageRef(name=None, url=text, indexes=indexes, location=Location("<command line>")))
             continue
         try:
-            req = Requirement(text)
+            req = parse_requirement(text)
         except InvalidRequirement as exc:
             out.append(Finding(rule="invalid", subject=text, message=f"not a valid requirement: {exc}",
                                location=Location("<command line>")))
@@ -153,9 +154,10 @@ def subjects_from_pip_report(report: dict, indexes: tuple) -> list:
 
 def parse_compiled(text: str, indexes: tuple) -> list:
     """``PackageRef`` per ``name==version`` line of ``uv pip compile`` output (hashes and ``# from`` index kept)."""
-    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.requirements import InvalidRequirement
 
     from ..model import IndexRef, PackageRef
+    from ..pep508 import parse_requirement
 
     logical, buf = [], ""
     for raw in text.splitlines():  # join backslash continuations (hash lines)
@@ -182,7 +184,7 @@ def parse_compiled(text: str, indexes: tuple) -> list:
         hashes = tuple(w.split("=", 1)[1] for w in words if w.startswith("--hash="))
         body = " ".join(w for w in words if not w.startswith("--hash="))
         try:
-            req = Requirement(body)
+            req = parse_requirement(body)
         except InvalidRequirement:
             continue
         pins = [s.version for s in req.specifier if s.operator in ("==", "===")]

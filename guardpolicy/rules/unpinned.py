@@ -52,7 +52,7 @@ def is_pinned_specifier(specifier: str) -> bool:
     except InvalidSpecifier:
         return False
     items = list(spec)
-    # packaging accepts "===" with an empty version: that pins nothing
+    # packaging before 24 accepts "===" with an empty version: that pins nothing
     return len(items) == 1 and bool(items[0].version.strip()) and (
         items[0].operator == "===" or (items[0].operator == "==" and "*" not in items[0].version))
 
