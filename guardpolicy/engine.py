@@ -173,12 +173,13 @@ def allowlisted(finding: Finding, policy: Policy, rules: Optional[Mapping[str, A
     return any(subject_matches(a, _names_for(finding.subject)) for a in policy.allow)
 
 
-_RANK = {"off": 0, "warn": 1, "deny": 2}
+_RANK = {"off": 0, "info": 1, "warn": 2, "deny": 3}
 
 
 def effective_action(finding: Finding, policy: Policy) -> str:
     """The policy's action for the finding's rule; a rule may grade a finding *down* (set
-    ``action="warn"`` on a weak match) but never above what the policy says."""
+    ``action="warn"`` on a weak match, ``"info"`` when evidence cleared it) but never above
+    what the policy says."""
     configured = policy.rule(finding.rule).action
     if finding.action in _RANK and _RANK[finding.action] < _RANK[configured]:
         return finding.action
@@ -186,17 +187,22 @@ def effective_action(finding: Finding, policy: Policy) -> str:
 
 
 def apply_policy(findings: Iterable[Finding], policy: Policy, today: Optional[_dt.date] = None,
-                 rules: Optional[Mapping[str, Any]] = None) -> tuple[list[Finding], list[Finding]]:
+                 rules: Optional[Mapping[str, Any]] = None,
+                 notes: Optional[list] = None) -> tuple[list[Finding], list[Finding]]:
     """Give each raw finding its policy action; split into (counted, waived).
 
-    ``off`` findings and allow-listed names (for name-based rules) vanish; ``warn`` mode turns
-    deny into warn; a waiver in force moves the finding to ``waived``; an expired waiver leaves
-    it counted and says so in the message.
+    ``off`` findings and allow-listed names (for name-based rules) vanish; ``info`` findings go
+    to ``notes`` when given; ``warn`` mode turns deny into warn; a waiver in force moves the
+    finding to ``waived``; an expired waiver leaves it counted and says so in the message.
     """
     counted, waived = [], []
     for f in findings:
         action = effective_action(f, policy)
         if action == "off" or allowlisted(f, policy, rules):
+            continue
+        if action == "info":
+            if notes is not None:
+                notes.append(replace(f, action="info"))
             continue
         if policy.mode == "warn" and action == "deny":
             action = "warn"
@@ -217,11 +223,13 @@ def decide(findings: Iterable[Finding], policy: Policy, checked: Sequence[Subjec
     """Fold raw findings into a ``Decision`` under the policy (actions, waivers, mode)."""
     if policy.mode == "off":
         return Decision("allow", checked=tuple(checked), mode="off", policy_digest=policy.digest)
-    counted, waived = apply_policy(findings, policy, today, rules)
+    notes: list[Finding] = []
+    counted, waived = apply_policy(findings, policy, today, rules, notes)
     if any(f.action == "deny" for f in counted):
         verdict = "deny"
     elif counted:
         verdict = "warn"
     else:
         verdict = "allow"
-    return Decision(verdict, tuple(counted), tuple(waived), tuple(checked), policy.mode, policy.digest)
+    return Decision(verdict, tuple(counted), tuple(waived), tuple(checked), policy.mode, policy.digest,
+                    notes=tuple(notes))

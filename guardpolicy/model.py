@@ -24,7 +24,8 @@ def printable_path(path: str) -> str:
 
 
 #: What a rule asks for; ``off`` findings are dropped by the engine.
-Action = Literal["deny", "warn", "off"]
+#: ``info``: a rule matched but evidence cleared the subject (reported under ``notes``, never counted)
+Action = Literal["deny", "warn", "info", "off"]
 #: The verdict of a whole check.
 Verdict = Literal["allow", "warn", "deny"]
 
@@ -216,6 +217,8 @@ class Decision:
     origin: str = "cli"
     #: the gated operation for runtime decisions (``pip install``, ``hf download org/name``)
     operation: Optional[str] = None
+    #: matches a rule cleared with evidence (action ``info``): shown, never counted
+    notes: Tuple[Finding, ...] = ()
 
     @property
     def denied(self) -> bool:
@@ -228,6 +231,7 @@ class Decision:
             "decision": self.decision,
             "findings": [f.to_dict() for f in self.findings],
             "waived": [f.to_dict() for f in self.waived],
+            "notes": [f.to_dict() for f in self.notes],
             "mode": self.mode,
             "policy_digest": self.policy_digest,
         }

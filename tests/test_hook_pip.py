@@ -23,12 +23,6 @@ from pipindex import Index, build_sdist, build_wheel, make_venv, now_iso, pip_en
 PIP_WHEELS = sorted(Path(os.environ["GUARD_TEST_PIP_WHEELS"]).glob("pip-*.whl")) if os.environ.get("GUARD_TEST_PIP_WHEELS") else []
 
 
-def _typosquat_rule_is_real() -> bool:
-    import guardpolicy.rules.typosquat as t
-
-    return hasattr(t, "guard_check_package")
-
-
 @pytest.fixture(scope="module", params=[None, *PIP_WHEELS], ids=lambda p: "bundled-pip" if p is None else p.name)
 def env(request, tmp_path_factory):
     """Index + venv with the hook + policies; yields a small namespace."""
@@ -45,6 +39,11 @@ def env(request, tmp_path_factory):
     build_wheel(files, "freshpkg", "1.0")
     build_wheel(files, "freshonly", "1.0")
     build_wheel(files, "guardtest-backend", "1.0", files={"guardtest_backend.py": BACKEND})
+    # huggingface_hub 2.4 requires httpx2 and httpcore2, names one version away from httpx/httpcore
+    build_wheel(files, "huggingface-hub", "2.4.0", requires=["httpx2==1.0", "httpcore2==1.0"])
+    build_wheel(files, "httpx2", "1.0")
+    build_wheel(files, "httpcore2", "1.0")
+    build_wheel(files, "obscurepkg", "1.0", requires=["reqeusts==1.0"])   # no popular package vouches for it
     build_sdist(files, "sdistpkg", "1.0", build_requires=("guardtest-backend",))          # unpinned build req
     build_sdist(files, "badbuild", "1.0", build_requires=("guardtest-backend", "evilpkg"))  # denied build req
     index = Index(files).start()
@@ -218,9 +217,22 @@ def test_build_dependencies_use_build_section(env):
     assert not env.installed("badbuild")
 
 
+def test_what_a_popular_package_requires_is_not_a_typosquat(env):
+    """huggingface_hub 2.4 requires httpx2: the resolver's word clears it (the issue's blocked install)."""
+    r = env.pip("install", "huggingface-hub==2.4.0", policy=env.policy_typo)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert env.installed("httpx2") and env.installed("httpcore2")
+    assert "typosquat" not in r.stderr, r.stderr  # cleared, not merely warned
+    # alone, httpx2 is a version stuck on a top name: weak evidence, a warning, never a refusal
+    alone = env.pip("install", "--dry-run", "httpx2==1.0", policy=env.policy_typo, extra_env={"GUARD_OFFLINE": "1"})
+    assert alone.returncode == 0 and "typosquat" in alone.stderr, alone.stderr
+    # a package nobody popular vouches for passes no trust on: its squat dependency is refused
+    bad = env.pip("install", "obscurepkg==1.0", policy=env.policy_typo)
+    assert bad.returncode == 1 and "[typosquat]" in bad.stderr and "reqeusts" in bad.stderr
+    assert not env.installed("obscurepkg")
+
+
 def test_typosquat_of_popular_name_refused(env):
-    if not _typosquat_rule_is_real():
-        pytest.skip("needs the real typosquat rule (feat-typosquat); the stub on this branch finds nothing")
     r = env.pip("install", "reqeusts==1.0", policy=env.policy_typo)
     assert r.returncode == 1 and "[typosquat]" in r.stderr
     assert not env.installed("reqeusts")

@@ -168,7 +168,10 @@ def parse_compiled(text: str, indexes: tuple) -> list:
         buf = ""
     if buf:
         logical.append(buf)
+    from ..names import canonicalize_name
+
     out = []
+    in_via = False
     for raw in logical:
         line = raw.strip()
         if not line:
@@ -177,7 +180,23 @@ def parse_compiled(text: str, indexes: tuple) -> list:
             note = line[1:].strip()
             if out and note.startswith("from "):
                 out[-1] = _with(out[-1], indexes=(*out[-1].indexes, IndexRef(note[5:].strip(), "index-url")))
+            # "# via parent" or "# via" then "#   parent" lines: uv's resolver naming who requires the
+            # package (guard ran uv itself, so this is the resolver's word, evidence for typosquat)
+            parents = None
+            if note == "via" or note.startswith("via "):
+                in_via, parents = True, note[3:].split()
+            elif in_via and raw.lstrip().startswith("#   "):
+                parents = note.split()
+            else:
+                in_via = False
+            if parents and parents[0].startswith(("-", "(")):
+                parents = None  # "-r requirements.in", "-c constraints.txt", "(pyproject.toml)": the user's own files
+            names = [canonicalize_name(p) for p in parents or () if "/" not in p and "." not in p]
+            if out and names:
+                got = tuple(out[-1].extra.get("required_by", ()))
+                out[-1] = _with(out[-1], extra={**out[-1].extra, "required_by": tuple(dict.fromkeys(got + tuple(names)))})
             continue
+        in_via = False
         if line.startswith("-"):
             continue
         words = line.split()

@@ -11,10 +11,10 @@ default). With no ``min_release_age`` the rule does nothing.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 from typing import Optional
 
 from ..hookspecs import hookimpl
+from ..indexmeta import DEFAULT_INDEX, parse_time  # noqa: F401  (parse_time: tests and callers use it from here)
 from ..model import Finding
 from . import Option, RuleInfo
 
@@ -32,23 +32,6 @@ RULE = RuleInfo(
     example="release-age: newpkg==1.0 was uploaded 2h ago (2026-11-21T22:00:00Z); the policy requires 3d",
     subjects=("package",),
 )
-
-DEFAULT_INDEX = "https://pypi.org/simple"
-
-
-def parse_time(value) -> Optional[_dt.datetime]:
-    """A PEP 700 / ISO 8601 time (``2024-01-01T00:00:00Z``, with offset or fraction) as aware UTC, or ``None``."""
-    if isinstance(value, _dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
-    try:
-        parsed = _dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=_dt.timezone.utc)
-
 
 def human_age(seconds: float) -> str:
     """``"2h"``, ``"3d"``, ``"45m"``: the largest whole unit."""
@@ -71,26 +54,13 @@ def index_for(package) -> str:
 
 def lookup_upload_time(index: str, name: str, version: str, timeout: float = 5.0) -> Optional[str]:
     """Earliest PEP 700 ``upload-time`` of ``name==version``'s files on ``index`` (PEP 691 JSON), or ``None``."""
-    import urllib.request
+    from ..indexmeta import NotFound, file_versions, simple_json
 
-    from ..names import canonicalize_name
-    from ..runtime.pip import version_from_filename
-
-    url = f"{index.rstrip('/')}/{canonicalize_name(name)}/"
-    req = urllib.request.Request(url, headers={"Accept": "application/vnd.pypi.simple.v1+json"})
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (index URL from the user's config)
-            data = json.loads(resp.read(20_000_000))
-    except Exception:
+        data = simple_json(index, name, timeout=timeout)
+    except (NotFound, OSError, ValueError):
         return None
-    times = []
-    for f in data.get("files", ()) if isinstance(data, dict) else ():
-        if not isinstance(f, dict) or not f.get("upload-time"):
-            continue
-        if version_from_filename(str(f.get("filename", "")), name) == version:
-            parsed = parse_time(f["upload-time"])
-            if parsed:
-                times.append(parsed)
+    times = [t for v, t in file_versions(data, name) if v == version and t is not None]
     return min(times).isoformat() if times else None
 
 

@@ -11,6 +11,14 @@ matches into findings.
 Never flagged: a popular name, an allowlisted name (``allow``, globs), a name matching a
 protected glob (that is the org's own name; the ``source`` rule handles dependency confusion),
 a known Hub org, and spellings that normalise to the same project (``PyYAML``, ``ruamel_yaml``).
+
+Evidence decides the action. Strong shapes (look-alike characters, one edit of a top-1,000
+name, a swap, an affix or bait word on a top name, a protected name) are denied; weak shapes
+(version suffixes, edits of less popular names, two popular names glued) are warned. Two
+kinds of evidence clear a match (it is then a note, action ``info``): a popular package in the
+same resolution requires the name (``huggingface-hub`` requires ``httpx2``), or, when the check
+may use the network, the index shows a weak match is an established project. A weak match
+created days ago that imitates a top name is denied.
 """
 
 from __future__ import annotations
@@ -42,6 +50,12 @@ RULE = RuleInfo(
         "two_edit_rank": Option(int, 1000, "two-edit typos of long names against the N most popular PyPI names",
                                 minimum=0),
         "combosquats": Option(bool, True, "flag two popular names glued together (pandas-numpy) and bait words"),
+        "lookup": Option(bool, True, "when the check may use the network, ask the index about weak matches "
+                                      "(first upload, releases)"),
+        "established_age": Option(str, "365d", "a weak match first uploaded this long ago ..."),
+        "established_releases": Option(int, 3, "... with at least this many releases is an established project, "
+                                               "not denied", minimum=1),
+        "new_age": Option(str, "30d", "a weak match first uploaded less than this ago is denied"),
     },
     example="requirements.txt:2: typosquat: 'reqeusts' looks like 'requests' (transposition)",
     subjects=("package", "model"),
@@ -145,16 +159,104 @@ def check_name(name: str, policy) -> Optional[Finding]:
         pattern = glob_lookalike(canonical, globs)
         if pattern is not None:
             match = (pattern, "protected look-alike", "look-alike of a protected name pattern")
-    if match is None:
+    rank = 0
+    if match is not None:
+        strong, evidence = True, f"imitates a protected name ({match[2]})"
+    else:
         m = index.match(canonical)
         if m is None:
             return None
-        match = (m.target, m.kind, m.how)
+        match, strong, evidence, rank = (m.target, m.kind, m.how), m.strong, m.evidence, m.rank
     target, kind, how = match
-    return Finding(rule="typosquat", subject=name,
-                   message=f"{name!r} looks like {target!r} ({kind}: {how})",
+    strength = "strong" if strong else "weak"
+    return Finding(rule="typosquat", subject=name, action=None if strong else "warn",
+                   message=f"{name!r} looks like {target!r} ({kind}: {how}; {strength} evidence: {evidence})",
                    suggestion=f"did you mean {target!r}? (if {name!r} is intended, add it to the policy's allow list)",
-                   details={"target": target, "kind": kind, "how": how})
+                   details={"target": target, "kind": kind, "how": how, "strength": strength, "evidence": evidence,
+                            "rank": rank})
+
+
+def _parents(context) -> dict:
+    """Canonical name -> the names that require it, from every package in this check (built once per run).
+
+    Sources record what the resolver or lock says: ``extra["requires"]`` (uv.lock, pylock.toml,
+    pip's report) and ``extra["required_by"]`` (the hooked pip's resolver, ``uv pip compile``).
+    """
+    got = context.cache.get("typosquat-parents")
+    if got is None:
+        from ..model import PackageRef
+
+        got = {}
+        for s in context.subjects:
+            if not isinstance(s, PackageRef) or not s.name:
+                continue
+            me = canonicalize_name(s.name)
+            for child in s.extra.get("requires", ()) or ():
+                got.setdefault(canonicalize_name(child), set()).add(me)
+            by = s.extra.get("required_by")
+            for parent in (by,) if isinstance(by, str) else by or ():
+                got.setdefault(me, set()).add(canonicalize_name(parent))
+        context.cache["typosquat-parents"] = got
+    return got
+
+
+def required_by_popular(canonical: str, context, ps: "PypiSettings") -> Optional[Tuple[str, ...]]:
+    """The chain ``(popular, ..., parent)`` through which a popular package requires ``canonical``, or ``None``.
+
+    A popular (top-list) or protected package vouches for what it requires, and so on down the
+    graph; the user's own roots vouch for nothing, so a typo in a requirements file stays a typo.
+    """
+    if context is None or not context.subjects:
+        return None
+    parents = _parents(context)
+    seen = {canonical}
+    frontier = [(p, (p,)) for p in sorted(parents.get(canonical, ()))]
+    while frontier:
+        name, chain = frontier.pop(0)
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in ps.index.rank or name in ps.literal:
+            return tuple(reversed(chain))
+        frontier.extend((p, chain + (p,)) for p in sorted(parents.get(name, ())) if p not in seen)
+    return None
+
+
+def _confirm_online(found: Finding, package, policy, context) -> Finding:
+    """Grade a weak match with what the index says: established -> note; brand new and imitating a top name -> deny."""
+    from dataclasses import replace
+
+    from ..durations import parse_duration
+    from ..indexmeta import project_facts
+    from .release_age import index_for
+
+    settings = policy.rule("typosquat")
+    key = ("typosquat-facts", package.name, index_for(package))
+    if key not in context.cache:
+        context.cache[key] = project_facts(key[2], package.name)
+    facts = context.cache[key]
+    if facts is None:
+        return found
+    details = dict(found.details)
+    if not facts.exists:
+        details["index"] = "no such project on the index"
+        return replace(found, details=details, message=f"{found.message}; the index has no project of this name")
+    import datetime as _dt
+
+    now = context.cache.get("now") or _dt.datetime.now(_dt.timezone.utc)
+    age = (now - facts.first_upload).total_seconds() if facts.first_upload else None
+    details["index"] = {"first_upload": facts.first_upload.isoformat() if facts.first_upload else None,
+                        "releases": facts.releases}
+    since = facts.first_upload.date().isoformat() if facts.first_upload else "?"
+    if age is not None and age >= parse_duration(str(settings.get("established_age", "365d"))) and \
+            facts.releases >= int(settings.get("established_releases", 3)):
+        return replace(found, action="info", details={**details, "cleared_by": "index"},
+                       message=f"{found.message}; cleared: an established project (first upload {since}, "
+                               f"{facts.releases} releases)")
+    if age is not None and age < parse_duration(str(settings.get("new_age", "30d"))):
+        return replace(found, action=None, details={**details, "strength": "strong"},
+                       message=f"{found.message}; first uploaded {since}: a new project imitating a top name")
+    return replace(found, message=f"{found.message}; first upload {since}, {facts.releases} releases")
 
 
 @hookimpl
@@ -171,7 +273,16 @@ def guard_check_package(package, policy, context):
         return None
     from dataclasses import replace
 
-    return [replace(found, subject=package.subject, location=package.location)]
+    found = replace(found, subject=package.subject, location=package.location)
+    chain = required_by_popular(canonicalize_name(package.name), context, pypi_settings(policy))
+    if chain is not None:
+        return [replace(found, action="info", details={**found.details, "cleared_by": "context",
+                                                       "required_by": chain[-1], "required_by_chain": list(chain)},
+                        message=f"{found.message}; cleared: required by {' -> '.join(chain)} in this resolution")]
+    if found.details.get("strength") == "weak" and context is not None and not context.options.offline and \
+            policy.rule("typosquat").get("lookup", True):
+        found = _confirm_online(found, package, policy, context)
+    return [found]
 
 
 def check_repo(repo_id: str, repo_type: str, policy) -> Optional[Finding]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -49,6 +49,9 @@ class MatchOptions:
     weak_rank: int = 1000
     #: a bare version suffix (``xlrd2``, ``fabric2``) only against targets ranked better than this
     version_rank: int = 100
+    #: strong evidence (denied) needs a target ranked better than this, except look-alikes, swaps
+    #: and bait words; matches against less popular names are weak evidence (warned)
+    strong_rank: int = 1000
 
 
 #: Words that turn a popular name into bait: "install numpy", "requests setup", "pip flask", and
@@ -74,6 +77,11 @@ class Match:
     kind: str
     how: str
     rank: int
+    #: strong evidence (look-alike characters, one edit of a top name, a swap, an affix or bait word
+    #: on a top name) is denied; weak evidence (shapes real long-tail projects share) is warned
+    strong: bool = True
+    #: the evidence in words, for the finding (``one edit of the #45 most popular name``)
+    evidence: str = ""
 
 
 class PypiIndex:
@@ -250,7 +258,44 @@ class PypiIndex:
         return None
 
     def match(self, name: str) -> Optional[Match]:
-        """The popular name ``name`` imitates, or ``None``. A popular name never matches."""
+        """The popular name ``name`` imitates, or ``None``; graded strong or weak. A popular name never matches."""
+        m = self._match(name)
+        if m is None:
+            return None
+        strong, evidence = self.grade(m)
+        return replace(m, strong=strong, evidence=evidence)
+
+    def grade(self, m: Match) -> Tuple[bool, str]:
+        """``(strong, evidence)`` for a match: which shape, against how popular a name."""
+        top = m.rank < self.options.strong_rank
+        where = f"the #{m.rank + 1} most popular name" if top else f"a name ranked #{m.rank + 1}"
+        if m.kind == "look-alike":
+            return True, f"look-alike characters ({m.how}) of {where}"
+        if m.kind == "typo":
+            if m.how == "transposition":
+                return True, f"two letters swapped in {where}"
+            if m.how == "edits":
+                return False, f"two edits of {where}"
+            return top, f"one edit ({m.how}) of {where}"
+        if m.kind == "reordering":
+            return top, f"the letters or words of {where} reordered"
+        if m.kind == "combosquat":
+            bait = "'" in m.how
+            return bait or False, (f"a bait word glued to {where}" if bait else f"two popular names glued ({m.how})")
+        if m.kind == "affix":
+            if "typo" in m.how:  # strong only on the very top names, the ones squatters bait with
+                return m.rank < self.options.version_rank, f"an affix and a typo of {where}"
+            label = m.how.split("'")[1] if m.how.count("'") >= 2 else m.how
+            if _VERSION_ONLY.fullmatch(label.strip("-+")) or all(_VERSION_ONLY.fullmatch(p) for p in label.split("+") if p):
+                return False, f"a version added to {where}"
+            if any(part.strip("-") in ("py", "python", "py3", "python3") or not part for part in label.split("+")) and \
+                    any(_VERSION_ONLY.fullmatch(part.strip("-")) for part in label.split("+")):
+                return False, f"a version added to {where}"
+            return top, f"an affix ({label}) on {where}"
+        return top, f"{m.kind} of {where}"
+
+    def _match(self, name: str) -> Optional[Match]:
+        """The popular name ``name`` imitates (ungraded), or ``None``."""
         c = canonicalize(name)
         if not c or c in self.rank:
             return None

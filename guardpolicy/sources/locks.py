@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from typing import Iterable, Iterator, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 from ..model import Finding, IndexRef, Location, PackageRef
+from ..names import canonicalize_name
 from .interface import Source, SourceError
 from .textpos import load_toml
 
@@ -84,6 +87,39 @@ class RegistryRefs:
             return (), ()
         ref, new = self.get(url, location)
         return ((ref,) if new else ()), (ref,)
+
+
+_NAME_AT_START = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
+
+
+def requirement_name(text) -> Optional[str]:
+    """The canonical project name a PEP 508 string starts with (``None`` when there is none)."""
+    m = _NAME_AT_START.match(text) if isinstance(text, str) else None
+    return canonicalize_name(m.group(1)) if m else None
+
+
+def dependency_names(entry: Mapping) -> Tuple[str, ...]:
+    """Canonical names a lock entry says it depends on (evidence for rule ``typosquat``).
+
+    Reads ``dependencies`` (uv.lock and pylock.toml: tables with ``name``), uv's
+    ``optional-dependencies`` / ``dev-dependencies`` (tables of such lists) and pip's
+    ``requires_dist`` (PEP 508 strings). Anything else is ignored: this is evidence, not a parse.
+    """
+    names = []
+
+    def add(items) -> None:
+        for item in items if isinstance(items, list) else ():
+            name = item.get("name") if isinstance(item, dict) else requirement_name(item)
+            if isinstance(name, str) and name:
+                names.append(canonicalize_name(name))
+
+    add(entry.get("dependencies"))
+    add(entry.get("requires_dist"))
+    for key in ("optional-dependencies", "dev-dependencies"):
+        groups = entry.get(key)
+        for items in groups.values() if isinstance(groups, dict) else ():
+            add(items)
+    return tuple(dict.fromkeys(names))
 
 
 def resolved_package(name: str, version, **fields) -> PackageRef:

@@ -14,7 +14,7 @@ from typing import Iterator, Optional, Tuple
 
 from ..model import Finding, Location
 from .interface import Source, SourceError
-from .locks import RegistryRefs, download_origin, hash_strings, resolved_package, unique, vcs_url
+from .locks import RegistryRefs, dependency_names, download_origin, hash_strings, resolved_package, unique, vcs_url
 from .textpos import LineFinder, load_json
 
 
@@ -88,6 +88,9 @@ class PipReportSource(Source):
             new, indexes = registries.for_package(download_origin(url) if url and not entry.get("is_direct") else None, loc)
             yield from new
             extra = {"requested": bool(entry.get("requested"))}
+            requires = dependency_names(meta)
+            if requires:
+                extra["requires"] = requires
             if entry.get("is_yanked"):
                 extra["yanked"] = True
             yield resolved_package(name, version,

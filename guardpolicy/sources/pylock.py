@@ -13,7 +13,8 @@ from typing import Iterator
 
 from ..model import Finding, Location
 from .interface import SourceError
-from .locks import RegistryRefs, TomlLockSource, download_origin, hash_strings, iter_tables, resolved_package, unique, vcs_url
+from .locks import (RegistryRefs, TomlLockSource, dependency_names, download_origin, hash_strings, iter_tables,
+                    resolved_package, unique, vcs_url)
 
 
 def _artifacts(entry: dict) -> list:
@@ -68,5 +69,7 @@ class PylockSource(TomlLockSource):
             index = download_origin(first) if first else None
         new, indexes = registries.for_package(index if isinstance(index, str) else None, location)
         yield from new
+        requires = dependency_names(entry)
         yield resolved_package(name, entry.get("version"), marker=entry.get("marker"), url=url or None,
-                               editable=editable, hashes=hashes, indexes=indexes, location=location)
+                               editable=editable, hashes=hashes, indexes=indexes, location=location,
+                               extra={"requires": requires} if requires else {})

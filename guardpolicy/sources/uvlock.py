@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from ..model import Finding, Location
 from .interface import SourceError
-from .locks import RegistryRefs, TomlLockSource, iter_tables, resolved_package, unique, uv_hash, vcs_url
+from .locks import RegistryRefs, TomlLockSource, dependency_names, iter_tables, resolved_package, unique, uv_hash, vcs_url
 
 #: sources that are the user's own project tree, not something fetched
 OWN_SOURCES = ("editable", "virtual")
@@ -67,4 +67,6 @@ class UvLockSource(TomlLockSource):
         hashes = unique(h for a in artifacts for h in uv_hash(a.get("hash")))
         new, indexes = registries.for_package(registry, location)
         yield from new
-        yield resolved_package(name, entry.get("version"), url=url, hashes=hashes, indexes=indexes, location=location)
+        requires = dependency_names(entry)
+        yield resolved_package(name, entry.get("version"), url=url, hashes=hashes, indexes=indexes, location=location,
+                               extra={"requires": requires} if requires else {})
