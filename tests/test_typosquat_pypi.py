@@ -99,12 +99,15 @@ BEYOND_ONE_EDIT = [
 #: Weak evidence offline (warned, not denied): shapes real long-tail projects share. Online, the
 #: index decides (an established project is cleared, one created days ago is denied).
 WEAK = {
-    "python-sqlite": "an affix",            # pysqlite3 ranks below the top 1,000
+    "python-sqlite": "a python affix",      # pysqlite3 ranks below the top 100
     "acqusition": "one edit", "controlnot-aux": "one edit", "usar-agent": "one edit",
     "faiss-gp": "one edit",                 # targets below the top 1,000
     "open-clips-torch": "one edit", "torchs-visions": "two edits",
     "requests2": "a version", "requests-v2": "a version",
     "pandas-numpy": "two popular names", "django-pyyaml": "two popular names", "requests-flask": "two popular names",
+    "urllib": "a number changed", "pydantics": "a plural",
+    # a python affix on a name below the top 100 (pyamqp, py-bcrypt are how bindings are named)
+    "pylint-py": "a python affix", "python3-flask": "a python affix", "stripepy": "a python affix",
 }
 
 

@@ -33,7 +33,7 @@ def pypi_index():
     """The ``PypiIndex`` over ``pypi_top()`` (built once per process)."""
     from .pypi import PypiIndex
 
-    return PypiIndex(pypi_top(), canonical=True, cores=pypi_cores())
+    return PypiIndex(pypi_top(), canonical=True, cores=pypi_cores()).warm()
 
 
 @lru_cache(maxsize=1)
