@@ -47,7 +47,7 @@ RULE = RuleInfo(
     options={
         "one_edit_rank": Option(int, 15000, "one-edit typos are matched against the N most popular PyPI names",
                                 minimum=0),
-        "two_edit_rank": Option(int, 1000, "two-edit typos of long names against the N most popular PyPI names",
+        "two_edit_rank": Option(int, 5000, "two-edit typos of long names against the N most popular PyPI names (weak evidence)",
                                 minimum=0),
         "combosquats": Option(bool, True, "flag two popular names glued together (pandas-numpy) and bait words"),
         "lookup": Option(bool, True, "when the check may use the network, ask the index about weak matches "
@@ -91,7 +91,7 @@ def _pypi_index(one_edit_rank: int, two_edit_rank: int, combos: bool):
     if (one_edit_rank, two_edit_rank, combos) == (default.one_edit_rank, default.two_edit_rank, True):
         return data.pypi_index()
     opts = MatchOptions(one_edit_rank=one_edit_rank, two_edit_rank=two_edit_rank)
-    return PypiIndex(data.pypi_top(), opts, combos=combos, canonical=True, cores=data.pypi_cores())
+    return PypiIndex(data.pypi_top(), opts, combos=combos, canonical=True, cores=data.pypi_cores()).warm()
 
 
 @lru_cache(maxsize=32)
@@ -128,7 +128,7 @@ def pypi_settings(policy) -> PypiSettings:
             allow=tuple(policy.allow),
             literal=tuple(sorted({canonicalize_name(p) for p in protected if not _is_glob(p)})),
             globs=tuple(canonicalize_name(p) for p in protected if _is_glob(p)),
-            index=_pypi_index(int(settings.get("one_edit_rank", 15000)), int(settings.get("two_edit_rank", 1000)),
+            index=_pypi_index(int(settings.get("one_edit_rank", 15000)), int(settings.get("two_edit_rank", 5000)),
                               bool(settings.get("combosquats", True))),
         )
         if key:

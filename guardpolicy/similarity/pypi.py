@@ -25,14 +25,15 @@ from .text import (PREFIXES, SUFFIXES, affix_cores, canonicalize, combo_splits, 
 class MatchOptions:
     """Thresholds of the matcher. The defaults are tuned on the top-15,000 list (see docs/typosquat.md)."""
 
-    #: folded names this long or shorter are matched only by exact folding (no edit distance)
+    #: folded names this long or shorter are matched only by exact folding (no edit distance);
+    #: at least 4: the one-edit buckets key on two letters at each end of names of 5+ letters
     short_name: int = 4
     #: one edit (a swap counts as one) against targets ranked better than this
     one_edit_rank: int = 15000
     #: two edits (or a reordering of the same letters) only for names at least this long ...
     long_name: int = 9
     #: ... against targets ranked better than this (the most popular ones)
-    two_edit_rank: int = 1000
+    two_edit_rank: int = 5000
     #: both halves of a combosquat must be ranked better than this
     combo_rank: int = 500
     #: a popular token used as a component of at least this many popular names is an ordinary word
@@ -123,8 +124,6 @@ class PypiIndex:
         for attr in ("by_fold", "by_core", "by_versioned_core", "by_plain", "_by_length", "_two_edit_buckets",
                      "_anagrams", "generic_tokens", "plugin_hosts", "by_words", "_near"):
             getattr(self, attr)
-        for length in self._by_length:
-            self._one_edit_buckets(length)
         from rapidfuzz import process  # noqa: F401  (imported here so the first fuzzy match does not pay for it)
         from rapidfuzz.distance import OSA  # noqa: F401
 
@@ -178,45 +177,28 @@ class PypiIndex:
                 out[len(plain)].append(plain)
         return dict(out)
 
-    def _one_edit_buckets(self, length: int) -> Tuple[dict, dict]:
-        """The plain names of one length by first letter and by last letter (built on first use).
-
-        One edit keeps either the first or the last letter of a name of two or more letters,
-        so a query only needs six small buckets instead of the whole list.
-        """
-        cache = self.__dict__.setdefault("_buckets", {})
-        got = cache.get(length)
-        if got is None:
-            first: Dict[str, list] = defaultdict(list)
-            last: Dict[str, list] = defaultdict(list)
-            for plain in self._by_length.get(length, ()):
-                first[plain[0]].append(plain)
-                last[plain[-1]].append(plain)
-            got = cache[length] = (dict(first), dict(last))
-        return got
-
     @cached_property
     def _near(self) -> Tuple[Dict[Tuple[int, str], list], Dict[Tuple[int, str], list]]:
-        """One-edit targets of lengths n-1..n+1 by ``(n, first letter)`` and by ``(n, last letter)``.
+        """One-edit targets by ``(query length, first two letters)`` and by ``(query length, last two letters)``.
 
-        Two rapidfuzz calls per query instead of six: the per-call overhead dominated the time
-        of names judged through several cores (affix plus typo). Built whole at ``warm``.
+        One edit (insertion, omission, substitution or adjacent swap) of a name of five or more
+        letters leaves its first two or its last two letters alone, so a query needs two small
+        buckets (targets of length n-1..n+1 sharing either end) instead of the whole list: two
+        rapidfuzz calls per query. Built whole at ``warm``.
         """
         by_first: Dict[Tuple[int, str], list] = defaultdict(list)
         by_last: Dict[Tuple[int, str], list] = defaultdict(list)
-        for length in self._by_length:
-            first, last = self._one_edit_buckets(length)
-            for n in (length - 1, length, length + 1):
-                for letter, bucket in first.items():
-                    by_first[(n, letter)].extend(bucket)
-                for letter, bucket in last.items():
-                    by_last[(n, letter)].extend(bucket)
+        for length, plains in self._by_length.items():
+            for plain in plains:
+                for n in (length - 1, length, length + 1):
+                    by_first[(n, plain[:2])].append(plain)
+                    by_last[(n, plain[-2:])].append(plain)
         return dict(by_first), dict(by_last)
 
-    def _near_buckets(self, n: int, first: str, last: str) -> Tuple[list, list]:
-        """The one-edit candidates of a plain name of length ``n`` (a target may be in both lists)."""
+    def _near_buckets(self, n: int, plain: str) -> Tuple[list, list]:
+        """The one-edit candidates of ``plain`` (length ``n`` >= 5; a target may be in both lists)."""
         by_first, by_last = self._near
-        return by_first.get((n, first), ()), by_last.get((n, last), ())
+        return by_first.get((n, plain[:2]), ()), by_last.get((n, plain[-2:]), ())
 
     @cached_property
     def _two_edit_buckets(self) -> Dict[int, list]:
@@ -286,7 +268,7 @@ class PypiIndex:
         if n <= opts.short_name:
             return None
         hits = []
-        for bucket in self._near_buckets(n, plain[0], plain[-1]):
+        for bucket in self._near_buckets(n, plain):
             if bucket:
                 hits.extend(h[0] for h in process.extract(plain, bucket, scorer=OSA.distance,
                                                           score_cutoff=1, limit=None))
@@ -330,6 +312,8 @@ class PypiIndex:
         if m.kind == "typo":
             if m.how == "edits":
                 return False, f"two edits of {where}"
+            if m.how == "namespace sibling":
+                return False, f"the last word of {where} changed (a namespace family's member)"
             shape = sibling_shape(m.candidate, m.target) if m.candidate else None
             if shape:
                 return False, f"one edit of {where}, {shape}"
@@ -399,8 +383,10 @@ class PypiIndex:
             return Match(target, "affix", f"{how!r} added or swapped", self.rank[target])
         # 3. one edit (two for long names, or a reordering) of a popular name
         fz = self.fuzzy(c.replace("-", ""))
-        if fz is not None and not namespace_siblings(c, fz[0]) and not word_swap(c, fz[0]):
+        if fz is not None and not word_swap(c, fz[0]):
             target, kind = fz
+            if namespace_siblings(c, target):  # types-boto3-sts / types-boto3-sqs: weak, graded below
+                return Match(target, "typo", "namespace sibling", self.rank[target])
             return Match(target, kind, describe_edit(c, target), self.rank[target])
         # 4. two popular names glued, or a popular name and a bait word
         if self.combos:
