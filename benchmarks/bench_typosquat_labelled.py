@@ -186,6 +186,7 @@ def hub_section(quick: bool):
     wellknown = [o for o, curated in orgs.items() if curated]
     known_lower = {o.lower() for o in orgs}
     names = [m.split("/", 1)[1] for m in models if "/" in m]
+    popular_names = {m.split("/", 1)[-1].lower() for m in models}
     positives = []
     while len(positives) < (150 if quick else 600):
         kind = rnd.random()
@@ -204,7 +205,8 @@ def hub_section(quick: bool):
             typo = squat(repo_name, rnd.choice(["omission", "keyboard", "swap", "repetition"]), rnd)
             repo = f"{rnd.choice(['ai-hub', 'freemodels', 'xyzlab', 'opnsource'])}/{typo}"
             fake = repo.split("/")[0]
-        if fake and fake not in known_lower and repo.lower() not in {m.lower() for m in models}:
+        # a typo that lands on another popular repo's exact name is a mirror of that repo, not a look-alike
+        if fake and fake not in known_lower and repo.split("/", 1)[1].lower() not in popular_names:
             positives.append(repo)
     full = data.hf_index()
     caught = [p for p in positives if full.match(p) is not None]

@@ -179,7 +179,9 @@ class HubIndex:
             if not bucket:
                 continue
             for cand, dist, _ in process.extract(low, bucket, scorer=OSA.distance, score_cutoff=cutoff, limit=None):
-                if are_variants(low, cand):
+                # siblings differ by a size or version; a doubled character or two swapped ones inside
+                # a size (qwen11.5, m5t-base) is a slip on the popular name, not a new sibling
+                if are_variants(low, cand) and describe_edit(low, cand) not in ("repetition", "transposition"):
                     continue
                 key = (dist, len(cand), cand)
                 if best is None or key < best[0]:
