@@ -163,3 +163,16 @@ def test_protected_org_glob_look_alike(tmp_path):
     assert squats(policy, "acme-research/model") == []              # inside the org's namespace
     found = squats(policy, "acrne-research/model")
     assert found and found[0].details["imitated"] == "acme-*"
+
+
+@pytest.mark.parametrize("repo_id, target", [
+    ("someone/qwen11.5-7b-chat", "qwen1.5-7b-chat"),    # a doubled digit inside a version
+    ("someone/m5t-base", "mt5-base"),                   # two neighbours swapped across a size token
+])
+def test_slips_inside_size_and_version_tokens_are_typos(default_policy, repo_id, target):
+    from guardpolicy.similarity.hub import _slip
+
+    found = squats(default_policy, repo_id)
+    assert found and found[0].details["target"].lower().endswith(target), found
+    assert _slip(repo_id.split("/")[1], target)
+    assert not _slip("opt-13.3b", "opt-1.3b") and not _slip("opt-6.7b", "opt-2.7b")

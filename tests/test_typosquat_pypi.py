@@ -336,3 +336,43 @@ def test_generic_tokens_are_not_brands():
     idx = PypiIndex(names, MatchOptions(generic_component=30))
     assert "core" in idx.generic_tokens
     assert idx.match("numpy-core") is None
+
+
+# ---- shapes guarddog-style generators produce, and their grading --------------------------------
+
+@pytest.mark.parametrize("name, target, strong", [
+    ("learn-scikit", "scikit-learn", True),                # words reordered
+    ("storage-cloud-google", "google-cloud-storage", True),
+    ("google-cloud-py-storage", "google-cloud-storage", False),  # a py word added inside
+    ("py-google-auth", "google-auth", True),               # python affix on a top-100 name
+    ("bson-update", "bson", True),                         # installer word on any listed name
+    ("install-pymongo", "pymongo", True),
+    ("mypy-boto3-resource-groyps", "mypy-boto3-resource-groups", False),  # namespace member: weak
+    ("tensorflwo-datsets", "tensorflow-datasets", False),  # two edits of a long name: weak
+])
+def test_reorderings_python_words_installer_words_and_two_edits(name, target, strong):
+    m = data.pypi_index().match(name)
+    assert m is not None and m.target == target, m
+    assert m.strong is strong, m.evidence
+
+
+@pytest.mark.parametrize("candidate, target, shape", [
+    ("djongo", "django", None),                       # one letter inside a word: a slip
+    ("xoto3", "boto3", "a different first letter"),
+    ("pypdf4", "pypdf", "a number changed"),
+    ("botostubs", "boto3-stubs", "a number changed"),
+    ("panda", "pandas", "a plural"),
+    ("django-q", "django", "a word added"),
+    ("dbt-score", "dbt-core", "a different first letter of a word"),
+])
+def test_sibling_shapes(candidate, target, shape):
+    from guardpolicy.similarity.pypi import sibling_shape
+
+    assert sibling_shape(candidate, target) == shape
+
+
+def test_the_first_names_in_a_process_pay_no_table_build():
+    idx = data.pypi_index()
+    # every lazily built table exists once the shipped index is handed out
+    for attr in ("by_fold", "by_plain", "_near", "_two_edit_buckets", "_anagrams", "by_words", "generic_tokens"):
+        assert attr in idx.__dict__, attr

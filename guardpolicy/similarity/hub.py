@@ -181,7 +181,7 @@ class HubIndex:
             for cand, dist, _ in process.extract(low, bucket, scorer=OSA.distance, score_cutoff=cutoff, limit=None):
                 # siblings differ by a size or version; a doubled character or two swapped ones inside
                 # a size (qwen11.5, m5t-base) is a slip on the popular name, not a new sibling
-                if are_variants(low, cand) and describe_edit(low, cand) not in ("repetition", "transposition"):
+                if are_variants(low, cand) and not _slip(low, cand):
                     continue
                 key = (dist, len(cand), cand)
                 if best is None or key < best[0]:
@@ -241,6 +241,24 @@ class HubIndex:
             if name.lower() == p_name.lower() or (len(name) > 4 and fold(name) == fold(p_name)):
                 return HubMatch(pat, "protected", "protected repo name under another org", pat)
         return None
+
+
+def _slip(typed: str, popular: str) -> bool:
+    """True when ``typed`` is ``popular`` with one character doubled or two neighbours swapped, separators kept.
+
+    ``qwen11.5`` for ``qwen1.5`` and ``m5t-base`` for ``mt5-base`` are slips; ``opt-13.3b`` for
+    ``opt-1.3b`` is not (a different number), nor is anything that moves a separator.
+    """
+    if len(typed) == len(popular) + 1:
+        for i in range(len(typed)):
+            if typed[:i] + typed[i + 1:] == popular:
+                return (i > 0 and typed[i - 1] == typed[i]) or (i + 1 < len(typed) and typed[i + 1] == typed[i])
+        return False
+    if len(typed) == len(popular):
+        diff = [i for i in range(len(typed)) if typed[i] != popular[i]]
+        return (len(diff) == 2 and diff[1] == diff[0] + 1 and typed[diff[0]] == popular[diff[1]]
+                and typed[diff[1]] == popular[diff[0]])
+    return False
 
 
 def with_extras(known: Mapping[str, str], extra: List[str], key) -> Mapping[str, str]:
