@@ -41,7 +41,10 @@ RULE = RuleInfo(
          "edit, two for long names; `python-`/`-py`/`-cli`/version affixes; two popular names glued "
          "together), and Hugging Face repo ids against popular repos and well-known orgs (look-alike "
          "orgs, a known org plus `-official`/`-research`/`-hf`/digits, typos of popular repo names). "
-        "Exact hits on the known-malicious list are the `malicious` rule's.",
+        "Exact hits on the known-malicious list are the `malicious` rule's. Strong evidence (look-alikes, "
+        "one edit of a top-1,000 name, swaps, bait words) denies; weak evidence (version suffixes, edits of "
+        "less popular names, first-letter rhymes) warns. A name a popular package requires in the same "
+        "resolution, or (online) an established project on the index, is cleared (a note in JSON).",
     default_action="deny",
     allowlist=True,  # honours the policy's allow list (a lock on this rule covers allow entries too)
     options={
@@ -57,7 +60,8 @@ RULE = RuleInfo(
                                                "not denied", minimum=1),
         "new_age": Option(str, "30d", "a weak match first uploaded less than this ago is denied"),
     },
-    example="requirements.txt:2: typosquat: 'reqeusts' looks like 'requests' (transposition)",
+    example="requirements.txt:2: typosquat: 'reqeusts' looks like 'requests' (typo: transposition; "
+            "strong evidence: two letters swapped in the #7 most popular name)",
     subjects=("package", "model"),
 )
 
