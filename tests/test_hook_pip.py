@@ -315,3 +315,6 @@ def test_guard_install_wrapper_with_uv(env):
     good = subprocess.run([*cmd, "goodparent==1.0"], capture_output=True, text=True, env=environ, timeout=300)
     assert good.returncode == 0, good.stdout + good.stderr
     assert env.installed("goodparent")
+    # uv's "# via huggingface-hub" is the resolver's word: httpx2 is cleared, not warned about
+    hub = subprocess.run([*cmd, "huggingface-hub==2.4.0"], capture_output=True, text=True, env=environ, timeout=300)
+    assert hub.returncode == 0 and "typosquat" not in hub.stdout + hub.stderr, hub.stdout + hub.stderr
