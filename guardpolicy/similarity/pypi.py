@@ -122,11 +122,16 @@ class PypiIndex:
         build: the first names in a fresh process cost what the thousandth does.
         """
         for attr in ("by_fold", "by_core", "by_versioned_core", "by_plain", "_by_length", "_two_edit_buckets",
-                     "_anagrams", "generic_tokens", "plugin_hosts", "by_words", "_near"):
+                     "_anagrams", "generic_tokens", "plugin_hosts", "by_words", "_near", "_two_near"):
             getattr(self, attr)
         from rapidfuzz import process  # noqa: F401  (imported here so the first fuzzy match does not pay for it)
         from rapidfuzz.distance import OSA  # noqa: F401
 
+        # run every path a few times on made-up names: the interpreter specialises the code on its
+        # first executions, which otherwise land on the first real names judged (~0.5 ms, once)
+        for _ in range(4):
+            for probe in _WARM_PROBES:
+                self.match(probe)
         return self
 
     # ---- lazily built look-up tables -------------------------------------------------------
@@ -211,6 +216,23 @@ class PypiIndex:
         return dict(out)
 
     @cached_property
+    def _two_near(self) -> Tuple[Dict[Tuple[int, str], list], Dict[Tuple[int, str], list]]:
+        """Two-edit targets of lengths n-2..n+2 by ``(query length, first letter)`` and ``(query length, last letter)``.
+
+        Two slips that change both the first and the last letter of a long name are not a typo's
+        shape (and a changed first letter is weak evidence anyway), so two buckets suffice.
+        """
+        by_first: Dict[Tuple[int, str], list] = defaultdict(list)
+        by_last: Dict[Tuple[int, str], list] = defaultdict(list)
+        for length, plains in self._two_edit_buckets.items():
+            for plain in plains:
+                for n in range(length - 2, length + 3):
+                    by_first[(n, plain[0])].append(plain)
+                    if plain[-1] != plain[0]:
+                        by_last[(n, plain[-1])].append(plain)
+        return dict(by_first), dict(by_last)
+
+    @cached_property
     def by_words(self) -> Dict[Tuple[str, ...], str]:
         """The dash-separated words of each multi-word popular name, sorted -> the most popular such name.
 
@@ -253,7 +275,7 @@ class PypiIndex:
                 best = n
         return best
 
-    def fuzzy(self, plain: str) -> Optional[Tuple[str, str]]:
+    def fuzzy(self, plain: str, one_edit_only: bool = False) -> Optional[Tuple[str, str]]:
         """The most popular name within one edit (two for long names) of ``plain``: ``(name, kind)``.
 
         ``plain`` is a canonical name without separators. Edits are counted on the plain
@@ -275,10 +297,11 @@ class PypiIndex:
         hits = [h for h in hits if not self._weak_typo(plain, h)]
         if hits:
             return self._best(self.by_plain[h] for h in hits), "typo"
+        if one_edit_only:
+            return None
         if n >= opts.long_name:
-            buckets = self._two_edit_buckets
-            for length in range(n - 2, n + 3):
-                bucket = buckets.get(length)
+            by_first, by_last = self._two_near
+            for bucket in (by_first.get((n, plain[0])), by_last.get((n, plain[-1]))):
                 if bucket:
                     hits.extend(h[0] for h in process.extract(plain, bucket, scorer=OSA.distance,
                                                               score_cutoff=2, limit=None))
@@ -398,7 +421,7 @@ class PypiIndex:
         for core, how in cores.items():
             pc = core.replace("-", "")
             if len(pc) >= self.options.core_fuzzy_min:
-                fz = self.fuzzy(pc)
+                fz = self.fuzzy(pc, one_edit_only=True)
                 # a core that IS a popular name was judged in step 2 (a weak version suffix is no typo);
                 # an edit at the core's first letter sits on the affix seam (py-tgcalls / ntgcalls,
                 # pydoctest / xdoctest): where the affix ends is a guess, so it is no evidence
@@ -477,6 +500,10 @@ class PypiIndex:
                     return Match(rest, "combosquat", f"{rest} + {bait!r}", self.rank[rest])
         return None
 
+
+#: Made-up names that take every path of ``match`` (look-alike, words, affixes, one and two edits, combos)
+_WARM_PROBES = ("zq0xv", "zqxv-wkjy", "wkjy-zqxv", "python-zqxvwkjy", "zqxvwkjy-py", "zqxvwkjyqq",
+                "zqxvwkjyqqzz-install", "py-zqxv-wkjy2", "zqxvwkjyqqzzkk", "install-zqxv", "zqxv-wkjy-lmno-py")
 
 #: The bait words that pose as an installer or updater of the project they are glued to
 INSTALLER_WORDS = frozenset({"install", "installer", "setup", "update", "updater", "upgrade", "download", "pip"})
