@@ -318,3 +318,26 @@ def test_guard_install_wrapper_with_uv(env):
     # uv's "# via huggingface-hub" is the resolver's word: httpx2 is cleared, not warned about
     hub = subprocess.run([*cmd, "huggingface-hub==2.4.0"], capture_output=True, text=True, env=environ, timeout=300)
     assert hub.returncode == 0 and "typosquat" not in hub.stdout + hub.stderr, hub.stdout + hub.stderr
+
+
+def test_a_cloned_repositorys_policy_cannot_switch_off_the_users_floor_under_the_hook(env, tmp_path):
+    """Issue 13: the user policy denies evilpkg; a cloned repo's guard.toml says mode off. pip still refuses."""
+    floor = tmp_path / "userconf"
+    floor.mkdir()
+    floor.joinpath("guard.toml").write_text(env.policy.read_text(), encoding="utf-8")  # deny evilpkg, local index
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "guard.toml").write_text('extends = []\nmode = "off"\n', encoding="utf-8")
+    environ = pip_env({"GUARD_CONFIG_DIR": str(floor), "GUARD_CACHE_DIR": str(env.cache)})
+    r = subprocess.run([str(env.python), "-m", "pip", "install", "--no-cache-dir", "-i", env.index.url, "evilpkg==1.0"],
+                       capture_output=True, text=True, env=environ, timeout=300, cwd=repo)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert str(repo / "guard.toml") in r.stderr and "mode lowers" in r.stderr
+    assert not env.installed("evilpkg")
+    # GUARD_POLICY pointing at a lax file is layered on the floor too
+    lax = tmp_path / "lax.toml"
+    lax.write_text('extends = []\nmode = "off"\n', encoding="utf-8")
+    r = subprocess.run([str(env.python), "-m", "pip", "install", "--no-cache-dir", "-i", env.index.url, "evilpkg==1.0"],
+                       capture_output=True, text=True, env={**environ, "GUARD_POLICY": str(lax)}, timeout=300, cwd=tmp_path)
+    assert r.returncode == 1 and str(lax) in r.stderr, r.stdout + r.stderr
+    assert not env.installed("evilpkg")

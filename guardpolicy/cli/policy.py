@@ -147,7 +147,8 @@ def _validate(args) -> int:
         raise UsageError(f"{args.file}: is a directory, not a policy file")
     if not path.exists():
         raise UsageError(f"{args.file}: no such file")
-    policy = load_policy(str(path.resolve()), env={k: v for k, v in __import__("os").environ.items() if k != "GUARD_MODE"})
+    policy = load_policy(str(path.resolve()), env={k: v for k, v in __import__("os").environ.items() if k != "GUARD_MODE"},
+                         floor=False)
     names = " <- ".join(l.name for l in policy.layers)
     print(f"{args.file}: ok ({len(policy.layers)} layers: {names})")
     return 0

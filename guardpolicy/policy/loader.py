@@ -425,25 +425,50 @@ def _has_tool_guard(pyproject: Path) -> bool:
         return bool(re.search(r"^\s*\[\s*tool\s*\.\s*guard\b", text, re.M))
 
 
-def discover_policy_ref(cwd: Optional[Path] = None, env: Optional[Mapping[str, str]] = None) -> tuple[str, str]:
-    """Where the effective policy comes from when ``--policy`` is not given.
+def discover_project_refs(cwd: Optional[Path] = None, env: Optional[Mapping[str, str]] = None) -> list[str]:
+    """Project policy files from ``cwd`` up to the repository root, outermost first.
 
-    Returns (reference, how it was found): ``GUARD_POLICY``, then ``guard.toml`` or a
-    ``pyproject.toml`` with ``[tool.guard]`` upward from ``cwd`` (the nearest folder wins;
-    in one folder ``guard.toml`` beats ``pyproject.toml``), then the user config dir's
-    ``guard.toml``, then the shipped ``default``.
+    In one folder ``guard.toml`` beats a ``pyproject.toml`` with ``[tool.guard]``. The search
+    stops at the first folder holding ``.git`` (a cloned repository's parents are not its
+    policy), and files another user owns or others may write are skipped with a warning
+    (``trust.untrusted_reason``). A nested policy (a vendored subfolder's) is layered on the
+    outer one and may only tighten it.
+    """
+    from .trust import is_repository_root, say, untrusted_reason
+
+    here = (cwd or Path.cwd()).resolve()
+    found = []
+    for folder in (here, *here.parents):
+        for candidate in (folder / "guard.toml", folder / "pyproject.toml"):
+            if not candidate.is_file():
+                continue
+            if candidate.name == "pyproject.toml" and not _has_tool_guard(candidate):
+                continue
+            why = untrusted_reason(candidate)
+            if why is not None:
+                say(f"ignoring project policy {candidate}: {why}")
+                continue
+            found.append(str(candidate))
+            break
+        if is_repository_root(folder):
+            break
+    return found[::-1]
+
+
+def discover_policy_ref(cwd: Optional[Path] = None, env: Optional[Mapping[str, str]] = None) -> tuple[str, str]:
+    """The policy a command uses on top of the floor when ``--policy`` is not given, and how it was found.
+
+    ``GUARD_POLICY``, then the nearest ``guard.toml`` / ``[tool.guard]`` upward from ``cwd``
+    (``discover_project_refs``), then the user config dir's ``guard.toml``, then the shipped
+    ``default``. Whatever it is, the floor (``trust.floor_files``) stays beneath it.
     """
     env = os.environ if env is None else env
     if env.get("GUARD_POLICY"):
         return env["GUARD_POLICY"], "GUARD_POLICY environment variable"
-    here = (cwd or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        candidate = folder / "guard.toml"
-        if candidate.is_file():
-            return str(candidate), "guard.toml found upward from the working directory"
-        pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and _has_tool_guard(pyproject):
-            return str(pyproject), "[tool.guard] in pyproject.toml found upward from the working directory"
+    project = discover_project_refs(cwd, env)
+    if project:
+        where = "[tool.guard] in pyproject.toml" if project[-1].endswith("pyproject.toml") else "guard.toml"
+        return project[-1], f"{where} found upward from the working directory"
     user = user_config_dir(env) / "guard.toml"
     if user.is_file():
         return str(user), "user config directory"
@@ -463,7 +488,7 @@ def user_config_dir(env: Optional[Mapping[str, str]] = None) -> Path:
 
 
 def load_policy(ref: Optional[str] = None, *, cwd: Optional[Path] = None, env: Optional[Mapping[str, str]] = None,
-                rules: Optional[Mapping[str, Any]] = None, refresh: str = "auto") -> Policy:
+                rules: Optional[Mapping[str, Any]] = None, refresh: str = "auto", floor: bool = True) -> Policy:
     """Load the effective policy.
 
     :param ref: a shipped name, a path, a bundle URL, or ``None`` to discover it.
@@ -471,10 +496,11 @@ def load_policy(ref: Optional[str] = None, *, cwd: Optional[Path] = None, env: O
     :param refresh: for remote bundles: ``auto`` (revalidate when the cached copy is older
         than the bundle's ``[bundle] refresh``), ``force`` (``guard policy pull``) or
         ``never`` (cache only; also what ``GUARD_OFFLINE=1`` selects).
+    :param floor: layer the policy on the trust root (``trust.floor_files``: the system and user
+        policies), which it may tighten but not loosen. ``False`` reads ``ref`` alone
+        (``guard policy validate FILE``).
     """
     env = os.environ if env is None else env
-    if ref is None:
-        ref, _origin = discover_policy_ref(cwd, env)
     if rules is None:
         from ..plugins import rule_infos
 
@@ -482,6 +508,81 @@ def load_policy(ref: Optional[str] = None, *, cwd: Optional[Path] = None, env: O
     if env.get("GUARD_OFFLINE", "").strip().lower() in ("1", "true", "yes") and refresh == "auto":
         refresh = "never"
     ctx = _Ctx(rules, env, refresh)
-    top = _resolve_ref(ref, None, cwd or Path.cwd(), ctx)
-    layers = _stack(top, (), ctx)
+    if ref is not None:
+        project = [ref]
+    elif env.get("GUARD_POLICY"):
+        project = [env["GUARD_POLICY"]]
+    else:
+        project = discover_project_refs(cwd, env)
+    layers = stack_on_floor(project if floor else project or [DEFAULT_POLICY], floor, cwd or Path.cwd(), ctx)
     return build_policy(layers, rules, env)
+
+
+#: what the floor locks for every layer above it: a project may tighten all of it, loosen none of
+#: it (the floor's own ``allowed_waivers`` and ``allow_mode_override = true`` are the exceptions)
+FLOOR_LOCKS = ("rules", "mode", "allow", "deny", "waivers", *sorted(schema.SECTIONS))
+
+
+def _floor_marker(below: list, allow_mode_override: bool) -> Layer:
+    """A layer holding only locks, placed between a floor (or an outer project policy) and what sits above it."""
+    named = ", ".join(dict.fromkeys(layer.where for layer in below if not _is_shipped_layer(layer))) or "shipped"
+    data: dict = {"locked": [e for e in FLOOR_LOCKS if not (allow_mode_override and e == "mode")]}
+    if allow_mode_override:  # the floor said so itself: GUARD_MODE / --mode may loosen the mode
+        data["allow_mode_override"] = True
+    return Layer(name=f"the floor ({named})", path=None, data=data, parents=None)
+
+
+def _is_shipped_layer(layer: Layer) -> bool:
+    """True for a policy shipped with guardpolicy (trusted like the code itself)."""
+    return bool(layer.path) and not layer.bundle and Path(layer.path).parent == shipped_dir()
+
+
+def stack_on_floor(project: list, use_floor, base_dir: Path, ctx: "_Ctx") -> list[Layer]:
+    """The layers of the floor, then of each project policy (outermost first), each above a lock.
+
+    ``use_floor``: read the trust root (``True``), or a list of ``(path, label)`` floor files.
+    Over a floor, shipped policies a project extends go to the bottom (they are part of guard, not
+    of the project). With neither floor nor project, the shipped ``default`` is the policy.
+    """
+    from .trust import floor_files, say
+
+    floor = floor_files(ctx.env) if use_floor is True else list(use_floor or ())
+    shipped: list[Layer] = []
+    floor_stack: list[Layer] = []
+    ids: set = set()
+
+    def add(target: list, layer: Layer) -> None:
+        ident = _identity(layer)
+        if ident not in ids:
+            ids.add(ident)
+            target.append(layer)
+
+    for path, _label in floor:
+        for sub in _stack(read_layer(path), (), ctx):
+            add(floor_stack, sub)
+    above: list[Layer] = []
+    below_names = [f"{label} {path}" for path, label in floor]
+    for ref in project:
+        top = _resolve_ref(ref, None, base_dir, ctx)
+        if _identity(top) in ids:
+            continue  # the floor itself (e.g. GUARD_POLICY naming the user policy)
+        if floor_stack or above:
+            floor_allows = any(layer.data.get("allow_mode_override") is True for layer in floor_stack) and not above
+            above.append(_floor_marker(floor_stack + above, floor_allows))
+            what = "project policy" if not ref.startswith(_URL_SCHEMES) else "policy"
+            say(f"{what} {top.where} layered on {', '.join(below_names) or 'the outer project policy'}: "
+                "it may tighten, not loosen")
+        for sub in _stack(top, (), ctx):
+            # shipped policies a project extends are part of guard: below the floor. The named
+            # policy itself stays above it (``--policy research`` over a strict floor is refused)
+            add(shipped if floor_stack and _is_shipped_layer(sub) and _identity(sub) != _identity(top) else above, sub)
+        below_names.append(f"project policy {top.where}")
+    if floor_stack and not above:
+        # nothing above the floor: the lock still keeps GUARD_MODE / --mode from loosening it
+        # (unless the floor itself says allow_mode_override = true)
+        floor_allows = any(layer.data.get("allow_mode_override") is True for layer in floor_stack)
+        above.append(_floor_marker(floor_stack, floor_allows))
+    layers = shipped + floor_stack + above
+    if not layers:
+        layers = _stack(_resolve_ref(DEFAULT_POLICY, None, base_dir, ctx), (), ctx)
+    return layers

@@ -38,11 +38,23 @@ _MODE_RANK = {"off": 0, "warn": 1, "enforce": 2}
 
 
 def locked_by(layers: Sequence[Layer], entry: str) -> Optional[Layer]:
-    """The lowest layer that locks ``entry``, or ``None``."""
+    """The lowest layer that locks ``entry``, or ``None``.
+
+    ``mode`` is also locked by any lock on a rule (a rule id, ``rules``, or a section or list a
+    rule enforces): ``mode = "off"`` would silence the locked rule as surely as ``action = "off"``.
+    """
     for layer in layers:
-        if entry in layer.data.get("locked", ()):
+        entries = layer.data.get("locked", ())
+        if entry in entries or (entry == "mode" and layer.data.get("allow_mode_override") is not True
+                                and any(implies_mode(e) for e in entries)):
             return layer
     return None
+
+
+def implies_mode(entry: str) -> bool:
+    """True when locking ``entry`` puts a floor under the mode (it locks at least one rule)."""
+    return entry == "rules" or entry in schema.SECTION_RULES or entry not in (
+        *schema.SECTIONS, *schema.LOCKABLE_KEYS)
 
 
 def tightens(direction: Optional[str], old: Any, new: Any) -> bool:
@@ -184,15 +196,20 @@ def _check_entry(layer: Layer, locker: Layer, upto_locker: Sequence[Layer], entr
             direction = schema.TIGHTEN.get(path)
             if not tightens(direction, old, new):
                 _fail(layer, locker, entry, path, f"[{entry}] {key} {_describe(direction, old, new)}")
-    elif entry == "mode":
+    if entry == "mode" or implies_mode(entry):
         if "mode" in data:
             old, new = before.get("mode", "enforce"), after.get("mode", "enforce")
             if _MODE_RANK[new] < _MODE_RANK[old]:
                 _fail(layer, locker, entry, ("mode",), f"mode lowers {old!r} to {new!r}")
         if after.get("allow_mode_override") is True and before.get("allow_mode_override", True) is False:
             _fail(layer, locker, entry, ("allow_mode_override",), "allow_mode_override turns the override back on")
+    if entry == "mode" or entry in schema.SECTIONS:
+        pass
     elif entry == "allow":
-        added = [a for a in data.get("allow", ()) if a not in before.get("allow", ())]
+        # an allow entry is a waiver of the name rules: the locking layer's allowed_waivers may permit it
+        name_rules = [r for r in rules if getattr(rules.get(r), "allowlist", False)] or ["typosquat"]
+        added = [a for a in data.get("allow", ()) if a not in before.get("allow", ())
+                 and not all(waiver_allowed({"rule": r, "subject": a}, upto_locker) for r in name_rules)]
         if added:
             idx = list(data["allow"]).index(added[0])
             _fail(layer, locker, entry, ("allow", idx), f"allow adds {', '.join(map(repr, added))}")

@@ -120,7 +120,7 @@ TIGHTEN = {
     ("sources", "allow_http"): "false",
     ("sources", "allow_trusted_host"): "false",
     ("sources", "allow_local"): "false",
-    ("hub", "allowed_formats"): "subset",
+    ("hub", "allowed_formats"): "empty-is-any",  # unset allows every format the scan passes
     ("hub", "scan_pickles"): "true",
     ("hub", "protected_repos"): "superset",
     ("build", "require_pins"): "true",
@@ -142,6 +142,9 @@ RULE_OPTION_TIGHTEN = {
 SECTION_RULES = {
     "sources": ("source",),
     "hub": ("format", "pickle"),
+    # the lists are enforced by rules too: locking the list locks the rule that reads it
+    "deny": ("denylist",),
+    "allow": ("typosquat", "malicious"),
 }
 
 #: Non-section names a ``locked`` entry may use besides section names and rule ids.

@@ -1,0 +1,126 @@
+"""The trust root: which policy files are the floor, and which files guard may read at all.
+
+The floor is what root or the user installed: ``guard.toml`` in the system config dir
+(``/etc/guard``, root-owned) and in the user config dir. A project's policy (found upward from
+the working directory, named by ``GUARD_POLICY`` or ``--policy``) is layered on top of the floor
+and may only tighten it (``loader.load_policy`` puts a lock on everything between the two).
+
+Environment variables that move these folders (``GUARD_SYSTEM_CONFIG_DIR``, ``GUARD_CONFIG_DIR``,
+``XDG_CONFIG_HOME``) can add a floor folder but never remove one: ``/etc/guard`` and the config
+folder under the user's home directory from the password database are always read.
+
+A policy file that another user owns (root excepted) or that others may write is not read: a
+``guard.toml`` planted in a shared folder (``/tmp``, ``/srv/builds``) must not steer anyone else's
+checks (the class of git's CVE-2022-24765). Such files are skipped with one warning line.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from pathlib import Path
+from typing import List, Mapping, Optional, Tuple
+
+#: the machine-wide config folder every floor starts from
+SYSTEM_DIR = Path("/etc/guard")
+POLICY_FILE = "guard.toml"
+
+_said: set = set()
+
+
+def say(message: str) -> None:
+    """One ``guard: ...`` line on stderr, once per process (the CLI and the pip hook both load policies)."""
+    if message not in _said:
+        _said.add(message)
+        print(f"guard: {message}", file=sys.stderr)
+
+
+def untrusted_reason(path: Path, st: Optional[os.stat_result] = None) -> Optional[str]:
+    """Why ``path`` may not be read as a policy (``None`` when it may).
+
+    Trusted: owned by the current user or by root, and not writable by group or others
+    (a group-writable file in a folder the user owns alone is still someone else's to change).
+    """
+    if not hasattr(os, "getuid"):  # pragma: no cover - no POSIX ownership to check
+        return None
+    try:
+        st = st or path.stat()
+    except OSError:
+        return None  # missing: the caller reports it
+    me = os.getuid()
+    if st.st_uid not in (me, 0):
+        return f"owned by uid {st.st_uid}, not by you (uid {me}) or root"
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"writable by others (mode {stat.S_IMODE(st.st_mode):04o})"
+    return None
+
+
+def _home_config_dir() -> Optional[Path]:
+    """``~/.config/guard`` for the real user (password database, not ``HOME``/``XDG_CONFIG_HOME``)."""
+    try:
+        import pwd
+
+        return Path(pwd.getpwuid(os.getuid()).pw_dir) / ".config" / "guard"
+    except (ImportError, KeyError):  # pragma: no cover - no password entry (some containers)
+        return None
+
+
+def floor_dirs(env: Mapping[str, str]) -> List[Tuple[Path, str]]:
+    """Folders whose ``guard.toml`` is the floor, lowest first, each with its label.
+
+    ``/etc/guard`` and the real home's config folder are always included; the environment can
+    only add folders (tests point them at their own temporary folders).
+    """
+    from .loader import user_config_dir
+
+    out: List[Tuple[Path, str]] = [(SYSTEM_DIR, "system policy")]
+    if env.get("GUARD_SYSTEM_CONFIG_DIR"):
+        out.append((Path(env["GUARD_SYSTEM_CONFIG_DIR"]), "system policy"))
+    home = _home_config_dir()
+    if home is not None:
+        out.append((home, "user policy"))
+    out.append((user_config_dir(env), "user policy"))
+    seen, unique = set(), []
+    for folder, label in out:
+        key = os.path.normpath(str(folder))
+        if key not in seen:
+            seen.add(key)
+            unique.append((folder, label))
+    return unique
+
+
+def floor_files(env: Mapping[str, str]) -> List[Tuple[Path, str]]:
+    """The floor's policy files that exist and may be trusted, lowest first, with their labels.
+
+    A system policy must be root's; a user policy the user's or root's. Others are skipped
+    with a warning (a floor someone else can edit is no floor).
+    """
+    out = []
+    seen = set()
+    for folder, label in floor_dirs(env):
+        path = folder / POLICY_FILE
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        ident = (st.st_dev, st.st_ino)
+        if ident in seen:
+            continue
+        seen.add(ident)
+        why = untrusted_reason(path, st)
+        if why is None and label == "system policy" and folder == SYSTEM_DIR and hasattr(os, "getuid") \
+                and st.st_uid != 0:
+            why = f"owned by uid {st.st_uid}, not root"
+        if why is not None:
+            say(f"ignoring {label} {path}: {why}")
+            continue
+        out.append((path, label))
+    return out
+
+
+def is_repository_root(folder: Path) -> bool:
+    """True for a folder holding ``.git`` (a work tree's top, or a submodule's): the upward search stops there."""
+    return (folder / ".git").exists() or (folder / ".hg").exists()

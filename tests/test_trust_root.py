@@ -1,0 +1,199 @@
+"""The organization's policy cannot be escaped: the floor (system and user policy) stays beneath
+every project policy, environment variable and command-line override, which may tighten it only.
+
+Each test is an attack from issue 13 on real files: a cloned repository's guard.toml, a policy
+planted in a shared parent folder by another uid, a vendored subfolder's [tool.guard],
+GUARD_POLICY / GUARD_MODE / GUARD_CONFIG_DIR, and locks that leaked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import run_guard
+from guardpolicy.errors import PolicyError
+from guardpolicy.policy import load_policy
+from guardpolicy.policy.trust import SYSTEM_DIR, floor_dirs, untrusted_reason
+
+ORG = 'extends = ["default"]\ndeny = ["evilpkg"]\n'
+LAX = 'extends = []\nmode = "off"\n'
+
+
+@pytest.fixture
+def org(tmp_path, monkeypatch):
+    """A user policy (the floor) that denies evilpkg, and a cloned repository below tmp_path."""
+    conf = tmp_path / "userconf"
+    conf.mkdir()
+    (conf / "guard.toml").write_text(ORG, encoding="utf-8")
+    monkeypatch.setenv("GUARD_CONFIG_DIR", str(conf))
+    repo = tmp_path / "work" / "repo"
+    (repo / ".git").mkdir(parents=True)
+    return repo
+
+
+def check(repo, *args, env=None):
+    proc = run_guard("check", "pypi:evilpkg==1.0", "--format", "json", *args, cwd=repo, env=env)
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, proc.stderr
+    return proc
+
+
+def test_without_a_project_policy_the_floor_denies(org):
+    proc = check(org)
+    assert proc.returncode == 1 and "evilpkg" in proc.stdout
+
+
+@pytest.mark.parametrize("name, text", [("guard.toml", LAX), ("pyproject.toml", '[tool.guard]\nextends = []\nmode = "off"\n')])
+def test_a_cloned_repositorys_policy_cannot_replace_the_floor(org, name, text):
+    (org / name).write_text(text, encoding="utf-8")
+    proc = check(org)
+    assert proc.returncode == 2, proc.stdout + proc.stderr  # refused: fails closed, nothing allowed
+    assert str(org / name) in proc.stderr and "the floor" in proc.stderr and "mode lowers" in proc.stderr
+    assert f"project policy {org / name} layered on user policy" in proc.stderr
+
+
+def test_a_project_policy_may_tighten_the_floor(org):
+    (org / "guard.toml").write_text('deny = ["otherpkg"]\n[rules.unpinned]\naction = "deny"\n', encoding="utf-8")
+    proc = run_guard("check", "pypi:evilpkg==1.0", "pypi:otherpkg==1.0", "pypi:requests", "--format", "json", cwd=org)
+    assert proc.returncode == 1, proc.stderr
+    denied = {(f["rule"], f["subject"]) for f in json.loads(proc.stdout)["findings"] if f["action"] == "deny"}
+    assert {("denylist", "evilpkg==1.0"), ("denylist", "otherpkg==1.0"), ("unpinned", "requests")} <= denied
+
+
+def test_project_waivers_and_allow_entries_need_the_floors_permission(org, tmp_path):
+    (org / "guard.toml").write_text('allow = ["reqeusts"]\n', encoding="utf-8")
+    assert check(org).returncode == 2
+    conf = tmp_path / "userconf" / "guard.toml"
+    conf.write_text(ORG + 'allowed_waivers = ["typosquat:reqeusts", "malicious:reqeusts"]\n', encoding="utf-8")
+    proc = run_guard("check", "pypi:reqeusts==1.0", cwd=org)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_guard_policy_and_the_command_line_are_layered_on_the_floor(org, tmp_path):
+    lax = tmp_path / "lax.toml"
+    lax.write_text(LAX, encoding="utf-8")
+    env = {**os.environ, "GUARD_POLICY": str(lax)}
+    proc = check(org, env=env)
+    assert proc.returncode == 2 and str(lax) in proc.stderr
+    assert check(org, "--policy", str(lax)).returncode == 2
+    assert check(org, "--policy", "research").returncode == 2       # a looser shipped policy, refused too
+    # naming a shipped policy the floor already extends changes nothing
+    assert check(org, env={**os.environ, "GUARD_POLICY": "default"}).returncode == 1
+    assert check(org, "--policy", "strict").returncode == 1          # tightening is fine
+
+
+def test_guard_mode_cannot_switch_the_floor_off(org):
+    proc = check(org, env={**os.environ, "GUARD_MODE": "off"})
+    assert proc.returncode == 1 and "evilpkg" in proc.stdout
+    proc = check(org, "--mode", "warn")
+    assert proc.returncode == 1 and "--mode warn ignored" in proc.stderr
+
+
+def test_a_floor_that_allows_the_mode_override_allows_it(org, tmp_path):
+    (tmp_path / "userconf" / "guard.toml").write_text(ORG + "allow_mode_override = true\n", encoding="utf-8")
+    assert check(org, env={**os.environ, "GUARD_MODE": "warn"}).returncode == 0
+
+
+def test_the_upward_search_stops_at_the_repository_root(tmp_path, monkeypatch):
+    monkeypatch.delenv("GUARD_POLICY", raising=False)
+    (tmp_path / "guard.toml").write_text(LAX, encoding="utf-8")      # above the clone: not its policy
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "requirements.txt").write_text("reqeusts==1.0\n", encoding="utf-8")
+    proc = run_guard("check", "requirements.txt", cwd=repo)
+    assert proc.returncode == 1, proc.stdout + proc.stderr          # default policy, not mode off
+
+
+def test_a_vendored_subfolder_cannot_loosen_the_projects_policy(tmp_path, monkeypatch):
+    repo = tmp_path / "repo"
+    vendored = repo / "vendor" / "lib"
+    (repo / ".git").mkdir(parents=True)
+    vendored.mkdir(parents=True)
+    (repo / "guard.toml").write_text(ORG, encoding="utf-8")
+    (vendored / "pyproject.toml").write_text('[tool.guard]\nmode = "off"\n', encoding="utf-8")
+    proc = check(vendored)
+    assert proc.returncode == 2 and str(vendored / "pyproject.toml") in proc.stderr
+    (vendored / "pyproject.toml").write_text('[tool.guard]\ndeny = ["vendoredbad"]\n', encoding="utf-8")
+    proc = run_guard("check", "pypi:evilpkg==1.0", "pypi:vendoredbad==1.0", "--format", "json", cwd=vendored)
+    assert {f["subject"] for f in json.loads(proc.stdout)["findings"]} >= {"evilpkg==1.0", "vendoredbad==1.0"}
+
+
+def test_a_world_writable_project_policy_is_ignored(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    policy = repo / "guard.toml"
+    policy.write_text(LAX, encoding="utf-8")
+    policy.chmod(0o666)
+    proc = run_guard("check", "pypi:reqeusts==1.0", cwd=repo)         # mode off would allow it
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"ignoring project policy {policy}: writable by others" in proc.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to give a file to another uid")
+def test_a_policy_planted_by_another_user_in_a_shared_parent_is_ignored(tmp_path):
+    shared = tmp_path / "srv-builds"                                  # like /tmp or /srv/builds
+    project = shared / "alice" / "project"
+    project.mkdir(parents=True)
+    planted = shared / "guard.toml"
+    planted.write_text(LAX, encoding="utf-8")
+    os.chown(planted, 65534, 65534)                                   # nobody's file
+    proc = run_guard("check", "pypi:reqeusts==1.0", cwd=project)      # mode off would allow it
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"ignoring project policy {planted}: owned by uid 65534" in proc.stderr
+    # the same for a floor file someone else owns
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "guard.toml").write_text(LAX, encoding="utf-8")
+    os.chown(conf / "guard.toml", 65534, 65534)
+    proc = run_guard("check", "pypi:reqeusts==1.0", cwd=project, env={**os.environ, "GUARD_CONFIG_DIR": str(conf)})
+    assert "ignoring user policy" in proc.stderr and proc.returncode == 1
+
+
+def test_environment_variables_can_add_floor_folders_but_not_remove_them(tmp_path):
+    env = {"GUARD_SYSTEM_CONFIG_DIR": str(tmp_path / "empty"), "GUARD_CONFIG_DIR": str(tmp_path / "empty2"),
+           "XDG_CONFIG_HOME": str(tmp_path / "empty3")}
+    folders = [str(f) for f, _ in floor_dirs(env)]
+    assert str(SYSTEM_DIR) in folders and str(tmp_path / "empty") in folders
+    import pwd
+
+    home = Path(pwd.getpwuid(os.getuid()).pw_dir) / ".config" / "guard"
+    assert str(home) in folders and str(tmp_path / "empty2") in folders
+
+
+def test_untrusted_reason(tmp_path):
+    mine = tmp_path / "f.toml"
+    mine.write_text("", encoding="utf-8")
+    mine.chmod(0o644)
+    assert untrusted_reason(mine) is None
+    mine.chmod(0o664)
+    assert "writable by others" in untrusted_reason(mine)
+
+
+# ---- locks without gaps -----------------------------------------------------------------------
+
+def _layers(tmp_path, org_text, project_text):
+    (tmp_path / "org.toml").write_text(org_text, encoding="utf-8")
+    proj = tmp_path / "proj.toml"
+    proj.write_text('extends = ["org.toml"]\n' + project_text, encoding="utf-8")
+    return proj
+
+
+@pytest.mark.parametrize("project_text, why", [
+    ('[rules.denylist]\naction = "off"\n', "rule denylist action lowers"),     # locking the list locks its rule
+    ('mode = "off"\n', "mode lowers"),                                       # a locked rule puts a floor under mode
+    ('mode = "warn"\n', "mode lowers"),
+])
+def test_locks_have_no_gaps(tmp_path, project_text, why):
+    proj = _layers(tmp_path, 'extends = ["default"]\nlocked = ["deny", "typosquat"]\ndeny = ["evilpkg"]\n', project_text)
+    with pytest.raises(PolicyError) as exc:
+        load_policy(str(proj), env={}, floor=False)
+    assert why in exc.value.message and str(proj) in exc.value.file
+
+
+def test_a_locked_rule_ignores_guard_mode_off(tmp_path):
+    proj = _layers(tmp_path, 'extends = ["default"]\nlocked = ["typosquat"]\n', "")
+    policy = load_policy(str(proj), env={"GUARD_MODE": "off"}, floor=False)
+    assert policy.mode == "enforce" and "GUARD_MODE=off ignored" in policy.mode_source
