@@ -114,10 +114,14 @@ def system_config_dir(env: Mapping[str, str]) -> Path:
 
 
 def key_files(env: Mapping[str, str]) -> list[Path]:
-    """The trusted-key files consulted, system first."""
-    from .policy.loader import user_config_dir
+    """The trusted-key files consulted, system first: every floor folder (``policy.trust.floor_dirs``).
 
-    return [system_config_dir(env) / "trusted_keys", user_config_dir(env) / "trusted_keys"]
+    ``/etc/guard`` and the real home's config folder are always among them: an environment
+    variable can add a key folder, never remove the administrator's keys.
+    """
+    from .policy.trust import floor_dirs
+
+    return [folder / "trusted_keys" for folder, _label in floor_dirs(env)]
 
 
 def read_key_file(path: Path) -> list[bytes]:

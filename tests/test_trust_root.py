@@ -197,3 +197,10 @@ def test_a_locked_rule_ignores_guard_mode_off(tmp_path):
     proj = _layers(tmp_path, 'extends = ["default"]\nlocked = ["typosquat"]\n', "")
     policy = load_policy(str(proj), env={"GUARD_MODE": "off"}, floor=False)
     assert policy.mode == "enforce" and "GUARD_MODE=off ignored" in policy.mode_source
+
+
+def test_moving_the_system_config_dir_does_not_drop_the_administrators_keys(tmp_path):
+    from guardpolicy.bundles import key_files
+
+    files = [str(p) for p in key_files({"GUARD_SYSTEM_CONFIG_DIR": str(tmp_path / "empty")})]
+    assert str(SYSTEM_DIR / "trusted_keys") in files and str(tmp_path / "empty" / "trusted_keys") in files
