@@ -204,3 +204,41 @@ def test_moving_the_system_config_dir_does_not_drop_the_administrators_keys(tmp_
 
     files = [str(p) for p in key_files({"GUARD_SYSTEM_CONFIG_DIR": str(tmp_path / "empty")})]
     assert str(SYSTEM_DIR / "trusted_keys") in files and str(tmp_path / "empty" / "trusted_keys") in files
+
+
+# ---- bounds -----------------------------------------------------------------------------------
+
+def test_a_diamond_of_extends_is_walked_once_per_file(tmp_path):
+    import time
+
+    n = 22
+    for i in range(n):
+        parents = [f'"l{j}.toml"' for j in (i + 1, i + 2) if j < n] or ['"default"']
+        (tmp_path / f"l{i}.toml").write_text(f"extends = [{', '.join(parents)}]\n", encoding="utf-8")
+    started = time.monotonic()
+    policy = load_policy(str(tmp_path / "l0.toml"), env={}, floor=False)
+    # (not a timing assertion: before memoising this took 18 s; 2**20 walks would never finish here)
+    assert len([layer for layer in policy.layers if layer.path and Path(layer.path).parent == tmp_path]) == n
+    assert time.monotonic() - started < 60
+
+
+@pytest.mark.parametrize("length, why", [(200, "nested more than"), (1000, "nested more than")])
+def test_long_extends_chains_fail_with_one_line(tmp_path, length, why):
+    for i in range(length):
+        (tmp_path / f"c{i}.toml").write_text(f'extends = ["c{i + 1}.toml"]\n' if i < length - 1 else "", encoding="utf-8")
+    proc = run_guard("check", "pypi:requests==2.0", "--policy", tmp_path / "c0.toml", cwd=tmp_path)
+    assert proc.returncode == 2 and why in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_too_many_files_and_a_too_long_name_are_clear_errors(tmp_path):
+    names = [f"w{i}.toml" for i in range(80)]
+    for name in names:
+        (tmp_path / name).write_text("", encoding="utf-8")
+    (tmp_path / "top.toml").write_text("extends = [" + ", ".join(f'"{n}"' for n in names) + "]\n", encoding="utf-8")
+    with pytest.raises(PolicyError) as exc:
+        load_policy(str(tmp_path / "top.toml"), env={}, floor=False)
+    assert "more than 64 files" in exc.value.message
+    (tmp_path / "long.toml").write_text('extends = ["' + "a" * 5000 + '.toml"]\n', encoding="utf-8")
+    proc = run_guard("check", "pypi:requests==2.0", "--policy", tmp_path / "long.toml", cwd=tmp_path)
+    assert proc.returncode == 2 and "5005 characters" in proc.stderr and "internal error" not in proc.stderr

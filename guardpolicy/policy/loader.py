@@ -10,6 +10,7 @@ one key by key (tables merge, values replace), except the lists in
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import json
 import os
@@ -222,12 +223,24 @@ def is_url(ref: str) -> bool:
     return ref.startswith(_URL_SCHEMES)
 
 
+#: bounds on one policy stack: deeper ``extends`` chains, more distinct files or more bytes are an
+#: error naming the file that crossed the line (a 22-file diamond took 18 s before memoising)
+MAX_EXTENDS_DEPTH = 32
+MAX_LAYERS = 64
+MAX_STACK_BYTES = 8 * 1024 * 1024
+
+
 class _Ctx:
     """What every step of one ``load_policy`` call shares."""
 
     def __init__(self, rules: Mapping[str, Any], env: Mapping[str, str], refresh: str):
         """The rule registry, environment and bundle refresh mode of this load."""
         self.rules, self.env, self.refresh = rules, env, refresh
+        #: identity -> the finished stack of that layer (each file is walked once per load)
+        self.stacks: dict = {}
+        #: distinct layers read and their bytes (for MAX_LAYERS and MAX_STACK_BYTES)
+        self.read: set = set()
+        self.bytes = 0
 
 
 def _resolve_ref(ref: str, referrer: Optional[Layer], base_dir: Optional[Path], ctx: _Ctx) -> Layer:
@@ -262,7 +275,13 @@ def _resolve_ref(ref: str, referrer: Optional[Layer], base_dir: Optional[Path], 
     path = Path(ref).expanduser()
     if not path.is_absolute() and base_dir is not None:
         path = Path(os.path.normpath(base_dir / path))
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except OSError as exc:  # ENAMETOOLONG, ELOOP, EACCES on a parent
+        shown = ref if len(ref) <= 120 else ref[:100] + f"... ({len(ref)} characters)"
+        raise PolicyError(f"cannot use policy path {shown!r}: {exc.strerror or exc}", file=where, line=line,
+                          key="extends" if referrer else None) from None
+    if not exists:
         if "/" not in ref and "\\" not in ref and not ref.endswith(".toml"):
             msg = f"no shipped policy named {ref!r} (shipped: {', '.join(shipped_policy_names())})"
         else:
@@ -283,12 +302,35 @@ def _identity(layer: Layer) -> str:
     """What makes two layers the same file (for cycles and de-duplication)."""
     if layer.bundle:
         return layer.bundle["url"]
-    return str(Path(layer.path).resolve()) if layer.path else layer.name
+    return _resolved(layer.path) if layer.path else layer.name
+
+
+@functools.lru_cache(maxsize=1024)
+def _resolved(path: str) -> str:
+    """``path`` with symlinks and ``..`` resolved (asked again and again while stacking)."""
+    return str(Path(path).resolve())
 
 
 def _stack(layer: Layer, seen: tuple, ctx: _Ctx) -> list[Layer]:
-    """``layer`` preceded by everything it extends (depth first, lowest first, each file once)."""
+    """``layer`` preceded by everything it extends (depth first, lowest first, each file once).
+
+    Memoised per file for one load, and bounded: ``MAX_EXTENDS_DEPTH`` levels, ``MAX_LAYERS``
+    distinct files, ``MAX_STACK_BYTES`` of policy text.
+    """
     ident = _identity(layer)
+    done = ctx.stacks.get(ident)
+    if done is not None:
+        return done
+    if len(seen) >= MAX_EXTENDS_DEPTH:
+        raise PolicyError(f"extends nested more than {MAX_EXTENDS_DEPTH} levels deep", file=layer.where, key="extends")
+    if ident not in ctx.read:
+        ctx.read.add(ident)
+        ctx.bytes += len(layer.text or "")
+        if len(ctx.read) > MAX_LAYERS:
+            raise PolicyError(f"the policy extends more than {MAX_LAYERS} files", file=layer.where, key="extends")
+        if ctx.bytes > MAX_STACK_BYTES:
+            raise PolicyError(f"the policy files add up to more than {MAX_STACK_BYTES // (1024 * 1024)} MiB",
+                              file=layer.where)
     validate_layer(layer, ctx.rules)
     if "extends" in layer.data:
         parents = layer.data["extends"]
@@ -296,6 +338,7 @@ def _stack(layer: Layer, seen: tuple, ctx: _Ctx) -> list[Layer]:
         parents = [] if layer.name == DEFAULT_POLICY else [DEFAULT_POLICY]
     base_dir = Path(layer.path).parent if layer.path and not layer.bundle else None
     out: list[Layer] = []
+    in_out: set = set()
     pids: list[str] = []
     for ref in parents:
         parent = _resolve_ref(ref, layer, base_dir, ctx)
@@ -307,9 +350,12 @@ def _stack(layer: Layer, seen: tuple, ctx: _Ctx) -> list[Layer]:
             raise PolicyError(f"extends cycle: {chain}", file=layer.where,
                               line=key_line(layer.text, layer.keybase + ("extends", idx)), key="extends")
         for sub in _stack(parent, seen + (ident,), ctx):
-            if all(_identity(sub) != _identity(o) for o in out):
+            sid = _identity(sub)
+            if sid not in in_out:
+                in_out.add(sid)
                 out.append(sub)
     out.append(replace(layer, parents=tuple(pids)))
+    ctx.stacks[ident] = out
     return out
 
 
