@@ -242,3 +242,44 @@ def test_too_many_files_and_a_too_long_name_are_clear_errors(tmp_path):
     (tmp_path / "long.toml").write_text('extends = ["' + "a" * 5000 + '.toml"]\n', encoding="utf-8")
     proc = run_guard("check", "pypi:requests==2.0", "--policy", tmp_path / "long.toml", cwd=tmp_path)
     assert proc.returncode == 2 and "5005 characters" in proc.stderr and "internal error" not in proc.stderr
+
+
+@pytest.mark.parametrize("kind", ["fifo", "devzero", "grown"])
+def test_verify_hashes_only_regular_files_and_at_most_the_locked_size(tmp_path, kind):
+    import hashlib
+
+    empty = hashlib.sha256(b"").hexdigest()
+    lock = tmp_path / "guard.lock"
+    lock.write_text('version = 1\n\n[[repo]]\nid = "acme/tiny"\nkind = "model"\nendpoint = "https://huggingface.co"\n'
+                    f'revision = "main"\ncommit = "{"a" * 40}"\n\n[[repo.files]]\npath = "empty.txt"\nsize = 0\n'
+                    f'sha256 = "{empty}"\nsha256_from = "download"\n', encoding="utf-8")
+    snap = tmp_path / "snap"
+    snap.mkdir()
+    target = snap / "empty.txt"
+    if kind == "fifo":
+        os.mkfifo(target)                         # opening it for reading would block forever
+    elif kind == "devzero":
+        target.symlink_to("/dev/zero")            # reading it never ends
+    else:
+        target.write_bytes(b"")
+    proc = run_guard("verify", snap, "--lock", lock, "--format", "json", cwd=tmp_path)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    if kind == "grown":
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    (f,) = json.loads(proc.stdout)["findings"]
+    assert f["rule"] == "digest" and "not a regular file" in f["message"]
+
+
+def test_sha256_file_reads_at_most_max_bytes(tmp_path):
+    import hashlib
+
+    from guardpolicy.hashing import sha256_file
+
+    p = tmp_path / "f"
+    p.write_bytes(b"x" * 1000)
+    assert sha256_file(p, max_bytes=10) == hashlib.sha256(b"x" * 10).hexdigest()
+    assert sha256_file(p) == hashlib.sha256(b"x" * 1000).hexdigest()
+    with pytest.raises(OSError, match="not a regular file"):
+        sha256_file("/dev/zero")              # a device never ends: refused before the first read

@@ -104,7 +104,10 @@ class LockVerifySource(Source):
                 sizes[rel] = None
             if sizes[rel] == entry.size:
                 to_hash.append(str(p))
-        digests = sha256_files(to_hash, self.jobs)
+        # read at most the locked size + 1 bytes: a file that grows (or a swapped-in device) cannot stall verify
+        limits = {str(present[rel]): by_path[rel].size + 1 for rel in present if rel in by_path and
+                  str(present[rel]) in to_hash and by_path[rel].size is not None}
+        digests = sha256_files(to_hash, self.jobs, max_bytes=limits)
         for rel in sorted(present):
             p, entry = present[rel], by_path.get(rel)
             base = {"lock": lockname, "repo": f"{repo.id}@{repo.commit}", "path_in_repo": rel}
@@ -119,8 +122,11 @@ class LockVerifySource(Source):
                 continue
             got = digests.get(str(p))
             if isinstance(got, OSError):
+                not_regular = got.strerror == "not a regular file"
                 yield Finding(rule="digest", subject=str(p), location=loc,
-                              message=f"cannot read {rel}: {got.strerror or got}", suggestion="check permissions")
+                              message=f"cannot read {rel}: {got.strerror or got}"
+                                      + (" (a FIFO, device or socket where the lock has a file)" if not_regular else ""),
+                              suggestion="replace it with the locked file" if not_regular else "check permissions")
                 continue
             if got is None:  # size differs: a mismatch without hashing
                 yield Finding(rule="digest", subject=str(p), location=loc,
