@@ -184,26 +184,30 @@ class PypiIndex:
 
     @cached_property
     def _near(self) -> Tuple[Dict[Tuple[int, str], list], Dict[Tuple[int, str], list]]:
-        """One-edit targets by ``(query length, first two letters)`` and by ``(query length, last two letters)``.
+        """One-edit targets by ``(length, first two letters)`` and by ``(length, last two letters)``.
 
         One edit (insertion, omission, substitution or adjacent swap) of a name of five or more
-        letters leaves its first two or its last two letters alone, so a query needs two small
-        buckets (targets of length n-1..n+1 sharing either end) instead of the whole list: two
-        rapidfuzz calls per query. Built whole at ``warm``.
+        letters leaves its first two or its last two letters alone, so a query needs the targets
+        of length n-1..n+1 sharing either end: a few tiny lists instead of the whole list.
+        Built whole at ``warm`` (a few ms).
         """
         by_first: Dict[Tuple[int, str], list] = defaultdict(list)
         by_last: Dict[Tuple[int, str], list] = defaultdict(list)
         for length, plains in self._by_length.items():
             for plain in plains:
-                for n in (length - 1, length, length + 1):
-                    by_first[(n, plain[:2])].append(plain)
-                    by_last[(n, plain[-2:])].append(plain)
+                by_first[(length, plain[:2])].append(plain)
+                by_last[(length, plain[-2:])].append(plain)
         return dict(by_first), dict(by_last)
 
-    def _near_buckets(self, n: int, plain: str) -> Tuple[list, list]:
-        """The one-edit candidates of ``plain`` (length ``n`` >= 5; a target may be in both lists)."""
+    def _near_buckets(self, n: int, plain: str) -> Tuple[list, ...]:
+        """The one-edit candidates of ``plain`` (length ``n`` >= 5): one list (a target may repeat)."""
         by_first, by_last = self._near
-        return by_first.get((n, plain[:2]), ()), by_last.get((n, plain[-2:]), ())
+        first, last = plain[:2], plain[-2:]
+        out: list = []
+        for length in (n - 1, n, n + 1):
+            out += by_first.get((length, first), ())
+            out += by_last.get((length, last), ())
+        return (out,)
 
     @cached_property
     def _two_edit_buckets(self) -> Dict[int, list]:
@@ -217,7 +221,7 @@ class PypiIndex:
 
     @cached_property
     def _two_near(self) -> Tuple[Dict[Tuple[int, str], list], Dict[Tuple[int, str], list]]:
-        """Two-edit targets of lengths n-2..n+2 by ``(query length, first letter)`` and ``(query length, last letter)``.
+        """Two-edit targets by ``(length, first letter)`` and ``(length, last letter)`` (queries read n-2..n+2).
 
         Two slips that change both the first and the last letter of a long name are not a typo's
         shape (and a changed first letter is weak evidence anyway), so two buckets suffice.
@@ -226,10 +230,9 @@ class PypiIndex:
         by_last: Dict[Tuple[int, str], list] = defaultdict(list)
         for length, plains in self._two_edit_buckets.items():
             for plain in plains:
-                for n in range(length - 2, length + 3):
-                    by_first[(n, plain[0])].append(plain)
-                    if plain[-1] != plain[0]:
-                        by_last[(n, plain[-1])].append(plain)
+                by_first[(length, plain[0])].append(plain)
+                if plain[-1] != plain[0]:
+                    by_last[(length, plain[-1])].append(plain)
         return dict(by_first), dict(by_last)
 
     @cached_property
@@ -301,10 +304,13 @@ class PypiIndex:
             return None
         if n >= opts.long_name:
             by_first, by_last = self._two_near
-            for bucket in (by_first.get((n, plain[0])), by_last.get((n, plain[-1]))):
-                if bucket:
-                    hits.extend(h[0] for h in process.extract(plain, bucket, scorer=OSA.distance,
-                                                              score_cutoff=2, limit=None))
+            bucket: list = []
+            for length in range(n - 2, n + 3):
+                bucket += by_first.get((length, plain[0]), ())
+                bucket += by_last.get((length, plain[-1]), ())
+            if bucket:
+                hits.extend(h[0] for h in process.extract(plain, bucket, scorer=OSA.distance,
+                                                          score_cutoff=2, limit=None))
             hits = [h for h in hits if not self._weak_typo(plain, h)]
             if hits:
                 return self._best(self.by_plain[h] for h in hits), "typo"
