@@ -283,3 +283,106 @@ def test_sha256_file_reads_at_most_max_bytes(tmp_path):
     assert sha256_file(p) == hashlib.sha256(b"x" * 1000).hexdigest()
     with pytest.raises(OSError, match="not a regular file"):
         sha256_file("/dev/zero")              # a device never ends: refused before the first read
+
+
+# ---- caches: the user's alone, rows authenticated ---------------------------------------------
+
+def test_cache_files_are_private_and_rows_are_authenticated(tmp_path):
+    import sqlite3
+    import stat as st_
+
+    from guardpolicy.model import PackageRef
+    from guardpolicy.runtime.cache import DecisionCache
+
+    folder = tmp_path / "cache"
+    c = DecisionCache(folder / "decisions.sqlite3")
+    assert c.store_allowed([PackageRef("goodpkg", version="1.0")], "pol") == 1
+    assert st_.S_IMODE(os.stat(folder).st_mode) == 0o700
+    assert st_.S_IMODE(os.stat(folder / "decisions.sqlite3").st_mode) == 0o600
+    assert st_.S_IMODE(os.stat(folder / "cache.key").st_mode) == 0o600
+    c.close()
+    # another process writes a row for a package it wants through: the key fields are public facts
+    from guardpolicy.runtime.cache import subject_key
+
+    evil = PackageRef("evilpkg", version="1.0")
+    with sqlite3.connect(folder / "decisions.sqlite3") as db:
+        db.execute("INSERT INTO decisions VALUES (?,?,?,?,?,?,?,?)",
+                   (*subject_key(evil), "pol", "allow", 1e9))
+        db.execute("INSERT INTO decisions VALUES (?,?,?,?,?,?,?,?)",
+                   (*subject_key(PackageRef("evil2", version="1.0")), "pol", "allow:" + "0" * 64, 1e9))
+    fresh = DecisionCache(folder / "decisions.sqlite3")
+    assert fresh.is_allowed(PackageRef("goodpkg", version="1.0"), "pol")
+    assert not fresh.is_allowed(evil, "pol")
+    assert not fresh.is_allowed(PackageRef("evil2", version="1.0"), "pol")
+    fresh.close()
+    # a row copied from another user's cache (another key) does not verify either
+    other = DecisionCache(tmp_path / "other" / "decisions.sqlite3")
+    other.store_allowed([PackageRef("copied", version="1.0")], "pol")
+    other.close()
+    with sqlite3.connect(tmp_path / "other" / "decisions.sqlite3") as src, \
+            sqlite3.connect(folder / "decisions.sqlite3") as dst:
+        dst.executemany("INSERT INTO decisions VALUES (?,?,?,?,?,?,?,?)", src.execute("SELECT * FROM decisions"))
+    assert not DecisionCache(folder / "decisions.sqlite3").is_allowed(PackageRef("copied", version="1.0"), "pol")
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to give files to another uid")
+def test_a_cache_another_user_created_is_never_trusted(tmp_path, capsys):
+    from guardpolicy.model import PackageRef
+    from guardpolicy.runtime.cache import DecisionCache
+
+    shared = tmp_path / "shared-cache"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    c = DecisionCache(shared / "decisions.sqlite3")
+    assert c.store_allowed([PackageRef("x", version="1")], "pol") == 0    # a folder others may write: off
+    assert "decision cache off" in capsys.readouterr().err
+    mine = tmp_path / "mine"
+    mine.mkdir(mode=0o700)
+    db = mine / "decisions.sqlite3"
+    db.write_bytes(b"")
+    os.chown(db, 65534, 65534)
+    db.chmod(0o666)
+    c = DecisionCache(db)
+    assert not c.is_allowed(PackageRef("x", version="1"), "pol") and c.errors == 1
+    link = tmp_path / "linked"
+    link.mkdir(mode=0o700)
+    (link / "decisions.sqlite3").symlink_to(tmp_path / "elsewhere.sqlite3")
+    assert DecisionCache(link / "decisions.sqlite3").store_allowed([PackageRef("x", version="1")], "pol") == 0
+    assert not (tmp_path / "elsewhere.sqlite3").exists()
+
+
+# ---- the audit log: no symlinks, no torn records -----------------------------------------------
+
+def test_a_symlink_planted_at_the_log_path_is_not_followed(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n", encoding="utf-8")
+    log = tmp_path / "shared" / "decisions.jsonl"
+    log.parent.mkdir()
+    log.symlink_to(victim)
+    policy = tmp_path / "guard.toml"
+    policy.write_text(f'[log]\npath = "{log}"\n', encoding="utf-8")
+    proc = run_guard("check", "pypi:requests==2.32.3", "--policy", policy, cwd=tmp_path)
+    assert victim.read_text(encoding="utf-8") == "precious\n"
+    assert "Traceback" not in proc.stderr and str(log) in proc.stderr, proc.stderr
+
+
+def test_a_full_disk_leaves_no_torn_record(tmp_path):
+    import subprocess
+    import sys
+
+    log = tmp_path / "decisions.jsonl"
+    log.write_bytes(b'{"seq": 1}\n')
+    code = f"""
+import resource, signal
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)     # a write past the limit fails with EFBIG, like ENOSPC
+resource.setrlimit(resource.RLIMIT_FSIZE, (40, 40))
+from pathlib import Path
+from guardpolicy.audit.log import append_bytes
+try:
+    append_bytes(Path({str(log)!r}), b'{{"a record": "' + b"x" * 100 + b'"}}\\n')
+except OSError as exc:
+    print("refused", exc.errno)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "refused" in proc.stdout, proc.stdout + proc.stderr
+    assert log.read_bytes() == b'{"seq": 1}\n'                 # the torn tail was cut

@@ -11,6 +11,7 @@ Shape and fields: docs/audit-log.md.
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import functools
 import json
 import os
@@ -252,13 +253,25 @@ def append_records(path: Path, records: Sequence[Mapping[str, Any]], max_size: i
 
 
 def _open_log(path: Path) -> int:
-    """An ``O_APPEND`` descriptor on ``path``, creating the file (``0600``) and its folder (``0700``) if needed."""
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+    """An ``O_APPEND`` descriptor on ``path``, creating the file (``0600``) and its folder (``0700``) if needed.
+
+    Never through a symlink (``O_NOFOLLOW``: a link planted at a shared log path would make the
+    writer append to a file of the planter's choosing), and only to a regular file the user owns.
+    """
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0) \
+        | getattr(os, "O_NONBLOCK", 0)
     try:
-        return os.open(path, flags, 0o600)
+        fd = os.open(path, flags, 0o600)
     except FileNotFoundError:  # first record in this directory: create it (not on every write; hot path)
         Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return os.open(path, flags, 0o600)
+        fd = os.open(path, flags, 0o600)
+    st = os.fstat(fd)
+    import stat as _stat
+
+    if not _stat.S_ISREG(st.st_mode) or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+        os.close(fd)
+        raise PermissionError(errno.EPERM, "not a regular file of your own", str(path))
+    return fd
 
 
 def append_bytes(path: Path, blob: bytes, max_size: int = 0) -> None:
@@ -300,10 +313,19 @@ def append_bytes(path: Path, blob: bytes, max_size: int = 0) -> None:
                     break
                 os.close(fd)  # waiters on the old file's lock find it full or rotated and reopen
                 fd = _open_log(path)
+        start = os.fstat(fd).st_size
         view = memoryview(blob)
-        while view:  # a regular file takes the whole write; loop anyway in case of a short write
-            written = os.write(fd, view)
-            view = view[written:]
+        try:
+            while view:  # a regular file takes the whole write; loop anyway in case of a short write
+                written = os.write(fd, view)
+                view = view[written:]
+        except OSError:
+            # ENOSPC / EDQUOT mid-record: cut the torn tail so the next record starts on a line of its own
+            try:
+                os.ftruncate(fd, start)
+            except OSError:
+                pass
+            raise
     finally:
         os.close(fd)  # closing releases the flock
 

@@ -53,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
         st = cache.stats()
     except sqlite3.DatabaseError as exc:
         raise UsageError(f"{cache.path}: cache database unusable ({exc}); `guard cache clear` removes it") from None
+    except OSError as exc:  # not the user's own (another uid, a symlink): the runtime treats it as empty
+        raise UsageError(f"cache not usable: {exc}; remove it or point GUARD_CACHE_DIR at a folder of your own") from None
     finally:
         cache.close()
     kinds = ", ".join(f"{k}: {v}" for k, v in sorted(st["by_kind"].items())) or "none"

@@ -8,19 +8,28 @@ entry. Only *clean* allows are cached (no finding at all, not even a waived one)
 or warn. Many processes (pip spawns several, CI runs jobs in parallel) read and write at once:
 WAL lets readers run beside one writer, ``busy_timeout`` plus bounded retries absorb lock
 contention, and any storage error degrades to "not cached", never to "allowed".
+
+The cache is the user's alone. Its folder is created 0700 and the database 0600; a folder,
+database or key file that another user owns, that others may write, or that is a symlink, turns
+the cache off (one warning line), never on. Every row carries an HMAC-SHA256 over its key and
+time under a per-user secret (``cache.key``, 0600, 32 random bytes): a row another user inserted,
+or one copied from another machine, does not verify and is a miss.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import sqlite3
+import stat
 import threading
 import time
 from pathlib import Path
 from typing import Iterable, Optional
 
 DB_NAME = "decisions.sqlite3"
+KEY_NAME = "cache.key"
 SCHEMA_VERSION = 1
 #: extra keys that describe how a subject was reached, not what it is (kept out of the key)
 VOLATILE_EXTRA = frozenset({"required_by", "root"})
@@ -91,15 +100,21 @@ class DecisionCache:
         self._conn: Optional[sqlite3.Connection] = None
         self._pid = None
         self._memo: set = set()
+        self._key = b""
         self.hits = self.misses = self.writes = self.errors = 0
 
     # -- connection
 
     def _connect(self) -> sqlite3.Connection:
-        """The process's connection (re-opened after ``fork``), with WAL and a busy timeout."""
+        """The process's connection (re-opened after ``fork``), with WAL and a busy timeout.
+
+        ``OSError`` when the folder, database or key is not the user's own (the caller treats the
+        cache as empty).
+        """
         if self._conn is not None and self._pid == os.getpid():
             return self._conn
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._key = private_key(self.path.parent)
+        own_file(self.path)
         conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 30000")
         self._retry(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
@@ -140,13 +155,14 @@ class DecisionCache:
             with self._lock:
                 conn = self._connect()
                 row = self._retry(lambda: conn.execute(
-                    "SELECT created FROM decisions WHERE kind=? AND name=? AND version=? AND content_digest=? "
-                    "AND subject_digest=? AND policy_digest=? AND verdict='allow'", key).fetchone())
+                    "SELECT created, verdict FROM decisions WHERE kind=? AND name=? AND version=? AND content_digest=? "
+                    "AND subject_digest=? AND policy_digest=?", key).fetchone())
         except (sqlite3.Error, OSError):
             self.errors += 1
             return False
         now = time.time() if now is None else now
-        if row is None or (self.ttl is not None and now - row[0] > self.ttl):
+        if row is None or (self.ttl is not None and now - row[0] > self.ttl) or \
+                not hmac.compare_digest(str(row[1]), self._verdict(key, row[0])):
             self.misses += 1
             return False
         self._memo.add(key)
@@ -156,8 +172,8 @@ class DecisionCache:
     def store_allowed(self, subjects: Iterable, policy_digest: str, now: Optional[float] = None) -> int:
         """Record clean allows; returns how many rows were written (0 when storage failed)."""
         now = time.time() if now is None else now
-        rows = [(*subject_key(s), policy_digest, "allow", now) for s in subjects]
-        if not rows:
+        keys = [(*subject_key(s), policy_digest) for s in subjects]
+        if not keys:
             return 0
 
         def write():
@@ -172,12 +188,18 @@ class DecisionCache:
         try:
             with self._lock:
                 conn = self._connect()
+                rows = [(*k, self._verdict(k, now), now) for k in keys]
                 self._retry(write)
         except (sqlite3.Error, OSError):
             self.errors += 1
             return 0
         self.writes += len(rows)
         return len(rows)
+
+    def _verdict(self, key: tuple, created: float) -> str:
+        """``allow:<HMAC-SHA256 of the row's key and time under the user's secret>``."""
+        msg = "\x1f".join([*map(str, key), repr(float(created))]).encode("utf-8", "surrogatepass")
+        return "allow:" + hmac.new(self._key, msg, hashlib.sha256).hexdigest()
 
     def clear(self) -> int:
         """Delete every entry; returns how many there were."""
@@ -212,6 +234,66 @@ class DecisionCache:
         size = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file())
         return {"path": str(self.path), "entries": sum(by_kind.values()), "by_kind": by_kind,
                 "policy_digests": policies, "bytes": size, "integrity": integrity}
+
+
+def _refuse(path: Path, why: str) -> None:
+    """Say once that the cache is off because of ``path``, and raise ``OSError``."""
+    from ..policy.trust import say
+
+    say(f"decision cache off: {path} {why}")
+    raise OSError(f"{path} {why}")
+
+
+def own_dir(folder: Path) -> None:
+    """Create ``folder`` 0700 (parents as usual), or check an existing one is the user's and private enough.
+
+    Refused: another user's folder, a symlink, or one others may write (they could swap files in it).
+    """
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    st = os.lstat(folder)
+    if stat.S_ISLNK(st.st_mode):
+        _refuse(folder, "is a symlink")
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        _refuse(folder, f"is owned by uid {st.st_uid}, not you")
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        _refuse(folder, f"is writable by others (mode {stat.S_IMODE(st.st_mode):04o})")
+
+
+def own_file(path: Path, create: bool = True) -> None:
+    """Create ``path`` 0600 if missing; refuse a symlink or another user's file; make the user's own private."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600) if create else None
+    except FileExistsError:
+        fd = None
+    if fd is not None:
+        os.close(fd)
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode):
+        _refuse(path, "is not a regular file")
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        _refuse(path, f"is owned by uid {st.st_uid}, not you")
+    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        os.chmod(path, 0o600)  # the user's own file (an older guard made it 0644): make it private
+
+
+def private_key(folder: Path) -> bytes:
+    """The user's secret for cache rows in ``folder`` (created once: 32 random bytes, 0600)."""
+    own_dir(folder)
+    path = folder / KEY_NAME
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except FileExistsError:
+        pass
+    else:
+        try:
+            os.write(fd, os.urandom(32))
+        finally:
+            os.close(fd)
+    own_file(path, create=False)
+    key = path.read_bytes()
+    if len(key) < 32:
+        _refuse(path, "is not a key (too short)")
+    return key
 
 
 _caches: dict = {}

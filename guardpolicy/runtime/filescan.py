@@ -258,7 +258,7 @@ def quarantine(path: str, digest: Optional[str] = None) -> Optional[str]:
     dest_dir = quarantine_dir()
     dest = os.path.join(dest_dir, f"{digest[:16]}-{os.path.basename(path)}")
     try:
-        os.makedirs(dest_dir, exist_ok=True)
+        os.makedirs(dest_dir, mode=0o700, exist_ok=True)  # quarantined files are the user's alone
         shutil.move(real, dest)
         try:
             os.chmod(dest, 0o400)
