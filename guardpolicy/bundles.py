@@ -194,6 +194,24 @@ def cache_root(env: Optional[Mapping[str, str]] = None) -> Path:
     return Path(user_cache_dir("guard", appauthor=False)) / "bundles"
 
 
+#: meta.json fields and the types a cached copy's metadata must have (anything else: not cached)
+_META_TYPES = {"revision": (int,), "confirmed_at": (int, float), "attempted_at": (int, float), "max_age": (int, float),
+               "refresh": (int, float), "sha256": (str,), "etag": (str, type(None)), "expires": (str, type(None))}
+
+
+def _bad_meta(meta: Mapping[str, Any]) -> Optional[str]:
+    """Why cached bundle metadata cannot be trusted to mean what it says (``None`` when it can)."""
+    for key, types in _META_TYPES.items():
+        if key in meta and (not isinstance(meta[key], types) or isinstance(meta[key], bool)):
+            return f"has {key} = {meta[key]!r} ({type(meta[key]).__name__})"
+    if meta.get("expires"):
+        try:
+            _dt.date.fromisoformat(meta["expires"])
+        except ValueError:
+            return f"has expires = {meta['expires']!r} (not a date)"
+    return None
+
+
 class BundleCache:
     """The last-known-good copy of one bundle URL (``meta.json`` + content-addressed files)."""
 
@@ -208,7 +226,12 @@ class BundleCache:
             meta = json.loads((self.dir / "meta.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        if not isinstance(meta, dict) or meta.get("url") != self.url or not (self.dir / meta.get("file", "-")).is_file():
+        if not isinstance(meta, dict) or meta.get("url") != self.url or not isinstance(meta.get("file"), str) \
+                or "/" in meta["file"] or not (self.dir / meta["file"]).is_file():
+            return None
+        why = _bad_meta(meta)
+        if why is not None:
+            warn(f"policy bundle {self.url}: ignoring the cached copy: its meta.json {why}")
             return None
         return meta
 
@@ -374,7 +397,44 @@ class _Response:
         self.status_code, self.etag, self.content, self.url = status_code, etag, content, url
 
 
+#: the most one bundle (or signature) download may take, whatever the server does (a server that
+#: trickles one byte every few seconds never trips a per-read timeout); GUARD_BUNDLE_DEADLINE overrides
+FETCH_DEADLINE = 60.0
+
+
 def _get(url: str, headers: Mapping[str, str], env: Mapping[str, str]) -> _Response:
+    """``_get_once`` under a total deadline: abandoned (a ``requests.Timeout``) when it takes longer.
+
+    The download runs in a daemon thread so a stuck connection cannot hold the command or the
+    interpreter's exit.
+    """
+    import threading
+
+    import requests
+
+    try:
+        deadline = float(env.get("GUARD_BUNDLE_DEADLINE") or FETCH_DEADLINE)
+    except ValueError:
+        deadline = FETCH_DEADLINE
+    box: dict = {}
+
+    def work() -> None:
+        try:
+            box["ok"] = _get_once(url, headers, env)
+        except BaseException as exc:  # handed to the caller's thread
+            box["err"] = exc
+
+    worker = threading.Thread(target=work, name="guard-bundle-fetch", daemon=True)
+    worker.start()
+    worker.join(deadline)
+    if worker.is_alive():
+        raise requests.Timeout(f"gave up after {deadline:g}s (the server is too slow or stalled)")
+    if "err" in box:
+        raise box["err"]
+    return box["ok"]
+
+
+def _get_once(url: str, headers: Mapping[str, str], env: Mapping[str, str]) -> _Response:
     """GET with a bounded body; refuses a redirect to plain http off loopback.
 
     ``Rejected`` for an oversized body or a downgrade; ``requests`` errors pass through.

@@ -386,3 +386,71 @@ except OSError as exc:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "refused" in proc.stdout, proc.stdout + proc.stderr
     assert log.read_bytes() == b'{"seq": 1}\n'                 # the torn tail was cut
+
+
+# ---- remote fetches have a deadline; cached metadata is checked before use -------------------------
+
+@pytest.fixture
+def trickle_server():
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Slow(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):  # noqa: N802 (http.server API)
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            try:
+                for _ in range(1000):              # one byte every half second: never a read timeout
+                    self.wfile.write(b"#")
+                    self.wfile.flush()
+                    time.sleep(0.5)
+            except OSError:
+                pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_trickling_bundle_server_is_abandoned_at_the_deadline(tmp_path, trickle_server):
+    import time
+
+    proj = tmp_path / "guard.toml"
+    proj.write_text(f'extends = ["{trickle_server}/org.toml"]\n', encoding="utf-8")
+    started = time.monotonic()
+    proc = run_guard("check", "pypi:requests==2.0", "--policy", proj, cwd=tmp_path,
+                     env={**os.environ, "GUARD_BUNDLE_DEADLINE": "2"})
+    took = time.monotonic() - started
+    assert proc.returncode == 2 and "gave up after 2s" in proc.stderr, proc.stderr
+    assert took < 30  # (not a timing test: without the deadline this never returns)
+
+
+@pytest.mark.parametrize("field, value", [("expires", "soon"), ("confirmed_at", "yesterday"), ("max_age", "7d"),
+                                          ("revision", "12")])
+def test_cached_bundle_metadata_of_the_wrong_type_is_ignored_not_a_crash(tmp_path, field, value):
+    import hashlib
+
+    from guardpolicy.bundles import cache_root
+
+    url = "https://bundles.example/org.toml"
+    env = {**os.environ, "GUARD_OFFLINE": "1", "GUARD_CACHE_DIR": str(tmp_path / "cache")}
+    folder = cache_root(env) / hashlib.sha256(url.encode()).hexdigest()[:24]
+    folder.mkdir(parents=True)
+    body = b'deny = ["evilpkg"]\n'
+    (folder / "bundle-x.toml").write_bytes(body)
+    meta = {"url": url, "file": "bundle-x.toml", "sha256": hashlib.sha256(body).hexdigest(), "revision": 1,
+            "confirmed_at": 1e12, "max_age": 604800, "expires": None, field: value}
+    (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    proj = tmp_path / "guard.toml"
+    proj.write_text(f'extends = ["{url}"]\n', encoding="utf-8")
+    proc = run_guard("check", "pypi:evilpkg==1.0", "--policy", proj, cwd=tmp_path, env=env)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+    assert f"its meta.json has {field}" in proc.stderr and "not cached" in proc.stderr, proc.stderr
