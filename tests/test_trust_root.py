@@ -454,3 +454,18 @@ def test_cached_bundle_metadata_of_the_wrong_type_is_ignored_not_a_crash(tmp_pat
     proc = run_guard("check", "pypi:evilpkg==1.0", "--policy", proj, cwd=tmp_path, env=env)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "internal error" not in proc.stderr
     assert f"its meta.json has {field}" in proc.stderr and "not cached" in proc.stderr, proc.stderr
+
+
+def test_guard_log_survives_records_of_the_wrong_types_and_escapes_control_characters(tmp_path):
+    log = tmp_path / "decisions.jsonl"
+    log.write_text(json.dumps({"time": "2026-12-01T00:00:00Z", "decision": "deny", "subject": "x\x1b[31mRED\nALLOW",
+                               "findings": "oops", "waivers_applied": 5, "rule": ["a"]}) + "\n" +
+                   json.dumps({"time": 7, "decision": "allow", "subject": {"a": 1},
+                               "findings": [{"rule": 3, "message": None}]}) + "\n", encoding="utf-8")
+    for extra in ((), ("--rule", "a"), ("--subject", "x*"), ("--since", "2020-01-01"), ("--json",)):
+        proc = run_guard("log", "--path", log, *extra, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+        if "--json" not in extra:
+            assert "\x1b" not in proc.stdout and "ALLOW" not in proc.stdout.replace("\\nALLOW", "")
+    assert "x\\x1b[31mRED" in run_guard("log", "--path", log, cwd=tmp_path).stdout

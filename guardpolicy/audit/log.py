@@ -421,7 +421,9 @@ class LogFilter:
             return False
         if self.origin and record.get("origin") != self.origin:
             return False
-        if self.rule and not any(isinstance(f, dict) and f.get("rule") == self.rule for f in record.get("findings") or ()):
+        findings = record.get("findings")
+        if self.rule and not any(isinstance(f, dict) and f.get("rule") == self.rule
+                                 for f in (findings if isinstance(findings, list) else ())):
             return False
         if self.subject:
             pattern = self.subject.lower()

@@ -25,13 +25,24 @@ def add_parser(sub) -> None:
 
 
 def _row(record: dict) -> str:
-    """One record as a fixed-width text row: time, verdict, origin, subject, rules, waivers, operation."""
-    rules = ",".join(sorted({f.get("rule", "?") for f in record.get("findings") or () if isinstance(f, dict)})) or "-"
-    waived = record.get("waivers_applied") or []
-    extra = f" waived:{len(waived)}" if waived else ""
+    """One record as a fixed-width text row: time, verdict, origin, subject, rules, waivers, operation.
+
+    Records are data from a file anyone with the user's rights could have edited: fields of the
+    wrong type are shown as they are, and control characters are escaped as ``guard check`` does
+    (a record must not drive the terminal).
+    """
+    from ..report.text import printable
+
+    findings = record.get("findings")
+    findings = findings if isinstance(findings, list) else []
+    rules = ",".join(sorted({str(f.get("rule", "?")) for f in findings if isinstance(f, dict)})) or "-"
+    waived = record.get("waivers_applied")
+    count = len(waived) if isinstance(waived, (list, tuple)) else (1 if waived else 0)
+    extra = f" waived:{count}" if count else ""
     where = record.get("operation") or record.get("location") or ""
-    return (f"{str(record.get('time', '?'))[:19]:19}  {str(record.get('decision', '?')):5}  "
-            f"{str(record.get('origin', '?')):7}  {str(record.get('subject')):40}  {rules}{extra}  {where}").rstrip()
+    row = (f"{str(record.get('time', '?'))[:19]:19}  {str(record.get('decision', '?')):5}  "
+           f"{str(record.get('origin', '?')):7}  {str(record.get('subject')):40}  {rules}{extra}  {where}").rstrip()
+    return printable(row.replace("\n", "\\n"), indent="")
 
 
 def run(args: argparse.Namespace) -> int:
