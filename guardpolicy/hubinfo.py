@@ -134,6 +134,22 @@ def repo_facts(model: ModelRef, context, policy=None) -> Optional[RepoFacts]:
     return value
 
 
+def lookup_failure(model: ModelRef, context, policy=None) -> Optional[str]:
+    """Why the Hub could not answer for ``model`` in a run that asked for it (``--online``), or ``None``.
+
+    ``None`` also when the run is offline or may not contact the endpoint: then nothing was asked.
+    Rules that need the Hub's answer turn this into a finding: a check the user asked for and
+    could not be done fails closed instead of passing quietly.
+    """
+    if local_dir(model) is not None:
+        return None
+    try:
+        repo_facts(model, context, policy)
+    except HubLookupError as exc:
+        return str(exc)
+    return None
+
+
 def is_local_only(model: ModelRef) -> bool:
     """A folder on disk standing for a repo (``guard check DIR``), not a Hub reference: rules about
     references (pinning, endpoint, org, repo id, the Hub's scan) have nothing to judge."""

@@ -205,8 +205,8 @@ def test_adapter_with_base_from_disallowed_org(tmp_path, hub):
     found = findings(policy, ModelRef("acme/lora2", revision="main", endpoint=hub.url))
     (f,) = [f for f in found if f.rule == "adapter" and f.details["base_rule"] == "source"]
     assert f.action == "deny" and "stranger" in f.message
-    # the base repo does not exist on the Hub: that is reported too (as the base's hub-scan warning)
-    assert {f.details["base_rule"] for f in found if f.rule == "adapter"} == {"source", "hub-scan"}
+    # the base repo does not exist on the Hub: the online checks of it could not be done (fail closed)
+    assert {f.details["base_rule"] for f in found if f.rule == "adapter"} == {"source", "hub-scan", "remote-code"}
     assert f.subject == "hf:acme/lora2@main"
 
 
@@ -272,3 +272,21 @@ def test_online_rules_never_contact_a_disallowed_endpoint(tmp_path, hub):
                      ModelRef("acme/tiny", revision="main", endpoint=hub.url))
     assert hub.requests == []
     assert {f.rule for f in found} == {"source", "unpinned"}
+
+
+def test_online_fails_closed_when_the_hub_cannot_answer(guard, tmp_path, hub):
+    """Issue 13: --online asked for the Hub's answers; unreachable (or a locked commit that is gone) is a denial."""
+    policy = tmp_path / "p.toml"
+    policy.write_text(f'extends = ["default"]\n[sources]\nhub_endpoints = ["{hub.url}"]\nallow_http = true\n')
+    gone = "f" * 40
+    r = guard("check", f"hf:acme/tiny@{gone}", "--online", "--policy", policy, "-f", "json", env=cli_env(hub, tmp_path))
+    assert r.returncode == 1, r.stdout + r.stderr
+    rules = {(f["rule"], f["action"]) for f in json.loads(r.stdout)["findings"]}
+    assert ("hub-scan", "deny") in rules and ("remote-code", "deny") in rules
+    # the whole Hub unreachable: the same
+    dead = tmp_path / "dead.toml"
+    dead.write_text('extends = ["default"]\n[sources]\nhub_endpoints = ["http://127.0.0.1:9"]\nallow_http = true\n')
+    env = {**cli_env(hub, tmp_path), "HF_ENDPOINT": "http://127.0.0.1:9"}
+    r = guard("check", f"hf:acme/tiny@{gone}", "--online", "--policy", dead, "-f", "json", env=env)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stdout + r.stderr
+    assert {f["rule"] for f in json.loads(r.stdout)["findings"] if f["action"] == "deny"} >= {"hub-scan", "remote-code"}

@@ -64,9 +64,11 @@ def guard_check_model(model, policy, context):
     try:
         facts = repo_facts(model, context, policy)
     except HubLookupError as exc:
-        return [Finding(rule="hub-scan", subject=subject, location=loc, action=pending,
+        # --online asked for the Hub's verdict and it could not be had: fail closed (the rule's action)
+        return [Finding(rule="hub-scan", subject=subject, location=loc,
                         message=f"could not read the Hub's scan status: {exc}",
-                        suggestion="check the repo id, revision and network; guard's own scans still apply")]
+                        suggestion="check the repo id, revision and network (a locked commit that is gone must be "
+                                   "re-locked), or check without --online")]
     if facts is None:
         return None
     findings = []

@@ -61,9 +61,16 @@ def guard_check_model(model, policy, context):
     """Flag a model or dataset repo that ships Python files or an ``auto_map``."""
     if model.repo_type == "space":
         return None
-    from ..hubinfo import known_files, read_small_file
+    from ..hubinfo import known_files, lookup_failure, read_small_file
 
     files, origin = known_files(model, context, policy)
+    failed = lookup_failure(model, context, policy) if origin != "local" else None
+    if failed:
+        return [Finding(rule="remote-code", subject=model.subject, location=model.location,
+                        message=f"cannot check the repo's code online: {failed}",
+                        suggestion="fix the reference (a locked commit that is gone must be re-locked) or the "
+                                   "network, or check offline without --online",
+                        details={"online_check": "failed"})]
     py = python_files(files)
     auto_map = {}
     for name in CONFIG_FILES:
