@@ -9,6 +9,9 @@ import tomllib
 
 import pytest
 
+# the real huggingface_hub client and guard CLI subprocesses against the fake Hub server
+pytestmark = [pytest.mark.slow, pytest.mark.network]
+
 from guardpolicy.lockfile import Lock, LockedFile, LockedRepo, LockError, dumps_lock, parse_lock, safe_relpath
 from guardpolicy.hashing import sha256_file, sha256_files
 

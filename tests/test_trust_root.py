@@ -420,6 +420,7 @@ def trickle_server():
     server.server_close()
 
 
+@pytest.mark.slow  # waits out the (shortened) deadline
 def test_a_trickling_bundle_server_is_abandoned_at_the_deadline(tmp_path, trickle_server):
     import time
 
