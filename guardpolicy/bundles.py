@@ -235,6 +235,12 @@ class BundleCache:
             return None
         return meta
 
+    def drop(self) -> None:
+        """Remove this bundle's cached copies and metadata."""
+        import shutil
+
+        shutil.rmtree(self.dir, ignore_errors=True)
+
     def content(self, meta: Mapping[str, Any]) -> Tuple[bytes, Optional[bytes]]:
         """The cached bundle bytes and signature bytes (``None`` when unsigned)."""
         data = (self.dir / meta["file"]).read_bytes()
@@ -464,7 +470,8 @@ def fetch_bundle(url: str, *, trusted_keys: Iterable[str] = (), refresh: str = "
 
     :param trusted_keys: ``ed25519:...`` keys the referring layer trusts (added to the key files).
     :param refresh: ``auto`` (revalidate when older than the bundle's ``[bundle] refresh``),
-        ``force`` (always revalidate: ``guard policy pull``) or ``never`` (cache only).
+        ``force`` (always revalidate: ``guard policy pull``), ``drop`` (forget the cached copy,
+        then fetch: ``guard policy pull --refresh``) or ``never`` (cache only).
     :param with_meta: return ``(path, meta)``; ``meta`` has ``url``, ``revision``, ``status``...
     :raises PolicyError: no bundle may be used (nothing good cached and the fetch failed or was
         rejected, the cached one expired, or it is older than ``max_age``): fail closed.
@@ -475,6 +482,11 @@ def fetch_bundle(url: str, *, trusted_keys: Iterable[str] = (), refresh: str = "
     cache = BundleCache(cache_root(env), ref.url)
     now = time.time() if now is None else now
     today = _dt.datetime.fromtimestamp(now).date()
+    if refresh == "drop":
+        # `guard policy pull --refresh`: forget the last good copy (and what it pinned: revision,
+        # content) and take the server's current bundle as on first use, after all checks
+        cache.drop()
+        refresh = "force"
     meta = cache.meta()
     if meta is not None:
         why = usable_cached(ref, cache, meta, keys, now, today, check_age=False)

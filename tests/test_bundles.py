@@ -428,7 +428,7 @@ def test_rollback_refused(server, tmp_path, capsys):
     load(tmp_path, proj)
     server.files["/b.toml"] = bundle(4, extra='[rules.invalid]\naction = "off"\n')
     p = load(tmp_path, proj, refresh="force")
-    assert bundle_layer(p).bundle["revision"] == 5 and p.rule("invalid").action == "deny"
+    assert bundle_layer(p).bundle["revision"] == 5 and p.rule("unhashed").action == "deny"
     assert "rollback: revision 4 is older than the cached revision 5" in capsys.readouterr().err
 
 
@@ -641,3 +641,22 @@ def test_tightens_from_unset():
     assert tightens("subset", _MISSING, []) and not tightens("subset", _MISSING, ["x"])
     assert tightens("false", _MISSING, False) and not tightens("false", _MISSING, True)
     assert not tightens("min", _MISSING, 1) and not tightens(None, _MISSING, 1)
+
+
+def test_a_corrected_bundle_the_cache_would_refuse_is_taken_after_pull_refresh(server, tmp_path, capsys):
+    """Issue 13: a rejection must not stick forever: `guard policy pull --refresh` (or `guard cache
+    clear --bundles`) drops the cached copy and takes the server's current bundle, after every check."""
+    server.files["/b.toml"] = bundle(3)
+    proj = project(tmp_path, server.url("/b.toml"))
+    assert bundle_layer(load(tmp_path, proj)).bundle["revision"] == 3
+    server.files["/b.toml"] = bundle(3, extra='\n[rules.release-age]\nmin_release_age = "3d"\n')  # same revision
+    assert not load(tmp_path, proj, refresh="force").rule("release-age").get("min_release_age")
+    assert "changed content without a new revision" in capsys.readouterr().err
+    env = cli_env(tmp_path)
+    r = run_guard("policy", "pull", "--refresh", "--policy", proj, cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert load(tmp_path, proj).rule("release-age").get("min_release_age") == "3d"
+    # the other way out: drop every cached bundle
+    server.files["/b.toml"] = bundle(3, extra='\n[rules.release-age]\nmin_release_age = "5d"\n')
+    assert run_guard("cache", "clear", "--bundles", cwd=tmp_path, env=env).returncode == 0
+    assert load(tmp_path, proj).rule("release-age").get("min_release_age") == "5d"

@@ -12,7 +12,9 @@ def add_parser(sub) -> None:
                        description="The cached allowlist (SQLite, WAL) under the user cache dir; GUARD_CACHE_DIR overrides.")
     csub = p.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
     csub.add_parser("stats", help="entries, size, location, integrity")
-    csub.add_parser("clear", help="delete every cached decision")
+    clear = csub.add_parser("clear", help="delete every cached decision")
+    clear.add_argument("--bundles", action="store_true",
+                       help="also drop the cached policy bundles (the next load fetches them anew)")
 
 
 def _cache():
@@ -35,6 +37,14 @@ def run(args: argparse.Namespace) -> int:
 
     from ..errors import UsageError
 
+    if args.cache_command == "clear" and getattr(args, "bundles", False):
+        import shutil
+
+        from ..bundles import cache_root
+
+        root = cache_root()
+        shutil.rmtree(root, ignore_errors=True)
+        print(f"dropped the cached policy bundles in {root}")
     cache = _cache()
     try:
         if args.cache_command == "clear":

@@ -26,6 +26,9 @@ def add_parser(sub) -> None:
 
     pull = psub.add_parser("pull", help="refresh the remote bundles the policy extends, now")
     add_policy_args(pull)
+    pull.add_argument("--refresh", action="store_true",
+                      help="drop the cached copies first and take the server's current bundles as on first use "
+                           "(a corrected bundle the cache would refuse, e.g. new content under the same revision)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -209,7 +212,7 @@ def _pull(args) -> int:
 
     env = dict(os.environ)
     env.pop("GUARD_OFFLINE", None)
-    policy = load_policy(args.policy, env=env, refresh="force")
+    policy = load_policy(args.policy, env=env, refresh="drop" if getattr(args, "refresh", False) else "force")
     bundles = [l for l in policy.layers if l.bundle]
     if not bundles:
         print(f"no remote bundles in the policy ({policy.name})")
