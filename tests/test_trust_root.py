@@ -470,3 +470,25 @@ def test_guard_log_survives_records_of_the_wrong_types_and_escapes_control_chara
         if "--json" not in extra:
             assert "\x1b" not in proc.stdout and "ALLOW" not in proc.stdout.replace("\\nALLOW", "")
     assert "x\\x1b[31mRED" in run_guard("log", "--path", log, cwd=tmp_path).stdout
+
+
+def test_the_audit_log_is_a_hash_chain_that_guard_log_verify_checks(tmp_path):
+    from guardpolicy.audit.log import append_bytes
+
+    log = tmp_path / "decisions.jsonl"
+    for i in range(6):
+        append_bytes(log, json.dumps({"subject": f"pkg{i}", "decision": "allow"}).encode() + b"\n", max_size=400)
+    assert (tmp_path / "decisions.jsonl.1").exists()                # rotated: the chain crosses files
+    ok = run_guard("log", "--path", log, "--verify", cwd=tmp_path)
+    assert ok.returncode == 0 and "the chain is intact" in ok.stdout, ok.stdout + ok.stderr
+    seqs = [json.loads(line)["seq"] for f in (tmp_path / "decisions.jsonl.1", log) for line in f.read_text().splitlines()]
+    assert seqs == list(range(1, 7))
+    # an edit in the middle breaks the chain at the next line
+    lines = log.read_text(encoding="utf-8").splitlines(keepends=True)
+    edited = [lines[0].replace('"allow"', '"deny"')] + lines[1:]
+    log.write_text("".join(edited), encoding="utf-8")
+    bad = run_guard("log", "--path", log, "--verify", cwd=tmp_path)
+    assert bad.returncode == 1 and "BROKEN" in bad.stdout and "prev does not match" in bad.stderr
+    # a deleted line breaks it too
+    log.write_text("".join(lines[:1] + lines[2:]), encoding="utf-8")
+    assert run_guard("log", "--path", log, "--verify", cwd=tmp_path).returncode == 1

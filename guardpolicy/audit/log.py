@@ -6,6 +6,12 @@ record whose ``subject`` is ``null``. The writer appends all records of a decisi
 concurrent writers (several ``pip install`` processes, CI jobs on one host) never interleave
 or tear lines, whatever their length. Readers skip (and report) lines that are not JSON.
 Shape and fields: docs/audit-log.md.
+
+Each line is chained to the one before it: under the lock the writer adds ``seq`` (one more than
+the previous line's) and ``prev`` (sha256 of the previous line's bytes; after a rotation, of the
+last line of ``.1``). ``guard log --verify`` walks the chain: an edited, inserted or deleted line
+breaks it at that point. (Truncating the newest lines leaves a shorter, intact chain: keep a
+copy of the last ``seq`` elsewhere to detect that.)
 """
 
 from __future__ import annotations
@@ -253,12 +259,12 @@ def append_records(path: Path, records: Sequence[Mapping[str, Any]], max_size: i
 
 
 def _open_log(path: Path) -> int:
-    """An ``O_APPEND`` descriptor on ``path``, creating the file (``0600``) and its folder (``0700``) if needed.
+    """An ``O_APPEND`` descriptor on ``path`` (readable too: the chain needs the last line), creating the file (``0600``) and its folder (``0700``) if needed.
 
     Never through a symlink (``O_NOFOLLOW``: a link planted at a shared log path would make the
     writer append to a file of the planter's choosing), and only to a regular file the user owns.
     """
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0) \
+    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0) \
         | getattr(os, "O_NONBLOCK", 0)
     try:
         fd = os.open(path, flags, 0o600)
@@ -289,6 +295,7 @@ def append_bytes(path: Path, blob: bytes, max_size: int = 0) -> None:
     except ImportError:  # Windows: O_APPEND alone, no rotation (it needs the lock); documented
         fcntl = None
     fd = _open_log(path)
+    chain_from: Optional[bytes] = None
     try:
         if fcntl is not None:
             for _ in range(100):  # bounded: each retry means another writer rotated meanwhile
@@ -307,6 +314,7 @@ def append_bytes(path: Path, blob: bytes, max_size: int = 0) -> None:
                     os.close(fd)
                     fd = _open_log(path)
                     continue
+                chain_from = _last_line(fd, st.st_size)  # the new file's first line chains to the old one's last
                 try:
                     os.replace(path, rotated_path(path))
                 except OSError:  # cannot rotate (a folder named .1, a read-only dir): keep the record anyway
@@ -314,6 +322,11 @@ def append_bytes(path: Path, blob: bytes, max_size: int = 0) -> None:
                 os.close(fd)  # waiters on the old file's lock find it full or rotated and reopen
                 fd = _open_log(path)
         start = os.fstat(fd).st_size
+        if start == 0 and chain_from is not None:
+            prev_line = chain_from
+        else:
+            prev_line = _last_line(fd, start)
+        blob = chain(blob, prev_line)
         view = memoryview(blob)
         try:
             while view:  # a regular file takes the whole write; loop anyway in case of a short write
@@ -328,6 +341,95 @@ def append_bytes(path: Path, blob: bytes, max_size: int = 0) -> None:
             raise
     finally:
         os.close(fd)  # closing releases the flock
+
+
+#: ``prev`` of the very first line of a log
+GENESIS = "0" * 64
+_TAIL = 1 << 16
+
+
+def _last_line(fd: int, size: int) -> Optional[bytes]:
+    """The last complete line of the open log (``None`` when empty or it has no newline-ended line in its tail)."""
+    if size <= 0:
+        return None
+    tail = os.pread(fd, min(size, _TAIL), size - min(size, _TAIL))
+    if not tail.endswith(b"\n"):
+        return None
+    start = tail.rfind(b"\n", 0, len(tail) - 1) + 1
+    if start == 0 and size > _TAIL:
+        return None  # a line longer than the tail we read: the chain restarts (verify reports it)
+    return tail[start:]
+
+
+def _seq_of(line: Optional[bytes]) -> int:
+    """The ``seq`` of a written line (0 when there is none or it has none)."""
+    if not line:
+        return 0
+    try:
+        value = json.loads(line).get("seq", 0)
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return 0
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def line_digest(line: bytes) -> str:
+    """sha256 of a log line as written (newline included)."""
+    import hashlib
+
+    return hashlib.sha256(line).hexdigest()
+
+
+def chain(blob: bytes, prev_line: Optional[bytes]) -> bytes:
+    """``blob``'s lines (JSON objects) each with ``"seq"`` and ``"prev"`` added, chained from ``prev_line``."""
+    seq = _seq_of(prev_line)
+    prev = line_digest(prev_line) if prev_line else GENESIS
+    out = []
+    for line in blob.splitlines(keepends=True):
+        if not line.strip():
+            continue
+        seq += 1
+        body = line.rstrip(b"\n")
+        if not body.endswith(b"}"):
+            continue  # not a record (encode() never writes one)
+        joiner = b"," if body[:-1].strip() != b"{" else b""
+        line = body[:-1] + joiner + f'"seq":{seq},"prev":"{prev}"}}\n'.encode()
+        out.append(line)
+        prev = line_digest(line)
+    return b"".join(out)
+
+
+def verify_chain(paths: Sequence[Path]) -> tuple[int, list[str]]:
+    """Walk the chain through ``paths`` (oldest first); return (lines checked, problems)."""
+    problems: list[str] = []
+    prev_line: Optional[bytes] = None
+    count = 0
+    for path in paths:
+        with open(path, "rb") as fh:
+            for no, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                count += 1
+                where = f"{path}:{no}"
+                try:
+                    record = json.loads(line)
+                except (ValueError, UnicodeDecodeError):
+                    problems.append(f"{where}: not JSON (a torn or edited line)")
+                    prev_line = line
+                    continue
+                if not isinstance(record, dict) or "prev" not in record or "seq" not in record:
+                    problems.append(f"{where}: no seq/prev (written by an older guard, or inserted)")
+                    prev_line = line
+                    continue
+                want_prev = line_digest(prev_line) if prev_line is not None else None
+                want_seq = _seq_of(prev_line) + 1 if prev_line is not None else None
+                if want_prev is not None and record.get("prev") != want_prev:
+                    problems.append(f"{where}: prev does not match the line before it (a line before it was "
+                                    "edited or deleted)")
+                elif want_seq is not None and record.get("seq") != want_seq:
+                    problems.append(f"{where}: seq {record.get('seq')!r} follows {want_seq - 1} "
+                                    "(lines deleted or inserted)")
+                prev_line = line
+    return count, problems
 
 
 # ---------------------------------------------------------------- reading

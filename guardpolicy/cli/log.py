@@ -22,6 +22,9 @@ def add_parser(sub) -> None:
     p.add_argument("--origin", choices=("cli", "runtime"), help="only decisions by the guard CLI (cli: check, install, scan, verify) or the runtime hooks")
     p.add_argument("-n", "--limit", type=int, metavar="N", help="only the last N matching records")
     p.add_argument("--json", action="store_true", help="print the matching records as JSON Lines")
+    p.add_argument("--verify", action="store_true",
+                   help="check the hash chain (seq, prev) through .1 and the log: exit 1 when a line was edited, "
+                        "inserted or deleted")
 
 
 def _row(record: dict) -> str:
@@ -76,6 +79,19 @@ def run(args: argparse.Namespace) -> int:
     if not files:
         print(f"guard: no audit log at {path} yet", file=sys.stderr)
         return EXIT_OK
+    if getattr(args, "verify", False):
+        from ..audit.log import verify_chain
+        from ..report.text import printable
+
+        try:
+            count, problems = verify_chain(files)
+        except OSError as exc:
+            raise UsageError(f"cannot read the audit log: {exc.strerror or exc}") from None
+        for problem in problems:
+            print(f"guard: {printable(problem, indent='')}", file=sys.stderr)
+        print(f"{'BROKEN' if problems else 'ok'}: {count} lines checked in {', '.join(map(str, files))}"
+              + (f", {len(problems)} problems" if problems else ", the chain is intact"))
+        return 1 if problems else EXIT_OK
     out = deque(maxlen=args.limit) if args.limit is not None else []
     for file in files:
         try:
