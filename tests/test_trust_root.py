@@ -492,3 +492,16 @@ def test_the_audit_log_is_a_hash_chain_that_guard_log_verify_checks(tmp_path):
     # a deleted line breaks it too
     log.write_text("".join(lines[:1] + lines[2:]), encoding="utf-8")
     assert run_guard("log", "--path", log, "--verify", cwd=tmp_path).returncode == 1
+
+
+def test_policy_show_and_hook_status_list_every_layer_with_owner_and_digest(org):
+    import hashlib
+
+    (org / "guard.toml").write_text('deny = ["more"]\n', encoding="utf-8")
+    proc = run_guard("policy", "show", "--format", "json", cwd=org)
+    layers = json.loads(proc.stdout)["layers"]
+    user = next(l for l in layers if l["path"] and l["path"].endswith("userconf/guard.toml"))
+    assert user["digest"] == hashlib.sha256(ORG.encode()).hexdigest() and user["owner"]
+    assert [l["path"] for l in layers if l["path"]][-1] == str(org / "guard.toml")      # the project on top
+    status = run_guard("hook", "status", cwd=org)
+    assert "layers:" in status.stdout and str(org / "guard.toml") in status.stdout and "sha256" in status.stdout

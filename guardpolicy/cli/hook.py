@@ -13,7 +13,9 @@ the policy, the mode, where both came from, and the ways around the hook it can 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 MANIFEST = "guardpolicy-hook.json"
 PTH, START, SITECUSTOMIZE = "guardpolicy.pth", "guardpolicy.start", "sitecustomize.py"
@@ -53,11 +55,24 @@ if out.get("guardpolicy"):
         ref, origin = discover_policy_ref()
         p = load_policy()
         out["policy"] = {"name": p.name, "origin": origin, "digest": p.digest, "mode": p.mode,
-                         "mode_source": p.mode_source}
+                         "mode_source": p.mode_source,
+                         "layers": [l.where + ("  [" + (l.bundle or {}).get("status", "") + "]" if l.bundle else "")
+                                    for l in p.layers]}
     except Exception as exc:
         out["policy_error"] = str(exc) or type(exc).__name__
 print(json.dumps(out))
 """
+
+
+class _LayerStub:
+    """Just enough of a ``Layer`` for ``layer_facts`` on a file the target interpreter named."""
+
+    def __init__(self, path: str):
+        self.path, self.bundle = path, None
+        try:
+            self.text = Path(path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            self.text = ""
 
 
 def add_parser(sub) -> None:
@@ -320,7 +335,7 @@ def do_status(python: str, out=sys.stdout) -> int:
             ref, origin = discover_policy_ref()
             policy = load_policy()
             loaded = {"name": policy.name, "origin": origin, "digest": policy.digest, "mode": policy.mode,
-                      "mode_source": policy.mode_source}
+                      "mode_source": policy.mode_source, "layers": [layer.where for layer in policy.layers]}
         except Exception as exc:  # a broken policy is a status to show, not a crash
             error = str(exc)
     if error is not None:
@@ -329,6 +344,15 @@ def do_status(python: str, out=sys.stdout) -> int:
     else:
         print(f"policy:        {loaded['name']} ({loaded['origin']}; digest {str(loaded['digest'])[:12]})", file=out)
         print(f"mode:          {loaded['mode']} (from {loaded['mode_source']})", file=out)
+        from .policy import layer_facts
+
+        print("layers:        (lowest first; the floor, then what may only tighten it)", file=out)
+        for where in loaded.get("layers") or ():
+            name = where.split("  [", 1)[0]
+            facts = layer_facts(_LayerStub(name)) if os.path.isfile(name) else {"owner": None, "digest": None}
+            extra = ", ".join(x for x in (f"owner {facts['owner']}" if facts["owner"] else "",
+                                          f"sha256 {facts['digest'][:16]}" if facts["digest"] else "") if x)
+            print(f"  - {where}" + (f" ({extra})" if extra else ""), file=out)
     print("bypasses:", file=out)
     for line in bypasses(info, env, manifest):
         print(f"  - {line}", file=out)

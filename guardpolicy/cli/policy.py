@@ -82,13 +82,41 @@ def _toml_value(value) -> str:
     return json.dumps(str(value))
 
 
+def layer_facts(layer) -> dict:
+    """Who owns a layer's file and the sha256 of its text (``owner`` is ``None`` for a bundle or a lock-only layer)."""
+    import hashlib
+    import os
+
+    owner = None
+    if layer.path and not layer.bundle:
+        try:
+            uid = os.stat(layer.path).st_uid
+            try:
+                import pwd
+
+                owner = pwd.getpwuid(uid).pw_name
+            except (ImportError, KeyError):
+                owner = f"uid {uid}"
+        except OSError:
+            owner = None
+    text = layer.text if layer.text is not None else ""
+    digest = (layer.bundle or {}).get("sha256") or (hashlib.sha256(text.encode("utf-8")).hexdigest() if layer.path else None)
+    return {"owner": owner, "digest": digest}
+
+
 def _layer_line(layer) -> str:
-    """How ``guard policy show`` names a layer: its name and path, or its bundle's revision, status and signer."""
+    """How ``guard policy show`` names a layer: its name and path, or its bundle's revision, status and signer;
+    then the file's owner and the sha256 of its text."""
+    facts = layer_facts(layer)
+    tail = "".join([f", owner {facts['owner']}" if facts["owner"] else "",
+                    f", sha256 {facts['digest'][:16]}" if facts["digest"] else ""])
     if layer.bundle:
         b = layer.bundle
         return (f"{layer.name}  [bundle revision {b.get('revision', 0)}, {b.get('status')}, "
-                f"signed by {b.get('signed_by') or 'nobody'}, cached at {b.get('path')}]")
-    return layer.name if layer.path in (None, layer.name) else f"{layer.name}  ({layer.path})"
+                f"signed by {b.get('signed_by') or 'nobody'}, cached at {b.get('path')}{tail}]")
+    if layer.path in (None, layer.name):
+        return layer.name + (f"  [{tail[2:]}]" if tail else "")
+    return f"{layer.name}  ({layer.path}{tail})"
 
 
 def _show(args) -> int:
@@ -103,7 +131,8 @@ def _show(args) -> int:
     rows = effective_values(policy, rules)
     if args.format == "json":
         out = {
-            "layers": [{"name": l.name, "path": l.path, "bundle": dict(l.bundle) if l.bundle else None} for l in policy.layers],
+            "layers": [{"name": l.name, "path": l.path, "bundle": dict(l.bundle) if l.bundle else None, **layer_facts(l)}
+                       for l in policy.layers],
             "mode": policy.mode, "mode_source": policy.mode_source, "digest": policy.digest,
             "values": [{"key": ".".join(p), "value": v, "layer": src} for p, v, src in rows],
             "waivers": [{"rule": w.rule, "subject": w.subject, "reason": w.reason,

@@ -105,7 +105,10 @@ class Policy:
 
     @property
     def name(self) -> str:
-        """The top layer's name (what the user pointed at)."""
+        """The top file layer's name (what the user pointed at; the floor's lock-only layers are skipped)."""
+        for layer in reversed(self.layers):
+            if layer.path or layer.bundle:
+                return layer.name
         return self.layers[-1].name if self.layers else "<built-in>"
 
     def section(self, name: str) -> Mapping[str, Any]:
