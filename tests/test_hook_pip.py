@@ -341,3 +341,27 @@ def test_a_cloned_repositorys_policy_cannot_switch_off_the_users_floor_under_the
                        capture_output=True, text=True, env={**environ, "GUARD_POLICY": str(lax)}, timeout=300, cwd=tmp_path)
     assert r.returncode == 1 and str(lax) in r.stderr, r.stdout + r.stderr
     assert not env.installed("evilpkg")
+
+
+def test_a_policy_pinned_at_hook_install_is_the_environments_floor(env, tmp_path):
+    """Issue 13: `guard hook install --policy REF` records the policy and its sha256; GUARD_POLICY only
+    layers on it, and an edited pinned file makes gated operations fail closed."""
+    pinned = tmp_path / "pinned.toml"
+    pinned.write_text(env.policy.read_text(), encoding="utf-8")            # denies evilpkg
+    lax = tmp_path / "lax.toml"
+    lax.write_text('extends = []\nmode = "off"\n', encoding="utf-8")
+    install = [sys.executable, "-m", "guardpolicy", "hook", "install", "--python", str(env.python)]
+    r = subprocess.run([*install, "--policy", str(pinned)], capture_output=True, text=True, env=pip_env(), timeout=300)
+    assert r.returncode == 0 and "pinned policy" in r.stdout, r.stdout + r.stderr
+    try:
+        environ = pip_env({"GUARD_POLICY": str(lax), "GUARD_CACHE_DIR": str(env.cache)})
+        pip = [str(env.python), "-m", "pip", "install", "--no-cache-dir", "-i", env.index.url]
+        r = subprocess.run([*pip, "evilpkg==1.0"], capture_output=True, text=True, env=environ, timeout=300, cwd=tmp_path)
+        assert r.returncode == 1 and str(lax) in r.stderr, r.stdout + r.stderr
+        pinned.write_text(pinned.read_text() + '\nmode = "off"\n', encoding="utf-8")     # edit the floor
+        environ = pip_env({"GUARD_CACHE_DIR": str(env.cache)})
+        r = subprocess.run([*pip, "goodpkg==1.0"], capture_output=True, text=True, env=environ, timeout=300, cwd=tmp_path)
+        assert r.returncode == 1 and "changed since it was pinned" in r.stderr, r.stdout + r.stderr
+        assert not env.installed("evilpkg")
+    finally:
+        subprocess.run(install, capture_output=True, text=True, env=pip_env(), timeout=300)  # unpin for the other tests

@@ -16,6 +16,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Optional
 
 MANIFEST = "guardpolicy-hook.json"
 PTH, START, SITECUSTOMIZE = "guardpolicy.pth", "guardpolicy.start", "sitecustomize.py"
@@ -89,6 +90,10 @@ def add_parser(sub) -> None:
         if name == "install":
             q.add_argument("--sitecustomize", action="store_true",
                            help="write a chaining sitecustomize.py instead of the .pth (never overwrites an existing one)")
+            q.add_argument("--policy", metavar="NAME|PATH", default=None, dest="pin_policy",
+                           help="pin this policy (a shipped name or a file) into the environment's floor: recorded "
+                                "with its sha256; project policies and GUARD_POLICY may only tighten it, and a changed "
+                                "file makes gated operations fail closed until installed again")
 
 
 # ------------------------------------------------------------------ helpers (pure where possible)
@@ -198,7 +203,30 @@ def other_interpreters(info: dict, env, limit: int = 6) -> list:
 # ------------------------------------------------------------------ actions
 
 
-def do_install(python: str, use_sitecustomize: bool, out=sys.stdout) -> int:
+def pinned_policy_record(ref: str) -> dict:
+    """What ``guard hook install --policy REF`` records: the policy file's absolute path and sha256.
+
+    A shipped name is pinned as the shipped file of this guardpolicy. The file is read and
+    validated now (a pin that cannot load would lock the environment out).
+    """
+    import hashlib
+
+    from ..errors import UsageError
+    from ..policy import load_policy
+    from ..policy.loader import _is_shipped_name, shipped_dir
+    from ..policy.trust import untrusted_reason
+
+    path = shipped_dir() / f"{ref}.toml" if _is_shipped_name(ref) else Path(ref).expanduser().resolve()
+    if not path.is_file():
+        raise UsageError(f"--policy {ref}: no such policy file (a shipped name or a path)")
+    why = untrusted_reason(path)
+    if why is not None:
+        raise UsageError(f"--policy {path}: {why}: a floor must be yours or root's")
+    load_policy(str(path), floor=False)  # raises PolicyError naming file and line
+    return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+
+
+def do_install(python: str, use_sitecustomize: bool, out=sys.stdout, pin: Optional[str] = None) -> int:
     """Write the hook files into ``python``'s purelib, compile the startup modules, verify."""
     import datetime as _dt
     import json
@@ -241,6 +269,10 @@ def do_install(python: str, use_sitecustomize: bool, out=sys.stdout) -> int:
         written.append({"path": str(path), "sha256": file_digest(data)})
     manifest = {"kind": "sitecustomize" if use_sitecustomize else "pth", "files": written, "guard_version": __version__,
                 "installed_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "python": python}
+    if pin is not None:
+        manifest["policy"] = pinned_policy_record(pin)
+        print(f"pinned policy: {manifest['policy']['path']} (sha256 {manifest['policy']['sha256'][:16]}): the floor "
+              "of this environment", file=out)
     (purelib / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     # byte-compile the start-up chain with the target interpreter: no .pyc costs ~3 ms per start
     pkg = Path(info["guardpolicy"])
@@ -383,7 +415,7 @@ def run(args: argparse.Namespace) -> int:
     """Dispatch the hook action."""
     python = args.python or default_python()
     if args.hook_command == "install":
-        return do_install(python, args.sitecustomize)
+        return do_install(python, args.sitecustomize, pin=getattr(args, "pin_policy", None))
     if args.hook_command == "uninstall":
         return do_uninstall(python)
     return do_status(python)

@@ -90,14 +90,61 @@ def floor_dirs(env: Mapping[str, str]) -> List[Tuple[Path, str]]:
     return unique
 
 
+#: the record ``guard hook install`` leaves in the environment's site-packages
+HOOK_MANIFEST = "guardpolicy-hook.json"
+
+
+def pinned_policy(purelib: Optional[Path] = None) -> Optional[Path]:
+    """The policy ``guard hook install --policy`` pinned into this environment, checked against its sha256.
+
+    ``None`` when nothing is pinned. A pinned file that changed or vanished is a ``PolicyError``:
+    the environment's floor cannot be edited away (re-run ``guard hook install --policy``).
+    """
+    import hashlib
+    import json
+    import sysconfig
+
+    from ..errors import PolicyError
+
+    purelib = Path(purelib or sysconfig.get_paths()["purelib"])
+    try:
+        manifest = json.loads((purelib / HOOK_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    pin = manifest.get("policy") if isinstance(manifest, dict) else None
+    if not isinstance(pin, dict) or not isinstance(pin.get("path"), str):
+        return None
+    path = Path(pin["path"])
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise PolicyError(f"the policy pinned by `guard hook install --policy` cannot be read ({exc.strerror or exc}); "
+                          "re-run guard hook install --policy", file=str(path)) from None
+    if digest != pin.get("sha256"):
+        raise PolicyError("the policy pinned by `guard hook install --policy` changed since it was pinned "
+                          f"(sha256 {digest[:16]}, pinned {str(pin.get('sha256'))[:16]}); re-run guard hook install --policy",
+                          file=str(path))
+    return path
+
+
 def floor_files(env: Mapping[str, str]) -> List[Tuple[Path, str]]:
     """The floor's policy files that exist and may be trusted, lowest first, with their labels.
 
-    A system policy must be root's; a user policy the user's or root's. Others are skipped
-    with a warning (a floor someone else can edit is no floor).
+    The policy pinned into the environment by ``guard hook install --policy`` first, then the
+    system policy (root's), then the user policy (the user's or root's). Others are skipped with
+    a warning (a floor someone else can edit is no floor).
     """
     out = []
     seen = set()
+    pinned = pinned_policy()
+    if pinned is not None:
+        why = untrusted_reason(pinned)
+        if why is not None:
+            say(f"ignoring pinned policy {pinned}: {why}")
+        else:
+            st = pinned.stat()
+            seen.add((st.st_dev, st.st_ino))
+            out.append((pinned, "pinned policy"))
     for folder, label in floor_dirs(env):
         path = folder / POLICY_FILE
         try:
