@@ -21,7 +21,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from guardpolicy.bundles import fetch_bundle, parse_ref
+from guardpolicy.policy.bundles import fetch_bundle, parse_ref
 from guardpolicy.errors import PolicyError
 from guardpolicy.policy import load_policy
 

@@ -11,7 +11,7 @@ from conftest import SESSION_ROOT, run_guard
 
 def test_every_guard_location_is_inside_the_session_folder():
     from guardpolicy.audit.log import default_log_path
-    from guardpolicy.bundles import cache_root, system_config_dir
+    from guardpolicy.policy.bundles import cache_root, system_config_dir
     from guardpolicy.policy.loader import user_config_dir
     from guardpolicy.runtime.cache import default_dir
 

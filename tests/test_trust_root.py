@@ -200,7 +200,7 @@ def test_a_locked_rule_ignores_guard_mode_off(tmp_path):
 
 
 def test_moving_the_system_config_dir_does_not_drop_the_administrators_keys(tmp_path):
-    from guardpolicy.bundles import key_files
+    from guardpolicy.policy.bundles import key_files
 
     files = [str(p) for p in key_files({"GUARD_SYSTEM_CONFIG_DIR": str(tmp_path / "empty")})]
     assert str(SYSTEM_DIR / "trusted_keys") in files and str(tmp_path / "empty" / "trusted_keys") in files
@@ -439,7 +439,7 @@ def test_a_trickling_bundle_server_is_abandoned_at_the_deadline(tmp_path, trickl
 def test_cached_bundle_metadata_of_the_wrong_type_is_ignored_not_a_crash(tmp_path, field, value):
     import hashlib
 
-    from guardpolicy.bundles import cache_root
+    from guardpolicy.policy.bundles import cache_root
 
     url = "https://bundles.example/org.toml"
     env = {**os.environ, "GUARD_OFFLINE": "1", "GUARD_CACHE_DIR": str(tmp_path / "cache")}

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     if args.cache_command == "clear" and getattr(args, "bundles", False):
         import shutil
 
-        from ..bundles import cache_root
+        from ..policy.bundles import cache_root
 
         root = cache_root()
         shutil.rmtree(root, ignore_errors=True)

@@ -10,7 +10,6 @@ one key by key (tables merge, values replace), except the lists in
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import hashlib
 import json
 import os
@@ -22,7 +21,10 @@ from typing import Any, Iterable, Mapping, Optional
 
 from ..errors import PolicyError
 from . import schema
+from .merge import identity as _identity
+from .merge import merge_layers
 from .model import Layer, Policy, RuleSettings, Waiver
+from .paths import user_config_dir
 from .positions import key_line
 
 DEFAULT_POLICY = "default"
@@ -160,7 +162,7 @@ def validate_layer(layer: Layer, rules: Mapping[str, Any]) -> None:
         except ValueError as exc:
             fail(str(exc), ("log", "max_size"))
     for i, k in enumerate(bundle.get("trusted_keys", [])):
-        from ..bundles import parse_public_key  # stdlib-only at import time
+        from .bundles import parse_public_key  # stdlib-only at import time
 
         try:
             parse_public_key(k)
@@ -256,7 +258,7 @@ def _resolve_ref(ref: str, referrer: Optional[Layer], base_dir: Optional[Path], 
 
         ref = urljoin(referrer.bundle["url"], ref)
     if is_url(ref):
-        from ..bundles import fetch_bundle  # issue 5: remote bundles
+        from .bundles import fetch_bundle  # issue 5: remote bundles
 
         keys = tuple((referrer.data.get("bundle", {}) if referrer else {}).get("trusted_keys", ()))
         try:
@@ -296,19 +298,6 @@ def _resolve_ref(ref: str, referrer: Optional[Layer], base_dir: Optional[Path], 
 def _is_shipped_name(ref: str) -> bool:
     """True when ``ref`` names a policy shipped with guardpolicy (``default``, ``strict``, ...), not a path."""
     return "/" not in ref and "\\" not in ref and not ref.endswith(".toml") and (shipped_dir() / f"{ref}.toml").is_file()
-
-
-def _identity(layer: Layer) -> str:
-    """What makes two layers the same file (for cycles and de-duplication)."""
-    if layer.bundle:
-        return layer.bundle["url"]
-    return _resolved(layer.path) if layer.path else layer.name
-
-
-@functools.lru_cache(maxsize=1024)
-def _resolved(path: str) -> str:
-    """``path`` with symlinks and ``..`` resolved (asked again and again while stacking)."""
-    return str(Path(path).resolve())
 
 
 def _stack(layer: Layer, seen: tuple, ctx: _Ctx) -> list[Layer]:
@@ -357,40 +346,6 @@ def _stack(layer: Layer, seen: tuple, ctx: _Ctx) -> list[Layer]:
     out.append(replace(layer, parents=tuple(pids)))
     ctx.stacks[ident] = out
     return out
-
-
-def merge_layers(layers: Iterable[Layer]) -> tuple[dict, dict]:
-    """Merge layers lowest first; return (merged data, provenance of each dotted key).
-
-    Tables merge key by key, values replace, lists in ``schema.ACCUMULATING`` union (their
-    provenance lists every contributing layer, joined by `` + ``).
-    """
-    merged: dict = {}
-    prov: dict[str, str] = {}
-
-    def merge(dst: dict, src: Mapping, path: tuple, origin: str) -> None:
-        for key, value in src.items():
-            here = path + (key,)
-            dotted = ".".join(here)
-            if len(here) == 1 and key in schema.PER_LAYER:
-                continue
-            if isinstance(value, dict) and isinstance(dst.get(key), dict):
-                merge(dst[key], value, here, origin)
-            elif isinstance(value, dict):
-                dst[key] = {}
-                merge(dst[key], value, here, origin)
-            elif here in schema.ACCUMULATING and isinstance(dst.get(key), list):
-                added = [v for v in value if v not in dst[key]]
-                dst[key] = dst[key] + added
-                if added or dotted not in prov:
-                    prov[dotted] = f"{prov[dotted]} + {origin}" if prov.get(dotted) else origin
-            else:
-                dst[key] = list(value) if isinstance(value, list) else value
-                prov[dotted] = origin
-
-    for layer in layers:
-        merge(merged, layer.data, (), layer.name)
-    return merged, prov
 
 
 def _waivers(layers: Iterable[Layer]) -> tuple[Waiver, ...]:
@@ -519,18 +474,6 @@ def discover_policy_ref(cwd: Optional[Path] = None, env: Optional[Mapping[str, s
     if user.is_file():
         return str(user), "user config directory"
     return DEFAULT_POLICY, "shipped default (no policy configured)"
-
-
-def user_config_dir(env: Optional[Mapping[str, str]] = None) -> Path:
-    """``GUARD_CONFIG_DIR`` or the platform's user config dir for ``guard``."""
-    env = os.environ if env is None else env
-    if env.get("GUARD_CONFIG_DIR"):
-        return Path(env["GUARD_CONFIG_DIR"])
-    try:
-        from platformdirs import user_config_dir as _ucd
-    except ImportError:  # platformdirs is a dependency; stay usable without it
-        return Path.home() / ".config" / "guard"
-    return Path(_ucd("guard", appauthor=False))
 
 
 def load_policy(ref: Optional[str] = None, *, cwd: Optional[Path] = None, env: Optional[Mapping[str, str]] = None,

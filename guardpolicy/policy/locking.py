@@ -134,7 +134,7 @@ def trusted_by(layers: Sequence[Layer], i: int) -> list[int]:
     ``extends``; those land below the bundle but are not the bundle's, so its locks cover them.
     Layers whose parents are unknown (built by hand, not by the loader) trust everything below.
     """
-    from .loader import _identity
+    from .merge import identity as _identity
 
     if layers[i].parents is None:
         return list(range(i + 1))
@@ -157,7 +157,7 @@ def check_locks(layers: Sequence[Layer], rules: Optional[Mapping[str, Any]] = No
     locking layer's own stack, in file order, so a value the locking layer overrides anyway is
     not held against them.
     """
-    from .loader import merge_layers
+    from .merge import merge_layers
 
     rules = rules or {}
     trusted = {i: trusted_by(layers, i) for i, layer in enumerate(layers) if layer.data.get("locked")}

@@ -72,7 +72,7 @@ def floor_dirs(env: Mapping[str, str]) -> List[Tuple[Path, str]]:
     ``/etc/guard`` and the real home's config folder are always included; the environment can
     only add folders (tests point them at their own temporary folders).
     """
-    from .loader import user_config_dir
+    from .paths import user_config_dir
 
     out: List[Tuple[Path, str]] = [(SYSTEM_DIR, "system policy")]
     if env.get("GUARD_SYSTEM_CONFIG_DIR"):

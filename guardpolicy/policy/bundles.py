@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
-from .errors import PolicyError
+from ..errors import PolicyError
 
 #: a policy is a few KiB; anything far larger is an attack or a mistake, not a policy
 MAX_BUNDLE_BYTES = 4 * 1024 * 1024
@@ -119,7 +119,7 @@ def key_files(env: Mapping[str, str]) -> list[Path]:
     ``/etc/guard`` and the real home's config folder are always among them: an environment
     variable can add a key folder, never remove the administrator's keys.
     """
-    from .policy.trust import floor_dirs
+    from .trust import floor_dirs
 
     return [folder / "trusted_keys" for folder, _label in floor_dirs(env)]
 
@@ -300,7 +300,7 @@ class Rejected(Exception):
 
 def bundle_info(data: bytes, url: str) -> BundleInfo:
     """Parse a bundle's self-description; ``Rejected`` when it is not valid TOML or malformed."""
-    from .policy.schema import parse_duration
+    from .schema import parse_duration
 
     try:
         doc = tomllib.loads(data.decode("utf-8"))
@@ -447,7 +447,7 @@ def _get_once(url: str, headers: Mapping[str, str], env: Mapping[str, str]) -> _
     """
     import requests
 
-    from . import __version__
+    from .. import __version__
 
     verify: Any = env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE") or True
     with requests.get(url, headers={"User-Agent": f"guardpolicy/{__version__}", **headers},
@@ -527,7 +527,7 @@ def _keys(extra: Iterable[str], env: Mapping[str, str]) -> Tuple[bytes, ...]:
 
 def _refresh_seconds(meta: Mapping[str, Any], env: Mapping[str, str]) -> float:
     """How long a confirmed copy is used without asking the server (``GUARD_BUNDLE_REFRESH`` overrides)."""
-    from .policy.schema import parse_duration
+    from .schema import parse_duration
 
     if env.get("GUARD_BUNDLE_REFRESH"):
         try:
