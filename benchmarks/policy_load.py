@@ -54,7 +54,9 @@ class Handler(BaseHTTPRequestHandler):
 def main() -> None:
     rules = rule_infos()
     with tempfile.TemporaryDirectory() as tmp:
-        env = {"GUARD_CONFIG_DIR": tmp, "GUARD_CACHE_DIR": tmp}
+        # an empty user config dir (a guard.toml there would be the floor under every row)
+        (Path(tmp) / "conf").mkdir()
+        env = {"GUARD_CONFIG_DIR": str(Path(tmp) / "conf"), "GUARD_CACHE_DIR": tmp}
         rows = [
             ("default", lambda: load_policy("default", env=env, rules=rules)),
             ("strict", lambda: load_policy("strict", env=env, rules=rules)),
