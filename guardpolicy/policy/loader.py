@@ -504,7 +504,30 @@ def load_policy(ref: Optional[str] = None, *, cwd: Optional[Path] = None, env: O
     else:
         project = discover_project_refs(cwd, env)
     layers = stack_on_floor(project if floor else project or [DEFAULT_POLICY], floor, cwd or Path.cwd(), ctx)
-    return build_policy(layers, rules, env)
+    return build_on_floor(layers, rules, env)
+
+
+def build_on_floor(layers: list[Layer], rules: Mapping[str, Any], env: Mapping[str, str]) -> Policy:
+    """``build_policy``, where a layer above the floor that loosens it is left out (one warning line).
+
+    The floor stays whole: its settings apply, and the check goes on (the org's ``deny`` list still
+    denies). A layer's tightenings are dropped with it: fix the file so it only tightens.
+    """
+    from .trust import say
+
+    while True:
+        try:
+            return build_policy(layers, rules, env)
+        except PolicyError as exc:
+            marker = next((i for i, layer in enumerate(layers) if layer.path is None and not layer.bundle
+                           and layer.name.startswith("the floor (")), None)
+            culprit = next((i for i, layer in enumerate(layers) if marker is not None and i > marker
+                            and layer.where == exc.file), None)
+            if culprit is None:
+                raise
+            where = f"{exc.file}:{exc.line}" if exc.line else exc.file
+            say(f"ignoring policy {where}: {exc.message} (a policy above the floor may tighten it, not loosen it)")
+            layers = layers[:culprit] + layers[culprit + 1:]
 
 
 #: what the floor locks for every layer above it: a project may tighten all of it, loosen none of
