@@ -235,6 +235,8 @@ def test_what_a_popular_package_requires_is_not_a_typosquat(env):
 def test_typosquat_of_popular_name_refused(env):
     r = env.pip("install", "reqeusts==1.0", policy=env.policy_typo)
     assert r.returncode == 1 and "[typosquat]" in r.stderr
+    # the waiver hint names the real rule and subject (issue 14), ready to paste
+    assert 'rule = "typosquat" subject = "reqeusts"' in r.stderr and "<rule>" not in r.stderr
     assert not env.installed("reqeusts")
 
 

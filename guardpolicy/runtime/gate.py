@@ -69,9 +69,30 @@ def format_violation(decision, operation: str) -> str:
         lines.append(f"  [{f.rule}] {f.subject}: {f.message}")
         if f.suggestion:
             lines.append(f"      fix: {f.suggestion}")
-    lines.append("  to accept the risk, add a waiver to your policy: [[waivers]] rule = \"<rule>\" "
-                 "subject = \"<subject>\" reason = \"...\" expires = <date>")
+    hints = waiver_hints(f for f in decision.findings if f.action == "deny")
+    if hints:
+        lines.append("  to accept the risk, add a waiver to your policy:")
+        lines.extend(f"    {h}" for h in hints)
     return "\n".join(lines)
+
+
+def waiver_hints(findings, limit: int = 5) -> list:
+    """A ready ``[[waivers]]`` entry per denied finding: its real rule and subject, an expiry 30 days out."""
+    import datetime as _dt
+    import json
+    import re
+
+    expires = (_dt.date.today() + _dt.timedelta(days=30)).isoformat()
+    out = []
+    for f in findings:
+        subject = re.split(r"==|@", str(f.subject), maxsplit=1)[0].strip() or str(f.subject)
+        entry = (f"[[waivers]] rule = {json.dumps(f.rule)} subject = {json.dumps(subject)} "
+                 f"reason = \"...\" expires = {expires}")
+        if entry not in out:
+            out.append(entry)
+        if len(out) >= limit:
+            break
+    return out
 
 
 def ensure_patched(library: str, operation: str) -> None:

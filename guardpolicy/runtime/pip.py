@@ -281,8 +281,10 @@ def pip_error(violation, operation: str):
     if findings:
         message = f"guard: {operation} blocked by policy ({len(findings)} finding{'s' if len(findings) != 1 else ''})"
         context = "\n".join(finding_line(f) + (f" (fix: {f.suggestion})" if f.suggestion else "") for f in findings)
-        hint = ("fix the requirement, or waive it in the policy: [[waivers]] rule = \"<rule>\" subject = \"<name>\" "
-                "reason = \"...\" expires = <date>; `guard hook status` shows which policy applies")
+        from .gate import waiver_hints
+
+        hint = ("fix the requirement, or waive it in the policy: " + "; ".join(waiver_hints(findings))
+                + "; `guard hook status` shows which policy applies")
     else:  # fail closed: policy could not load, or a patch failed (nothing to waive: a waiver cannot help)
         _logger.error("%s", str(violation).splitlines()[0])
         message, context = str(violation).splitlines()[0], None
