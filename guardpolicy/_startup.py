@@ -124,6 +124,17 @@ class _GuardFinder:
         return spec
 
 
+_AUDIT_ADDED = False
+
+
+def _audit(event, args):
+    """Every audited event passes here: one string comparison unless something is unpickled."""
+    if event == "pickle.find_class":
+        from guardpolicy.runtime.unpickle import check_global  # lazy: only processes that unpickle
+
+        check_global(args[0], args[1])
+
+
 def installed():
     """True when the guard finder is on ``sys.meta_path``."""
     return any(getattr(f, "_guardpolicy_finder", False) for f in sys.meta_path)
@@ -142,6 +153,12 @@ def install():
     DISABLE_REQUESTED = bool(flag and flag != "0")
     if installed():
         return
+    global _AUDIT_ADDED
+    if not _AUDIT_ADDED:
+        # one gate for every in-process unpickling (pickle, joblib, numpy, pandas, torch's pickle):
+        # an audit hook cannot be removed, so it also outlives a finder taken off sys.meta_path
+        sys.addaudithook(_audit)
+        _AUDIT_ADDED = True
     sys.meta_path.insert(0, _GuardFinder())
     for name in TARGETS:
         module = sys.modules.get(name)
