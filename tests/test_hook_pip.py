@@ -371,3 +371,40 @@ def test_a_policy_pinned_at_hook_install_is_the_environments_floor(env, tmp_path
         assert not env.installed("evilpkg")
     finally:
         subprocess.run(install, capture_output=True, text=True, env=pip_env(), timeout=300)  # unpin for the other tests
+
+
+def _sdist_with_payload(dest, filename, top, marker, name="reqeusts", version="1.0", pkg_info=True):
+    """A legacy sdist whose setup.py would create ``marker`` the moment pip builds it."""
+    import io
+    import tarfile
+
+    files = {f"{top}/setup.py": f"open({str(marker)!r}, 'w').write('ran')\n"
+                                f"from setuptools import setup\nsetup(name={name!r}, version={version!r})\n"}
+    if pkg_info:
+        files[f"{top}/PKG-INFO"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    path = dest / filename
+    with tarfile.open(path, "w:gz") as tf:
+        for p, text in files.items():
+            data = text.encode()
+            ti = tarfile.TarInfo(p)
+            ti.size = len(data)
+            tf.addfile(ti, io.BytesIO(data))
+    return path
+
+
+def test_a_refused_sdist_never_runs_its_build(env, tmp_path):
+    """Issue 14: `pip install ./reqeusts-1.0.tar.gz` used to run setup.py, then refuse. Judged by the
+    name it carries (file name, else PKG-INFO) before anything is built; unknowable names are refused."""
+    marker = tmp_path / "setup-py-ran"
+    by_name = _sdist_with_payload(tmp_path, "reqeusts-1.0.tar.gz", "reqeusts-1.0", marker)
+    r = env.pip("install", "--no-build-isolation", str(by_name), policy=env.policy_typo)
+    assert r.returncode == 1 and "[typosquat]" in r.stderr, r.stdout + r.stderr
+    assert not marker.exists() and not env.installed("reqeusts")
+    # the file name says nothing: PKG-INFO, read without running anything, names it
+    by_pkg_info = _sdist_with_payload(tmp_path, "archive.tar.gz", "archive", marker)
+    r = env.pip("install", "--no-build-isolation", str(by_pkg_info), policy=env.policy_typo)
+    assert r.returncode == 1 and "reqeusts" in r.stderr and not marker.exists(), r.stdout + r.stderr
+    # nothing names it: refused, unbuilt
+    anonymous = _sdist_with_payload(tmp_path, "blob.tar.gz", "blob", marker, pkg_info=False)
+    r = env.pip("install", "--no-build-isolation", str(anonymous), policy=env.policy_typo)
+    assert r.returncode == 1 and "cannot tell this archive's project name" in r.stderr and not marker.exists()

@@ -74,8 +74,9 @@ def test_package_from_index_found_ireq():
 def test_package_from_direct_url_keeps_url():
     link = _link("https://h/x-1.0.tar.gz")
     pkg = gp.package_from_ireq(_ireq(None, link=link, original=link, user_supplied=True), root=True)
-    assert pkg.url == "https://h/x-1.0.tar.gz" and pkg.name is None and pkg.version is None
-    assert pkg.extra["root"] is True
+    # judged by the name its file carries, before anything builds it (issue 14)
+    assert pkg.url == "https://h/x-1.0.tar.gz" and pkg.name == "x" and pkg.version == "1.0"
+    assert pkg.extra["root"] is True and pkg.extra["name_from"] == "sdist file name or PKG-INFO"
 
 
 def test_package_hash_options_and_upload_time():

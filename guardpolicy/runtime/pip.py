@@ -145,11 +145,19 @@ def package_from_ireq(ireq, *, version: Optional[str] = None, indexes: tuple = (
     name = getattr(ireq, "name", None) or (req.name if req is not None else None)
     specifier = str(req.specifier) if req is not None else ""
     link = getattr(ireq, "link", None)
+    named_from = None
+    if name is None and link is not None:
+        # a path or URL to an sdist: judge it by the name it carries before anything builds it
+        name, sdist_version = sdist_identity(link)
+        if name is not None:
+            version, named_from = version or sdist_version, "sdist file name or PKG-INFO"
     original = getattr(ireq, "original_link", None)
     direct = original is not None and (getattr(ireq, "user_supplied", False) or req is None or getattr(req, "url", None))
     if version is None and link is not None and not direct:
         version = version_from_filename(link.filename, name)
     extra = {"installer": "pip"}
+    if named_from:
+        extra["name_from"] = named_from
     if root:
         extra["root"] = True
     if build:
@@ -179,6 +187,73 @@ def package_from_ireq(ireq, *, version: Optional[str] = None, indexes: tuple = (
         constraint=bool(getattr(ireq, "constraint", False)),
         extra=extra,
     )
+
+
+#: the most of an sdist read to find its PKG-INFO (metadata sits at the front of real sdists)
+_PKG_INFO_SCAN = 64 * 1024 * 1024
+
+
+def sdist_identity(link) -> tuple:
+    """``(name, version)`` of an sdist link without running anything, or ``(None, None)``.
+
+    The file name first (PEP 625 ``{name}-{version}.tar.gz``, and the older forms pip accepts);
+    for a local archive whose file name says nothing, its ``PKG-INFO`` read with ``tarfile`` /
+    ``zipfile`` (no extraction, no build).
+    """
+    from ..sources.requirements import sdist_name_version
+
+    filename = getattr(link, "filename", "") or ""
+    name, version = sdist_name_version(filename)
+    if name is not None:
+        return name, version
+    path = getattr(link, "file_path", None) if getattr(link, "is_file", False) else None
+    if path and os.path.isfile(path):
+        meta = _pkg_info(path)
+        if meta is not None:
+            return meta
+    return None, None
+
+
+def _pkg_info(path: str) -> Optional[tuple]:
+    """``(Name, Version)`` from the top-level ``*/PKG-INFO`` of a local tar or zip sdist, or ``None``."""
+    import tarfile
+    import zipfile
+    from email.parser import HeaderParser
+
+    text = None
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                for info in zf.infolist():
+                    if info.filename.count("/") == 1 and info.filename.endswith("/PKG-INFO") and info.file_size < 1 << 20:
+                        text = zf.read(info).decode("utf-8", "replace")
+                        break
+        elif os.path.getsize(path) < _PKG_INFO_SCAN and tarfile.is_tarfile(path):
+            with tarfile.open(path) as tf:
+                for member in tf:
+                    if member.isfile() and member.name.count("/") == 1 and member.name.endswith("/PKG-INFO") \
+                            and member.size < 1 << 20:
+                        fh = tf.extractfile(member)
+                        text = fh.read().decode("utf-8", "replace") if fh else None
+                        break
+    except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError, ValueError):
+        return None
+    if not text:
+        return None
+    headers = HeaderParser().parsestr(text)
+    name = (headers.get("Name") or "").strip()
+    return (name, (headers.get("Version") or "").strip() or None) if name else None
+
+
+def is_archive_link(link) -> bool:
+    """True for a link to an sdist or archive file (not a wheel, a VCS checkout or a local folder)."""
+    if link is None or getattr(link, "is_wheel", False) or getattr(link, "is_vcs", False):
+        return False
+    if getattr(link, "is_existing_dir", lambda: False)():
+        return False  # the user's own project folder (`pip install .`)
+    from ..sources.requirements import SDIST_SUFFIXES
+
+    return (getattr(link, "filename", "") or "").lower().endswith(tuple(SDIST_SUFFIXES) + (".zip",))
 
 
 def link_index_ref(link, name: Optional[str]):
@@ -439,6 +514,14 @@ def _checked_prepare(orig):
         link = getattr(req, "link", None)
         pkg = package_from_ireq(req, indexes=configured_indexes(getattr(self, "finder", None)), build=in_build_env())
         subjects = [pkg]
+        if pkg.name is None and is_archive_link(link):
+            from ..model import Finding
+
+            # building it is the only way to learn its name: that would run its code before any judgment
+            subjects.append(Finding(rule="invalid", subject=getattr(link, "filename", "") or str(link),
+                                    message="cannot tell this archive's project name without building it (no "
+                                            "name-version file name, no PKG-INFO): its build code would run unjudged",
+                                    suggestion="install a wheel, or name it: `NAME @ URL` / a name-version file name"))
         ref = link_index_ref(link, pkg.name)
         if ref is not None:
             subjects.append(ref)
