@@ -408,3 +408,22 @@ def test_a_refused_sdist_never_runs_its_build(env, tmp_path):
     anonymous = _sdist_with_payload(tmp_path, "blob.tar.gz", "blob", marker, pkg_info=False)
     r = env.pip("install", "--no-build-isolation", str(anonymous), policy=env.policy_typo)
     assert r.returncode == 1 and "cannot tell this archive's project name" in r.stderr and not marker.exists()
+
+
+def test_guard_install_never_builds_a_refused_sdist_while_resolving(env, tmp_path):
+    """Issue 14: `guard install -- python -m pip install ./reqeusts-1.0.tar.gz` resolved (and built) first;
+    the resolve step now runs pip with guard's hook, so the sdist is refused before its build runs."""
+    marker = tmp_path / "setup-py-ran"
+    sdist = _sdist_with_payload(tmp_path, "reqeusts-1.0.tar.gz", "reqeusts-1.0", marker)
+    environ = pip_env({"GUARD_POLICY": str(env.policy_typo), "GUARD_CACHE_DIR": str(env.cache)})
+    r = subprocess.run([sys.executable, "-m", "guardpolicy", "install", "--", str(env.python), "-m", "pip", "install",
+                        "--no-cache-dir", "--no-build-isolation", "-i", env.index.url, str(sdist)],
+                       capture_output=True, text=True, env=environ, timeout=300)
+    assert r.returncode != 0 and "typosquat" in (r.stdout + r.stderr), r.stdout + r.stderr
+    assert not marker.exists() and not env.installed("reqeusts")
+
+
+def test_the_builds_only_switch_cannot_lighten_a_real_install(env):
+    """GUARDPOLICY_ONLY_BUILDS (guard install's dry-run resolve) changes nothing without --dry-run."""
+    r = env.pip("install", "evilpkg==1.0", extra_env={"GUARDPOLICY_ONLY_BUILDS": "1"})
+    assert r.returncode == 1 and "evilpkg" in r.stderr and not env.installed("evilpkg"), r.stdout + r.stderr

@@ -222,6 +222,29 @@ def _with(pkg, **changes):
 # ------------------------------------------------------------------ run
 
 
+#: runs pip with guard's startup hook active (when the interpreter can import guardpolicy): pip
+#: builds sdists to learn their dependencies while it resolves, and the hook judges each one by
+#: name before its build code runs (``runtime/pip.py``)
+_HOOKED_PIP = ("import sys\ntry:\n    import guardpolicy._startup as s\n    s.install()\nexcept ImportError:\n    pass\n"
+               "import runpy\nsys.argv[0] = 'pip'\nrunpy.run_module('pip', run_name='__main__', alter_sys=True)\n")
+
+
+def hooked_pip(prefix: list) -> list:
+    """The command that runs ``prefix``'s pip with the startup hook: ``python -c ...`` for ``python -m pip``
+    and for a ``pip`` script with a ``python`` beside it; ``prefix`` unchanged otherwise."""
+    import os
+    import shutil
+
+    if len(prefix) == 3 and prefix[1:] == ["-m", "pip"]:
+        return [prefix[0], "-c", _HOOKED_PIP]
+    if len(prefix) == 1:
+        script = shutil.which(prefix[0])
+        python = os.path.join(os.path.dirname(script), "python") if script else None
+        if python and os.access(python, os.X_OK):
+            return [python, "-c", _HOOKED_PIP]
+    return list(prefix)
+
+
 def resolve(kind: str, prefix: list, args: list, env: dict) -> tuple:
     """Run the installer's resolve-only step; ``(raw output, returncode, stderr)``."""
     import os
@@ -229,7 +252,7 @@ def resolve(kind: str, prefix: list, args: list, env: dict) -> tuple:
     import tempfile
 
     if kind == "pip":
-        cmd = [*prefix, "install", "--dry-run", "--ignore-installed", "--quiet", "--report", "-", *args]
+        cmd = [*hooked_pip(prefix), "install", "--dry-run", "--ignore-installed", "--quiet", "--report", "-", *args]
     else:
         scanned = scan_args(args)
         fd, tmp = tempfile.mkstemp(suffix=".in", prefix="guard-")
@@ -276,10 +299,17 @@ def run(args: argparse.Namespace) -> int:
     scanned = scan_args(inst_args)
     indexes = tuple(IndexRef(url, k) for url, k in scanned["indexes"])
     env = dict(os.environ)
-    env["GUARDPOLICY_DISABLE"] = "1"  # guard decides on the resolved set; the hook would only duplicate it
+    # the resolve step runs with guard's hook on (hooked_pip): pip builds sdists to resolve, and the
+    # hook judges each one before its build code runs. It judges under the same policy.
+    if getattr(args, "policy", None):
+        env["GUARD_POLICY"] = str(args.policy)
+    env["GUARDPOLICY_ONLY_BUILDS"] = "1"  # wheels are judged below, with the whole resolved set
     out, code, err = resolve(kind, prefix, inst_args, env)
     if code != 0:
         sys.stderr.write(err)
+        if "blocked by policy" in err:
+            print("guard: refused while resolving (before any build ran); nothing installed", file=sys.stderr)
+            return EXIT_DENIED
         print(f"guard: {prefix[-1]} could not resolve the requirements (exit {code}); nothing installed", file=sys.stderr)
         return code if code not in (0, 1) else 2
     items = [*indexes]

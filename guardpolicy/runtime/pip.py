@@ -468,6 +468,8 @@ def wrap_resolve(resolver_cls, label: str) -> None:
 def _checked_resolve(orig):
     """The ``Resolver.resolve`` wrapper around ``orig``."""
     def resolve(self, root_reqs, check_supported_wheels, *args, **kwargs):
+        if builds_only():
+            return orig(self, root_reqs, check_supported_wheels, *args, **kwargs)
         op = _command()
         indexes = configured_indexes(_finder_of(self))
         build = in_build_env()
@@ -508,10 +510,25 @@ def patch_prepare(module) -> None:
     _wrap_once(module.RequirementPreparer, "prepare_linked_requirement", _checked_prepare)
 
 
+#: set by ``guard install`` for its resolve step: the hook then judges only what pip would build
+ONLY_BUILDS_VAR = "GUARDPOLICY_ONLY_BUILDS"
+
+
+def builds_only() -> bool:
+    """True in ``guard install``'s resolve step: a ``--dry-run`` (nothing is installed) that guard
+    judges as a whole afterwards, so the hook only has to stop builds (sdists run code to resolve).
+
+    Without ``--dry-run`` the variable changes nothing: it can never make a real install lighter.
+    """
+    return os.environ.get(ONLY_BUILDS_VAR) == "1" and "--dry-run" in sys.argv[1:]
+
+
 def _checked_prepare(orig):
     """The ``prepare_linked_requirement`` wrapper around ``orig``: check the candidate (and its index) first."""
     def prepare_linked_requirement(self, req, *args, **kwargs):
         link = getattr(req, "link", None)
+        if builds_only() and not is_archive_link(link):
+            return orig(self, req, *args, **kwargs)  # a wheel in guard install's dry run: judged with the whole set
         pkg = package_from_ireq(req, indexes=configured_indexes(getattr(self, "finder", None)), build=in_build_env())
         subjects = [pkg]
         if pkg.name is None and is_archive_link(link):
