@@ -427,3 +427,22 @@ def test_the_builds_only_switch_cannot_lighten_a_real_install(env):
     """GUARDPOLICY_ONLY_BUILDS (guard install's dry-run resolve) changes nothing without --dry-run."""
     r = env.pip("install", "evilpkg==1.0", extra_env={"GUARDPOLICY_ONLY_BUILDS": "1"})
     assert r.returncode == 1 and "evilpkg" in r.stderr and not env.installed("evilpkg"), r.stdout + r.stderr
+
+
+def test_guard_check_environment_judges_what_other_installers_put_there(env, tmp_path):
+    """Issue 14: packages installed by anything but the hooked pip (uv, pipx, --prefix) are judged
+    by `guard check --environment PYTHON` (and `guard check` with no target)."""
+    python = make_venv(tmp_path / "plain")                           # no hook in this one
+    r = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-index", "--find-links", str(env.base / "files"),
+                        "reqeusts==1.0", "goodpkg==1.0"], capture_output=True, text=True, env=pip_env(), timeout=300)
+    assert r.returncode == 0, r.stderr
+    proc = subprocess.run([sys.executable, "-m", "guardpolicy", "check", "--environment", str(python), "--format", "json"],
+                          capture_output=True, text=True, env=pip_env(), timeout=300, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout)
+    assert [(f["rule"], f["subject"]) for f in report["findings"] if f["action"] == "deny"] == [("typosquat", "reqeusts==1.0")]
+    assert f"{python} (installed)" in json.dumps(report)
+    # with no target, the activated environment
+    proc = subprocess.run([sys.executable, "-m", "guardpolicy", "check"], capture_output=True, text=True, timeout=300,
+                          env=pip_env({"VIRTUAL_ENV": str(tmp_path / "plain")}), cwd=tmp_path)
+    assert proc.returncode == 1 and "reqeusts" in proc.stdout, proc.stdout + proc.stderr

@@ -12,8 +12,12 @@ def add_parser(sub) -> None:
 
     p = sub.add_parser("check", help="check requirements, pyproject, lock files, pypi:/hf: targets and model files",
                        description="Check every TARGET against the policy. Exit 0: nothing denied; 1: denied; 2: error.")
-    p.add_argument("targets", nargs="+", metavar="TARGET",
-                   help="requirements.txt, pyproject.toml, pylock.toml, uv.lock, pip report JSON, pypi:NAME[==VER], hf:ORG/NAME[@REV], a model file or folder")
+    p.add_argument("targets", nargs="*", metavar="TARGET",
+                   help="requirements.txt, pyproject.toml, pylock.toml, uv.lock, pip report JSON, pypi:NAME[==VER], "
+                        "hf:ORG/NAME[@REV], env:PYTHON, a model file or folder; none: the active environment")
+    p.add_argument("--environment", nargs="?", const="", default=None, metavar="PYTHON",
+                   help="also check every distribution installed in PYTHON's environment (default: the activated "
+                        "venv, else guard's own): whatever uv, pipx or conda put there")
     add_policy_args(p)
     p.add_argument("-f", "--format", default="text", help="report format on stdout: text (default), json, sarif, markdown, cyclonedx")
     p.add_argument("-o", "--output", action="append", default=[], metavar="FORMAT=PATH",
@@ -95,8 +99,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown format {args.format!r} (available: {', '.join(sorted(available))})")
     outputs = parse_outputs(args.output, available)
     options = CheckOptions(offline=not args.online)
+    targets = list(args.targets)
+    if getattr(args, "environment", None) is not None or not targets:
+        # like pip-audit: no target means the environment guard runs for
+        targets.append(f"env:{getattr(args, 'environment', None) or ''}")
+    args.targets = targets
     try:
-        items = collect_subjects(args.targets, options)
+        items = collect_subjects(targets, options)
     except SourceError as exc:
         raise UsageError(str(exc)) from None
     decision = replace(Engine(policy, options).decide(items), origin="cli")

@@ -55,6 +55,10 @@ def guard_make_source(target, options):
         from .pypi import PypiTargetSource
 
         return PypiTargetSource(target)
+    if target.startswith("env:"):
+        from .environment import EnvironmentSource
+
+        return EnvironmentSource(target[4:] or None)
     path = Path(target)
     name = path.name.lower()
     if not path.is_file() and not name.endswith((".txt", ".in", ".toml", ".lock", ".json")):
