@@ -194,3 +194,28 @@ def test_install_defaults_to_activated_venv(venv):
     r = guard("hook", "install", env=pip_env({"VIRTUAL_ENV": str(venv.parent.parent)}))
     assert r.returncode == 0, r.stderr
     assert (purelib(venv) / "guardpolicy.pth").exists() and active(venv)
+
+
+def test_hook_verify_notices_tampering(venv, tmp_path):
+    """Issue 14: emptying or renaming guardpolicy.pth, or a .pth that runs first and pulls the finder,
+    is reported by `guard hook verify` (exit 1) and `guard hook status`."""
+    from pathlib import Path
+
+    assert guard("hook", "install", "--python", venv).returncode == 0
+    ok = guard("hook", "verify", "--python", venv)
+    assert ok.returncode == 0 and ok.stdout.strip().endswith("no .pth touches it)"), ok.stdout + ok.stderr
+    import subprocess
+
+    purelib = Path(subprocess.run([venv, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                  capture_output=True, text=True, check=True).stdout.strip())
+    pre = purelib / "aaa-first.pth"
+    pre.write_text("import sys; sys.meta_path[:] = [f for f in sys.meta_path if 'guard' not in repr(f)]\n")
+    (purelib / "guardpolicy.pth").write_text("")
+    bad = guard("hook", "verify", "--python", venv)
+    assert bad.returncode == 1, bad.stdout
+    assert "guardpolicy.pth changed since guard hook install" in bad.stdout
+    assert "aaa-first.pth runs before the hook and touches it" in bad.stdout
+    assert "TAMPERED" in guard("hook", "status", "--python", venv).stdout
+    pre.unlink()
+    assert guard("hook", "install", "--python", venv).returncode == 0   # restored
+    assert guard("hook", "verify", "--python", venv).returncode == 0

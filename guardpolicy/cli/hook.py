@@ -83,7 +83,8 @@ def add_parser(sub) -> None:
     hsub = p.add_subparsers(dest="hook_command", metavar="ACTION", required=True)
     for name, helptext in (("install", "put the startup hook into the interpreter's site-packages"),
                            ("uninstall", "remove exactly what 'guard hook install' wrote"),
-                           ("status", "is the hook active, which policy and mode apply, and what bypasses it")):
+                           ("status", "is the hook active, which policy and mode apply, and what bypasses it"),
+                           ("verify", "exit 1 when the hook's files changed, vanished or another .pth tampers with it")):
         q = hsub.add_parser(name, help=helptext, description=helptext)
         q.add_argument("--python", metavar="PATH", default=None,
                        help="the target interpreter (default: the activated venv's python, else the one running guard)")
@@ -332,6 +333,58 @@ def do_uninstall(python: str, out=sys.stdout) -> int:
     return 0
 
 
+#: what a ``.pth`` line that tampers with the hook mentions
+_TAMPER_WORDS = ("guardpolicy", "meta_path", "GUARDPOLICY_", "addaudithook", "_startup")
+
+
+def hook_integrity(purelib, manifest) -> list:
+    """Problems with the installed hook: files changed or missing since ``guard hook install``, and
+    ``.pth`` files that run before ours (site processes them in name order) and touch the hook."""
+    problems = []
+    if not manifest:
+        return ["no hook installed (run `guard hook install`)"]
+    for f in manifest.get("files", ()):
+        path = Path(f.get("path", ""))
+        try:
+            data = path.read_bytes()
+        except OSError:
+            problems.append(f"{path} is missing (renamed or deleted since guard hook install)")
+            continue
+        if file_digest(data) != f.get("sha256"):
+            problems.append(f"{path} changed since guard hook install (sha256 {file_digest(data)[:16]}, "
+                            f"recorded {str(f.get('sha256'))[:16]})")
+    ours = [Path(f["path"]).name for f in manifest.get("files", ()) if str(f.get("path", "")).endswith(".pth")]
+    first = min(ours) if ours else None
+    try:
+        pths = sorted(p for p in Path(purelib).iterdir() if p.suffix == ".pth" and p.name not in ours)
+    except OSError:
+        pths = []
+    for pth in pths:
+        try:
+            text = pth.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        runs = [line for line in text.splitlines() if line.startswith(("import ", "import\t"))]
+        touches = [line for line in runs if any(word in line for word in _TAMPER_WORDS)]
+        if touches:
+            when = "before" if first is not None and pth.name < first else "after"
+            problems.append(f"{pth} runs {when} the hook and touches it: {touches[0][:120]}")
+    return problems
+
+
+def do_verify(python: str, out=sys.stdout) -> int:
+    """``guard hook verify``: exit 1 when the hook's files changed or another ``.pth`` tampers with it."""
+    info = probe(python)
+    problems = hook_integrity(info["purelib"], read_manifest(info["purelib"]))
+    if not info.get("active"):
+        problems.append("the hook is not active in this interpreter")
+    for problem in problems:
+        print(f"guard: {problem}", file=out)
+    print(f"{'BROKEN' if problems else 'ok'}: hook of {info['executable']}"
+          + ("" if problems else " (files match what guard hook install wrote; no .pth touches it)"), file=out)
+    return 1 if problems else 0
+
+
 def do_status(python: str, out=sys.stdout) -> int:
     """Print whether the hook is active, the policy/mode and their origin, and visible bypasses."""
     import os
@@ -386,6 +439,8 @@ def do_status(python: str, out=sys.stdout) -> int:
                                           f"sha256 {facts['digest'][:16]}" if facts["digest"] else "") if x)
             print(f"  - {where}" + (f" ({extra})" if extra else ""), file=out)
     print("bypasses:", file=out)
+    for problem in hook_integrity(info["purelib"], manifest) if manifest else ():
+        print(f"  - TAMPERED: {problem}", file=out)
     for line in bypasses(info, env, manifest):
         print(f"  - {line}", file=out)
     others = other_interpreters(info, env)
@@ -418,4 +473,6 @@ def run(args: argparse.Namespace) -> int:
         return do_install(python, args.sitecustomize, pin=getattr(args, "pin_policy", None))
     if args.hook_command == "uninstall":
         return do_uninstall(python)
+    if args.hook_command == "verify":
+        return do_verify(python)
     return do_status(python)
