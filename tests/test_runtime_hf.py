@@ -584,3 +584,24 @@ reason = "reviewed: test fixture"
     o = outcomes(r)
     assert o["waived"] == "OK evil.pkl", r.stdout + r.stderr
     assert o["other"].startswith("BLOCKED [pickle]"), r.stdout + r.stderr
+
+
+def test_hf_file_system_scans_by_content_not_by_name(hub, env, tmp_path):
+    """Issue 14: a pickle named .txt, .dat or .safetensors was returned unscanned by HfFileSystem.open."""
+    markers = {n: tmp_path / n for n in ("txt", "dat", "st")}
+    sha = hub.add_repo("acme/disguised", {"notes.txt": evil_pickle(markers["txt"]), "blob.dat": evil_pickle(markers["dat"]),
+                                          "model.safetensors": evil_pickle(markers["st"]), "readme.txt": b"just text\n"})
+    r = run_hooked(f'''
+        from huggingface_hub import HfFileSystem
+        fs = HfFileSystem()
+        def read(path):
+            with fs.open(path, "rb") as fh:
+                return len(fh.read())
+        for name in ("notes.txt", "blob.dat", "model.safetensors", "readme.txt"):
+            attempt(name, read, "acme/disguised@{sha}/" + name)
+    ''', env)
+    o = outcomes(r)
+    for name in ("notes.txt", "blob.dat", "model.safetensors"):
+        assert o[name].startswith("BLOCKED"), (name, r.stdout + r.stderr)
+    assert o["readme.txt"] == "OK 10", r.stdout + r.stderr
+    assert not any(m.exists() for m in markers.values())

@@ -625,10 +625,13 @@ def wrap_fs_open(original):
             handle = original(self, path, mode, *args, **kwargs)  # raises when the file does not exist
             try:
                 _check_code(ref, repo_path, operation, policy)
+                carries_pickles = _content_may_carry_pickles(handle, policy)
             except PolicyViolation:
                 handle.close()
                 raise
-            return handle
+            if not carries_pickles:
+                return handle
+            handle.close()  # a pickle named .txt/.dat/.safetensors: fetched whole and scanned like one
         fd, tmp = tempfile.mkstemp(prefix="guard-hffs-", suffix="-" + os.path.basename(repo_path))
         try:
             with os.fdopen(fd, "wb") as out, original(self, path, "rb", *args, **kwargs) as src:
@@ -643,6 +646,31 @@ def wrap_fs_open(original):
         return handle
 
     return _mark(_open, original)
+
+
+#: formats whose bytes can hold pickles (or archives that can hold them): scanned whatever the file is named
+_SCAN_BY_CONTENT = frozenset({"pickle", "zip", "numpy", "gzip", "bz2", "xz", "tar", "zlib"})
+
+
+def _content_may_carry_pickles(handle, policy) -> bool:
+    """Sniff the first bytes of an open ``hf://`` file (then rewind): True for pickle-like content.
+
+    The name says ``.txt``/``.dat``/``.safetensors``; the bytes decide (``scan.detect.sniff``).
+    A handle that cannot rewind is treated as pickle-like (scanned whole), never passed unscanned.
+    """
+    from ..scan.detect import sniff
+    from .hub_checks import hub_settings
+
+    if not hub_settings(policy)[1]:  # [hub] scan_pickles = false
+        return False
+    try:
+        head = handle.read(512)
+        handle.seek(0)
+    except Exception:  # noqa: BLE001 - not seekable or not readable as bytes: take the scanning path
+        return True
+    if isinstance(head, str):
+        head = head.encode("utf-8", "surrogateescape")
+    return sniff(head) in _SCAN_BY_CONTENT
 
 
 def wrap_fs_get_file(original):
