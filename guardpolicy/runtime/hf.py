@@ -625,12 +625,12 @@ def wrap_fs_open(original):
             handle = original(self, path, mode, *args, **kwargs)  # raises when the file does not exist
             try:
                 _check_code(ref, repo_path, operation, policy)
-                carries_pickles = _content_may_carry_pickles(handle, policy)
+                carries_pickles, head, rewound = _peek(handle, policy)
             except PolicyViolation:
                 handle.close()
                 raise
             if not carries_pickles:
-                return handle
+                return handle if rewound else _Prefixed(head, handle)
             handle.close()  # a pickle named .txt/.dat/.safetensors: fetched whole and scanned like one
         fd, tmp = tempfile.mkstemp(prefix="guard-hffs-", suffix="-" + os.path.basename(repo_path))
         try:
@@ -652,25 +652,64 @@ def wrap_fs_open(original):
 _SCAN_BY_CONTENT = frozenset({"pickle", "zip", "numpy", "gzip", "bz2", "xz", "tar", "zlib"})
 
 
-def _content_may_carry_pickles(handle, policy) -> bool:
-    """Sniff the first bytes of an open ``hf://`` file (then rewind): True for pickle-like content.
+class _Prefixed:
+    """A stream whose first bytes were read to sniff it: hands them out first, then the rest.
 
-    The name says ``.txt``/``.dat``/``.safetensors``; the bytes decide (``scan.detect.sniff``).
-    A handle that cannot rewind is treated as pickle-like (scanned whole), never passed unscanned.
+    Some ``hf://`` stream files cannot seek, and re-request the file when read past its end, so
+    the sniffed bytes are replayed instead of rewinding or draining the stream.
+    """
+
+    def __init__(self, head: bytes, handle, asked: int = 512):
+        self._head, self._handle = head, handle
+        #: the sniffing read got less than it asked for: the stream is done (never read it again)
+        self._eof = len(head) < asked
+
+    def read(self, size: int = -1):
+        if size is None or size < 0:
+            out, self._head = self._head + (b"" if self._eof else self._handle.read()), b""
+            self._eof = True
+            return out
+        if self._head:
+            out, self._head = self._head[:size], self._head[size:]
+            if len(out) < size and not self._eof:
+                out += self._handle.read(size - len(out))
+            return out
+        return b"" if self._eof else self._handle.read(size)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self._handle.close()
+
+    def __getattr__(self, name):
+        return getattr(self._handle, name)
+
+
+def _peek(handle, policy) -> tuple:
+    """``(pickle-like, head bytes, rewound)`` for an open ``hf://`` file: its first bytes decide.
+
+    The name says ``.txt``/``.dat``/``.safetensors``; ``scan.detect.sniff`` says what it is. When
+    the handle can rewind it is left at 0 (``head`` is then not needed); a stream that cannot is
+    left after ``head`` and the caller keeps reading it.
     """
     from ..scan.detect import sniff
     from .hub_checks import hub_settings
 
     if not hub_settings(policy)[1]:  # [hub] scan_pickles = false
-        return False
-    try:
-        head = handle.read(512)
-        handle.seek(0)
-    except Exception:  # noqa: BLE001 - not seekable or not readable as bytes: take the scanning path
-        return True
+        return False, b"", True
+    head = handle.read(512)
     if isinstance(head, str):
         head = head.encode("utf-8", "surrogateescape")
-    return sniff(head) in _SCAN_BY_CONTENT
+    try:
+        handle.seek(0)
+        rewound = True
+    except Exception:  # noqa: BLE001 - a stream: the caller reads on from here
+        rewound = False
+    return sniff(head) in _SCAN_BY_CONTENT, head, rewound
 
 
 def wrap_fs_get_file(original):
