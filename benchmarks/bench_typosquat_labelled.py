@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from guardpolicy.similarity import data  # noqa: E402
 from guardpolicy.similarity.hub import HubIndex  # noqa: E402
-from guardpolicy.similarity.pypi import MatchOptions, PypiIndex  # noqa: E402
+from guardpolicy.similarity.pypi import PypiIndex  # noqa: E402
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 KEYBOARD = ["qwertyuiop", "asdfghjkl", "zxcvbnm"]
@@ -168,10 +168,10 @@ def pypi_section(quick: bool):
     fp_deny = d * len(positives) / len(tail)
     prec_any = len(caught) / (len(caught) + fp_any)
     prec_deny = len(denied) / (len(denied) + fp_deny) if denied else 0.0
-    print(f"\n[PyPI precision, balanced (as many benign long-tail names as squats)]")
+    print("\n[PyPI precision, balanced (as many benign long-tail names as squats)]")
     print(f"  flagged (deny or warn): precision {prec_any:.3f}, recall {len(caught) / len(positives):.3f}")
     print(f"  denied only:            precision {prec_deny:.3f}, recall {len(denied) / len(positives):.3f}")
-    print(f"  (targets: precision >= 0.99, recall >= 0.95)")
+    print("  (targets: precision >= 0.99, recall >= 0.95)")
     return [v[0] for v in verdicts]
 
 

@@ -9,10 +9,8 @@ snapshot pre-flight (``dry_run`` on 1.x, ``repo_info`` on 0.x), the offline path
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 

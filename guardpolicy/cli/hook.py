@@ -179,7 +179,6 @@ def bypasses(info: dict, env, manifest) -> list:
 
 def other_interpreters(info: dict, env, limit: int = 6) -> list:
     """Python executables on PATH that belong to a different environment (they run without this hook)."""
-    import os
     import shutil
 
     seen, out = set(), []
@@ -387,7 +386,6 @@ def do_verify(python: str, out=sys.stdout) -> int:
 
 def do_status(python: str, out=sys.stdout) -> int:
     """Print whether the hook is active, the policy/mode and their origin, and visible bypasses."""
-    import os
     from pathlib import Path
 
     env = os.environ
@@ -454,7 +452,6 @@ def default_python(env=None) -> str:
 
     (guard may itself be installed elsewhere, e.g. with pipx; the activated venv is what a user means.)
     """
-    import os
 
     env = os.environ if env is None else env
     venv = env.get("VIRTUAL_ENV")
