@@ -44,6 +44,7 @@ def env(request, tmp_path_factory):
     build_wheel(files, "httpx2", "1.0")
     build_wheel(files, "httpcore2", "1.0")
     build_wheel(files, "obscurepkg", "1.0", requires=["reqeusts==1.0"])   # no popular package vouches for it
+    build_wheel(files, "sideload", "1.0")   # installed around the hook (test of `guard hook status`)
     build_sdist(files, "sdistpkg", "1.0", build_requires=("guardtest-backend",))          # unpinned build req
     build_sdist(files, "badbuild", "1.0", build_requires=("guardtest-backend", "evilpkg"))  # denied build req
     index = Index(files).start()
@@ -446,3 +447,21 @@ def test_guard_check_environment_judges_what_other_installers_put_there(env, tmp
     proc = subprocess.run([sys.executable, "-m", "guardpolicy", "check"], capture_output=True, text=True, timeout=300,
                           env=pip_env({"VIRTUAL_ENV": str(tmp_path / "plain")}), cwd=tmp_path)
     assert proc.returncode == 1 and "reqeusts" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_hook_status_reports_what_was_installed_without_being_judged(env):
+    """Issue 14: packages put into the environment by another installer (here the same pip with the
+    hook switched off) are reported by `guard hook status` and make `guard hook verify` exit 1."""
+    status = [sys.executable, "-m", "guardpolicy", "hook", "status", "--python", str(env.python)]
+    verify = [sys.executable, "-m", "guardpolicy", "hook", "verify", "--python", str(env.python)]
+    r = env.pip("install", "goodpkg==1.0")                                   # judged by the hook
+    assert r.returncode == 0, r.stderr
+    before = subprocess.run(status, capture_output=True, text=True, env=pip_env(), timeout=120).stdout
+    assert "never judged" not in before, before
+    r = env.pip("install", "sideload==1.0", extra_env={"GUARDPOLICY_DISABLE": "1"})   # mode off: not judged
+    assert r.returncode == 0 and env.installed("sideload"), r.stderr
+    after = subprocess.run(status, capture_output=True, text=True, env=pip_env(), timeout=120).stdout
+    assert "never judged" in after and "sideload==1.0" in after and "goodpkg" not in after.split("never judged")[1]
+    v = subprocess.run(verify, capture_output=True, text=True, env=pip_env(), timeout=120)
+    assert v.returncode == 1 and "sideload==1.0" in v.stdout
+    subprocess.run([str(env.python), "-m", "pip", "uninstall", "-y", "-q", "sideload"], env=pip_env(), timeout=120)

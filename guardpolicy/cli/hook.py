@@ -34,6 +34,12 @@ out = {"executable": sys.executable, "version": list(sys.version_info[:3]), "pre
        "no_site": bool(sys.flags.no_site), "isolated": bool(sys.flags.isolated),
        "active": any(getattr(f, "_guardpolicy_finder", False) for f in sys.meta_path)}
 try:
+    import importlib.metadata as _md, re as _re
+    out["dists"] = sorted({_re.sub(r"[-_.]+", "-", d.metadata["Name"]).lower() + "==" + d.version
+                           for d in _md.distributions() if d.metadata["Name"]})
+except Exception:
+    out["dists"] = None
+try:
     import guardpolicy, guardpolicy._startup
     out["guardpolicy"] = os.path.dirname(guardpolicy.__file__)
     out["guardpolicy_version"] = getattr(guardpolicy, "__version__", None)
@@ -269,6 +275,9 @@ def do_install(python: str, use_sitecustomize: bool, out=sys.stdout, pin: Option
         written.append({"path": str(path), "sha256": file_digest(data)})
     manifest = {"kind": "sitecustomize" if use_sitecustomize else "pth", "files": written, "guard_version": __version__,
                 "installed_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "python": python}
+    if info.get("dists") is not None:
+        # what was there before the hook: the baseline `hook status` compares later installs with
+        manifest["baseline"] = info["dists"]
     if pin is not None:
         manifest["policy"] = pinned_policy_record(pin)
         print(f"pinned policy: {manifest['policy']['path']} (sha256 {manifest['policy']['sha256'][:16]}): the floor "
@@ -329,6 +338,7 @@ def do_uninstall(python: str, out=sys.stdout) -> int:
         return 0
     _remove_recorded(manifest, out=out)
     (purelib / MANIFEST).unlink(missing_ok=True)
+    (purelib / JUDGED).unlink(missing_ok=True)
     return 0
 
 
@@ -371,10 +381,31 @@ def hook_integrity(purelib, manifest) -> list:
     return problems
 
 
+#: what the hooked pip judged and installed, one ``name==version`` per line (``runtime/pip.py``)
+JUDGED = "guardpolicy-judged.txt"
+
+
+def never_judged(info, manifest) -> list:
+    """Distributions installed after the hook that no hooked pip judged (uv, pipx, another pip...)."""
+    dists = info.get("dists")
+    if not manifest or dists is None or manifest.get("baseline") is None:
+        return []
+    try:
+        judged = set(Path(info["purelib"], JUDGED).read_text(encoding="utf-8").split())
+    except OSError:
+        judged = set()
+    return sorted(set(dists) - set(manifest["baseline"]) - judged)
+
+
 def do_verify(python: str, out=sys.stdout) -> int:
     """``guard hook verify``: exit 1 when the hook's files changed or another ``.pth`` tampers with it."""
     info = probe(python)
-    problems = hook_integrity(info["purelib"], read_manifest(info["purelib"]))
+    manifest = read_manifest(info["purelib"])
+    problems = hook_integrity(info["purelib"], manifest)
+    unjudged = never_judged(info, manifest)
+    if unjudged:
+        problems.append(f"installed after the hook but never judged: {', '.join(unjudged[:10])}"
+                        f"{' ...' if len(unjudged) > 10 else ''} (run `guard check --environment {python}`)")
     if not info.get("active"):
         problems.append("the hook is not active in this interpreter")
     for problem in problems:
@@ -439,6 +470,10 @@ def do_status(python: str, out=sys.stdout) -> int:
     print("bypasses:", file=out)
     for problem in hook_integrity(info["purelib"], manifest) if manifest else ():
         print(f"  - TAMPERED: {problem}", file=out)
+    unjudged = never_judged(info, manifest)
+    if unjudged:
+        print(f"  - installed after the hook but never judged (another installer): {', '.join(unjudged[:10])}"
+              f"{' ...' if len(unjudged) > 10 else ''}; `guard check --environment {python}` judges them", file=out)
     for line in bypasses(info, env, manifest):
         print(f"  - {line}", file=out)
     others = other_interpreters(info, env)

@@ -388,9 +388,42 @@ def check(subjects: Iterable, operation: str) -> None:
         operation = f"{operation} (build dependencies)"
     try:
         gate.ensure_patched("pip", operation)
-        gate.enforce(subjects, operation, policy=_policy(), options=_options())
+        decision = gate.enforce(subjects, operation, policy=_policy(), options=_options())
     except PolicyViolation as exc:
         raise pip_error(exc, operation) from None
+    if getattr(decision, "mode", "off") != "off":  # under mode off nothing was judged
+        record_judged(subjects, operation)
+
+
+#: written next to the hook: what the hooked pip judged for this environment (``guard hook status``
+#: reports distributions installed later that are not in it nor in the install-time baseline)
+JUDGED_FILE = "guardpolicy-judged.txt"
+_ELSEWHERE = ("--target", "-t", "--prefix", "--root", "--dry-run", "--user")
+
+
+def record_judged(subjects, operation: str) -> None:
+    """Append the resolved ``name==version`` of a judged ``pip install`` into this environment (best effort)."""
+    from ..model import PackageRef
+
+    argv = sys.argv[1:] if sys.argv else []
+    if operation != "pip install" or in_build_env() or any(a.split("=", 1)[0] in _ELSEWHERE for a in argv):
+        return
+    import re
+    import sysconfig
+
+    lines = [f"{re.sub(r'[-_.]+', '-', s.name).lower()}=={s.version}\n" for s in subjects
+             if isinstance(s, PackageRef) and s.name and s.version]
+    if not lines:
+        return
+    try:
+        path = os.path.join(sysconfig.get_paths()["purelib"], JUDGED_FILE)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        try:
+            os.write(fd, "".join(lines).encode())
+        finally:
+            os.close(fd)
+    except OSError:
+        pass  # a read-only environment: status then reports these as never judged (the safe side)
 
 
 def _options():
