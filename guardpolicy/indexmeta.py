@@ -27,17 +27,31 @@ MAX_PAGE = 20_000_000
 
 
 def parse_time(value) -> Optional[_dt.datetime]:
-    """A PEP 700 / ISO 8601 time (``2024-01-01T00:00:00Z``, with offset or fraction) as aware UTC, or ``None``."""
-    if not isinstance(value, str) or not value:
+    """A PEP 700 / ISO 8601 time (``2024-01-01T00:00:00Z``, with offset or fraction) as an aware datetime, or ``None``.
+
+    A ``datetime`` passes through (naive ones read as UTC).
+    """
+    if isinstance(value, _dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
+    if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
     try:
         parsed = _dt.datetime.fromisoformat(text)
     except ValueError:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=_dt.timezone.utc)
-    return parsed.astimezone(_dt.timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=_dt.timezone.utc)
+
+
+def index_for(package) -> str:
+    """The index whose JSON API to ask about ``package``: the one pip found the file on, else the
+    first http(s) index-url, else PyPI."""
+    if package.extra.get("index"):
+        return str(package.extra["index"])
+    for ref in package.indexes:
+        if ref.kind == "index-url" and ref.url.startswith(("http://", "https://")):
+            return ref.url
+    return DEFAULT_INDEX
 
 
 class NotFound(Exception):

@@ -14,7 +14,7 @@ import datetime as _dt
 from typing import Optional
 
 from ..hookspecs import hookimpl
-from ..indexmeta import DEFAULT_INDEX, parse_time  # noqa: F401  (parse_time: tests and callers use it from here)
+from ..indexmeta import DEFAULT_INDEX, index_for, parse_time  # noqa: F401  (tests and callers use them from here)
 from ..model import Finding
 from . import Option, RuleInfo
 
@@ -40,16 +40,6 @@ def human_age(seconds: float) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
-
-
-def index_for(package) -> str:
-    """The index whose JSON API to ask: the one pip found the file on, else the first index-url, else PyPI."""
-    if package.extra.get("index"):
-        return str(package.extra["index"])
-    for ref in package.indexes:
-        if ref.kind == "index-url" and ref.url.startswith(("http://", "https://")):
-            return ref.url
-    return DEFAULT_INDEX
 
 
 def lookup_upload_time(index: str, name: str, version: str, timeout: float = 5.0) -> Optional[str]:

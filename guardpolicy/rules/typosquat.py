@@ -231,8 +231,7 @@ def _confirm_online(found: Finding, package, policy, context) -> Finding:
     from dataclasses import replace
 
     from ..durations import parse_duration
-    from ..indexmeta import project_facts
-    from .release_age import index_for
+    from ..indexmeta import index_for, project_facts
 
     settings = policy.rule("typosquat")
     key = ("typosquat-facts", package.name, index_for(package))
