@@ -508,3 +508,14 @@ def test_policy_show_and_hook_status_list_every_layer_with_owner_and_digest(org)
     assert [l["path"] for l in layers if l["path"]][-1] == str(org / "guard.toml")      # the project on top
     status = run_guard("hook", "status", cwd=org)
     assert "layers:" in status.stdout and str(org / "guard.toml") in status.stdout and "sha256" in status.stdout
+
+
+def test_the_chain_holds_across_records_longer_than_the_first_tail_read(tmp_path):
+    from guardpolicy.audit.log import append_bytes, verify_chain
+
+    log = tmp_path / "decisions.jsonl"
+    append_bytes(log, json.dumps({"subject": "big", "pad": "x" * 10_000}).encode() + b"\n")
+    append_bytes(log, json.dumps({"subject": "small"}).encode() + b"\n")
+    count, problems = verify_chain([log])
+    assert count == 2 and problems == []
+    assert [json.loads(line)["seq"] for line in log.read_text().splitlines()] == [1, 2]

@@ -346,19 +346,26 @@ def append_bytes(path: Path, blob: bytes, max_size: int = 0) -> None:
 #: ``prev`` of the very first line of a log
 GENESIS = "0" * 64
 _TAIL = 1 << 16
+#: the first read of the tail: a record is a few hundred bytes, and this runs on every logged decision
+_FIRST_TAIL = 1 << 12
 
 
 def _last_line(fd: int, size: int) -> Optional[bytes]:
     """The last complete line of the open log (``None`` when empty or it has no newline-ended line in its tail)."""
     if size <= 0:
         return None
-    tail = os.pread(fd, min(size, _TAIL), size - min(size, _TAIL))
-    if not tail.endswith(b"\n"):
-        return None
-    start = tail.rfind(b"\n", 0, len(tail) - 1) + 1
-    if start == 0 and size > _TAIL:
-        return None  # a line longer than the tail we read: the chain restarts (verify reports it)
-    return tail[start:]
+    want = _FIRST_TAIL
+    while True:
+        n = min(size, want)
+        tail = os.pread(fd, n, size - n)
+        if not tail.endswith(b"\n"):
+            return None
+        start = tail.rfind(b"\n", 0, len(tail) - 1) + 1
+        if start > 0 or n == size:
+            return tail[start:]
+        if want >= _TAIL:
+            return None  # a line longer than the tail we read: the chain restarts (verify reports it)
+        want = _TAIL
 
 
 def _seq_of(line: Optional[bytes]) -> int:

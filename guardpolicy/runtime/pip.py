@@ -376,23 +376,23 @@ def pip_error(violation, operation: str):
         return InstallationError(str(violation))
 
 
-def check(subjects: Iterable, operation: str) -> None:
-    """Enforce the policy on ``subjects`` inside pip; raise pip's error on deny (or on fail-closed)."""
+def check(subjects: Iterable, operation: str):
+    """Enforce the policy on ``subjects`` inside pip; raise pip's error on deny (or on fail-closed).
+
+    Returns the ``Decision`` (``None`` when there was nothing to judge)."""
     from ..errors import PolicyViolation
     from . import gate
 
     subjects = list(subjects)
     if not subjects:
-        return
+        return None
     if in_build_env():
         operation = f"{operation} (build dependencies)"
     try:
         gate.ensure_patched("pip", operation)
-        decision = gate.enforce(subjects, operation, policy=_policy(), options=_options())
+        return gate.enforce(subjects, operation, policy=_policy(), options=_options())
     except PolicyViolation as exc:
         raise pip_error(exc, operation) from None
-    if getattr(decision, "mode", "off") != "off":  # under mode off nothing was judged
-        record_judged(subjects, operation)
 
 
 #: written next to the hook: what the hooked pip judged for this environment (``guard hook status``
@@ -522,7 +522,9 @@ def _checked_resolve(orig):
             ref = link_index_ref(getattr(ireq, "link", None), name)
             if ref is not None:
                 resolved.append(ref)
-        check(resolved, op)
+        decision = check(resolved, op)
+        if getattr(decision, "mode", "off") != "off":  # under mode off nothing was judged
+            record_judged(resolved, op)  # once, for the whole resolved set
         return req_set
 
     return resolve
