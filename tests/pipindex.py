@@ -83,7 +83,11 @@ def build_sdist(dest: Path, name: str, version: str, build_requires=("guardtest-
              f"{base}/NAME": f"{name} {version}\n",
              f"{base}/PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"}
     dest.mkdir(parents=True, exist_ok=True)
-    path = dest / f"{base}.tar.gz"
+    return write_tar_gz(dest / f"{base}.tar.gz", files)
+
+
+def write_tar_gz(path: Path, files: dict) -> Path:
+    """A ``.tar.gz`` at ``path`` holding ``files`` (archive path -> text)."""
     with tarfile.open(path, "w:gz") as tf:
         for p, text in files.items():
             data = text.encode()

@@ -18,7 +18,7 @@ import pytest
 # real pip in real venvs against a local index on 127.0.0.1
 pytestmark = [pytest.mark.slow, pytest.mark.network]
 
-from pipindex import Index, build_sdist, build_wheel, make_venv, now_iso, pip_env, BACKEND
+from pipindex import Index, build_sdist, build_wheel, make_venv, now_iso, pip_env, write_tar_gz, BACKEND
 
 PIP_WHEELS = sorted(Path(os.environ["GUARD_TEST_PIP_WHEELS"]).glob("pip-*.whl")) if os.environ.get("GUARD_TEST_PIP_WHEELS") else []
 
@@ -376,21 +376,11 @@ def test_a_policy_pinned_at_hook_install_is_the_environments_floor(env, tmp_path
 
 def _sdist_with_payload(dest, filename, top, marker, name="reqeusts", version="1.0", pkg_info=True):
     """A legacy sdist whose setup.py would create ``marker`` the moment pip builds it."""
-    import io
-    import tarfile
-
     files = {f"{top}/setup.py": f"open({str(marker)!r}, 'w').write('ran')\n"
                                 f"from setuptools import setup\nsetup(name={name!r}, version={version!r})\n"}
     if pkg_info:
         files[f"{top}/PKG-INFO"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-    path = dest / filename
-    with tarfile.open(path, "w:gz") as tf:
-        for p, text in files.items():
-            data = text.encode()
-            ti = tarfile.TarInfo(p)
-            ti.size = len(data)
-            tf.addfile(ti, io.BytesIO(data))
-    return path
+    return write_tar_gz(dest / filename, files)
 
 
 def test_a_refused_sdist_never_runs_its_build(env, tmp_path):
