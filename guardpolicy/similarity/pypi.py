@@ -85,6 +85,10 @@ class Match:
     evidence: str = ""
     #: the canonical name that was judged
     candidate: str = ""
+    #: the affix or bait word the match turned on (``python3-``, ``2``, ``install``), ``""`` for none
+    affix: str = ""
+    #: an affix and a typo together (``python3-requets``)
+    with_typo: bool = False
 
 
 class PypiIndex:
@@ -352,12 +356,12 @@ class PypiIndex:
         if m.kind == "reordering":
             return top, f"the letters or words of {where} reordered"
         if m.kind == "combosquat":
-            bait = "'" in m.how
-            return bait or False, (f"a bait word glued to {where}" if bait else f"two popular names glued ({m.how})")
+            bait = bool(m.affix)
+            return bait, (f"a bait word glued to {where}" if bait else f"two popular names glued ({m.how})")
         if m.kind == "affix":
-            if "typo" in m.how:  # strong only on the very top names, the ones squatters bait with
+            if m.with_typo:  # strong only on the very top names, the ones squatters bait with
                 return m.rank < self.options.version_rank, f"an affix and a typo of {where}"
-            label = m.how.split("'")[1] if m.how.count("'") >= 2 else m.how
+            label = m.affix
             if _VERSION_ONLY.fullmatch(label.strip("-+")) or all(_VERSION_ONLY.fullmatch(p) for p in label.split("+") if p):
                 return False, f"a version added to {where}"
             if label == "-cli" and not very_top:  # a project's own command-line front end (typer-cli)
@@ -392,7 +396,8 @@ class PypiIndex:
                     form = words[:i] + ([alt] if alt else []) + words[i + 1:]
                     for cand in ("-".join(form), "".join(form)):
                         if cand and cand != c and cand in self.rank:
-                            return Match(cand, "affix", f"'{word}' {'for ' + repr(alt) if alt else 'added'}", self.rank[cand])
+                            return Match(cand, "affix", f"'{word}' {'for ' + repr(alt) if alt else 'added'}", self.rank[cand],
+                                         affix=word)
         # 2. a popular name with an affix added, removed or swapped (python3-dateutil, requests-py)
         cores = affix_cores(c)
         found = []
@@ -409,7 +414,7 @@ class PypiIndex:
                 found.append((self.rank[target] + (1 << 20 if self._weak_version(how, target) else 0), target, how))
         if found:
             rank, target, how = min(found)
-            return Match(target, "affix", f"{how!r} added or swapped", self.rank[target])
+            return Match(target, "affix", f"{how!r} added or swapped", self.rank[target], affix=how)
         # 3. one edit (two for long names, or a reordering) of a popular name
         fz = self.fuzzy(c.replace("-", ""))
         if fz is not None and not word_swap(c, fz[0]):
@@ -435,7 +440,7 @@ class PypiIndex:
                     found.append((self.rank[fz[0]], fz[0], how))
         if found:
             rank, target, how = min(found)
-            return Match(target, "affix", f"{how!r} added, and a typo", rank)
+            return Match(target, "affix", f"{how!r} added, and a typo", rank, affix=how, with_typo=True)
         return None
 
     def _bare_product(self, candidate: str, popular: str) -> bool:
@@ -495,15 +500,15 @@ class PypiIndex:
                 target = left if self.rank[left] <= self.rank[right] else right
                 return Match(target, "combosquat", f"{left} + {right}", self.rank[target])
             if lb and right in BAIT_WORDS:
-                return Match(left, "combosquat", f"{left} + {right!r}", self.rank[left])
+                return Match(left, "combosquat", f"{left} + {right!r}", self.rank[left], affix=right)
             if rb and left in BAIT_WORDS:
-                return Match(right, "combosquat", f"{left!r} + {right}", self.rank[right])
+                return Match(right, "combosquat", f"{left!r} + {right}", self.rank[right], affix=left)
         # any listed name with an installer word (bson-update, install-tree-sitter): graded by the target's rank
         words = canonical.split("-")
         if len(words) >= 2:
             for bait, rest in ((words[-1], "-".join(words[:-1])), (words[0], "-".join(words[1:]))):
                 if bait in INSTALLER_WORDS and rest in self.rank:
-                    return Match(rest, "combosquat", f"{rest} + {bait!r}", self.rank[rest])
+                    return Match(rest, "combosquat", f"{rest} + {bait!r}", self.rank[rest], affix=bait)
         return None
 
 
