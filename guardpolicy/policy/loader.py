@@ -519,8 +519,7 @@ def build_on_floor(layers: list[Layer], rules: Mapping[str, Any], env: Mapping[s
         try:
             return build_policy(layers, rules, env)
         except PolicyError as exc:
-            marker = next((i for i, layer in enumerate(layers) if layer.path is None and not layer.bundle
-                           and layer.name.startswith("the floor (")), None)
+            marker = next((i for i, layer in enumerate(layers) if _is_floor_marker(layer)), None)
             culprit = next((i for i, layer in enumerate(layers) if marker is not None and i > marker
                             and layer.where == exc.file), None)
             if culprit is None:
@@ -533,6 +532,8 @@ def build_on_floor(layers: list[Layer], rules: Mapping[str, Any], env: Mapping[s
 #: what the floor locks for every layer above it: a project may tighten all of it, loosen none of
 #: it (the floor's own ``allowed_waivers`` and ``allow_mode_override = true`` are the exceptions)
 FLOOR_LOCKS = ("rules", "mode", "allow", "deny", "waivers", *sorted(schema.SECTIONS))
+#: how the lock layer above a floor is named (errors read "... but the floor (FILE) locks 'mode'")
+FLOOR_MARKER = "the floor ("
 
 
 def _floor_marker(below: list, allow_mode_override: bool) -> Layer:
@@ -541,7 +542,12 @@ def _floor_marker(below: list, allow_mode_override: bool) -> Layer:
     data: dict = {"locked": [e for e in FLOOR_LOCKS if not (allow_mode_override and e == "mode")]}
     if allow_mode_override:  # the floor said so itself: GUARD_MODE / --mode may loosen the mode
         data["allow_mode_override"] = True
-    return Layer(name=f"the floor ({named})", path=None, data=data, parents=None)
+    return Layer(name=f"{FLOOR_MARKER}{named})", path=None, data=data, parents=None)
+
+
+def _is_floor_marker(layer: Layer) -> bool:
+    """True for the lock-only layer ``_floor_marker`` puts above a floor."""
+    return layer.path is None and not layer.bundle and layer.name.startswith(FLOOR_MARKER)
 
 
 def _is_shipped_layer(layer: Layer) -> bool:
