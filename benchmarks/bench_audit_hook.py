@@ -19,9 +19,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-HOOKED = "import guardpolicy._startup as s; s.install(); "
+HOOKED = "import _guardpolicy_startup as s; s.install(); "
 #: the same hook without the audit hook (sys.addaudithook made a no-op first): the finder's own cost
-FINDER_ONLY = "import sys; sys.addaudithook = lambda hook: None; import guardpolicy._startup as s; s.install(); "
+FINDER_ONLY = "import sys; sys.addaudithook = lambda hook: None; import _guardpolicy_startup as s; s.install(); "
 IMPORT = "import transformers"
 LOADS = r"""
 import pickle, time, types, sys
@@ -59,7 +59,7 @@ def main(argv):
     print(f"  finder + audit hook:    median {mh * 1000:8.1f} ms   {mh / mp:.3f}x")
     print(f"  => the audit hook adds {mh / mf:.3f}x over the finder alone (target: <= 1.02x)")
     loads = {}
-    for label, prefix in (("without", ""), ("with", "import guardpolicy._startup as s; s.install()")):
+    for label, prefix in (("without", ""), ("with", "import _guardpolicy_startup as s; s.install()")):
         out = subprocess.run([sys.executable, "-c", LOADS.replace("%s", prefix)], check=True, capture_output=True,
                              text=True, cwd=ROOT)
         loads[label] = float(out.stdout.strip())

@@ -1,10 +1,9 @@
-"""The startup hook: a lazy import hook that patches gated libraries when they are imported.
+"""The patching half of the startup hook: patches gated libraries right after they are imported.
 
-Loaded at interpreter start by ``guardpolicy.pth`` (``import guardpolicy._startup; ...install()``)
-or, on Python 3.15+, by the PEP 829 entry point ``guardpolicy.start`` (``guardpolicy._startup:install``).
-It must cost well under a millisecond: it imports only ``sys`` (``os`` is already loaded by
-``site``), parses no policy and loads no other guardpolicy module. All real work happens in
-``guardpolicy.runtime.<mod>`` the first time a target module is imported.
+The start-up half is the top-level module ``_guardpolicy_startup`` (what ``guardpolicy.pth``
+imports in every process; kept out of this package so a start does not pay for importing it). Its
+finder hands every import whose name could be a target over to ``find_spec`` here, so this module
+loads only in processes that import pip, huggingface_hub or torch.
 
 Contract for patch functions (``TARGETS`` values, ``"module:function"``):
 
@@ -17,13 +16,11 @@ Contract for patch functions (``TARGETS`` values, ``"module:function"``):
   of that library (``guardpolicy.runtime.gate.enforce(..., library=...)`` consults ``failure()``);
   if the patch module defines ``fail_closed(module, error)``, it is called as well so that the
   library's entry points refuse even where no wrapper got installed.
-
-Kill switch: ``GUARDPOLICY_DISABLE=1`` asks to run unguarded. It is a request, not a bypass: the
-finder is still installed and the gate treats it as ``GUARD_MODE=off``, which the policy may refuse
-(``allow_mode_override = false`` or a locked ``mode``); ``guard hook status`` names it.
 """
 
 import sys
+
+import _guardpolicy_startup
 
 #: imported module name -> "guardpolicy.runtime.<mod>:<patch function>"; one dict lookup per import
 TARGETS = {
@@ -44,9 +41,6 @@ TARGETS = {
 
 #: target module name -> "ExcType: message" for every patch that failed in this process
 FAILED = {}
-
-#: set by ``install()`` from ``GUARDPOLICY_DISABLE``; the gate decides whether the policy allows it
-DISABLE_REQUESTED = False
 
 
 def failure(prefix):
@@ -80,86 +74,52 @@ def apply(name, module):
     return True
 
 
-class _GuardFinder:
-    """A ``sys.meta_path`` finder that only reacts to the module names in ``TARGETS``.
+def find_spec(name, path=None, target=None):
+    """The spec of target ``name`` from the other finders, its loader made to patch it after executing.
 
-    For a target it asks the other finders for the spec and wraps the loader's
-    ``exec_module`` so the module is patched right after it runs (the pattern virtualenv's
-    ``_virtualenv.py`` uses). It never loads anything itself.
+    ``_guardpolicy_startup``'s finder calls this for names that may be targets; everything else
+    returns ``None`` (the next finder decides). Nothing is loaded here (the pattern virtualenv's
+    ``_virtualenv.py`` uses).
     """
-
-    _guardpolicy_finder = True
-
-    def find_spec(self, name, path=None, target=None):
-        """Return a spec whose loader patches ``name`` after executing it, or ``None`` for non-targets."""
-        if name not in TARGETS:
-            return None
-        for finder in sys.meta_path:
-            if getattr(finder, "_guardpolicy_finder", False):
-                continue
-            find = getattr(finder, "find_spec", None)
-            if find is None:
-                continue
-            spec = find(name, path, target)
-            if spec is not None:
-                break
-        else:
-            return None
-        loader = spec.loader
-        orig = getattr(loader, "exec_module", None)
-        if orig is None or isinstance(loader, type):
-            # a class-level loader (builtin/frozen) is shared: never rebind it; no target is one
-            return spec
-
-        def exec_module(module, _orig=orig, _name=name):
-            """Execute the module, then patch it before the import returns."""
-            _orig(module)
-            if apply(_name, module):
-                module.__guard_patched__ = True
-
-        try:
-            loader.exec_module = exec_module  # per-spec loader instance (SourceFileLoader et al.)
-        except (AttributeError, TypeError):
-            pass
+    if name not in TARGETS:
+        return None
+    for finder in sys.meta_path:
+        if getattr(finder, "_guardpolicy_finder", False):
+            continue
+        find = getattr(finder, "find_spec", None)
+        if find is None:
+            continue
+        spec = find(name, path, target)
+        if spec is not None:
+            break
+    else:
+        return None
+    loader = spec.loader
+    orig = getattr(loader, "exec_module", None)
+    if orig is None or isinstance(loader, type):
+        # a class-level loader (builtin/frozen) is shared: never rebind it; no target is one
         return spec
 
+    def exec_module(module, _orig=orig, _name=name):
+        """Execute the module, then patch it before the import returns."""
+        _orig(module)
+        if apply(_name, module):
+            module.__guard_patched__ = True
 
-_AUDIT_ADDED = False
-
-
-def _audit(event, args):
-    """Every audited event passes here: one string comparison unless something is unpickled."""
-    if event == "pickle.find_class":
-        from guardpolicy.runtime.unpickle import check_global  # lazy: only processes that unpickle
-
-        check_global(args[0], args[1])
-
-
-def installed():
-    """True when the guard finder is on ``sys.meta_path``."""
-    return any(getattr(f, "_guardpolicy_finder", False) for f in sys.meta_path)
+    try:
+        loader.exec_module = exec_module  # per-spec loader instance (SourceFileLoader et al.)
+    except (AttributeError, TypeError):
+        pass
+    return spec
 
 
 def install():
-    """Put the finder first on ``sys.meta_path`` (idempotent) and patch targets already imported.
+    """Install the start-up hook (``_guardpolicy_startup.install``) and patch targets already imported.
 
-    ``GUARDPOLICY_DISABLE`` set to a non-empty value other than ``0`` is recorded in
-    ``DISABLE_REQUESTED``; whether it takes effect is the policy's call (see the module docstring).
+    For interpreters that were started without the ``.pth`` (``guard install``'s pip, the
+    ``sitecustomize`` variant, tests); idempotent.
     """
-    import os  # already in sys.modules at this point of start-up: a dict lookup
-
-    global DISABLE_REQUESTED
-    flag = os.environ.get("GUARDPOLICY_DISABLE")
-    DISABLE_REQUESTED = bool(flag and flag != "0")
-    if installed():
-        return
-    global _AUDIT_ADDED
-    if not _AUDIT_ADDED:
-        # one gate for every in-process unpickling (pickle, joblib, numpy, pandas, torch's pickle):
-        # an audit hook cannot be removed, so it also outlives a finder taken off sys.meta_path
-        sys.addaudithook(_audit)
-        _AUDIT_ADDED = True
-    sys.meta_path.insert(0, _GuardFinder())
+    _guardpolicy_startup.install()
     for name in TARGETS:
         module = sys.modules.get(name)
         if module is not None and not getattr(module, "__guard_patched__", False):
@@ -170,6 +130,11 @@ def install():
                     pass
 
 
+def installed() -> bool:
+    """True when guard's finder is on ``sys.meta_path``."""
+    return _guardpolicy_startup.installed()
+
+
 def uninstall():
     """Remove the finder (tests; patched modules stay patched)."""
-    sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, "_guardpolicy_finder", False)]
+    _guardpolicy_startup.uninstall()

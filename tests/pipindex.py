@@ -220,6 +220,7 @@ def make_venv(path: Path, pip_wheel: Path | None = None, without_pip: bool = Fal
     deps = path / "guard-deps"
     deps.mkdir()
     (deps / "guardpolicy").symlink_to(ROOT / "guardpolicy")
+    (deps / "_guardpolicy_startup.py").symlink_to(ROOT / "_guardpolicy_startup.py")
     for name in RUNTIME_DEPS:
         try:
             mod = importlib.import_module(name)

@@ -47,7 +47,7 @@ def test_install_status_uninstall_roundtrip(venv):
 
     r = guard("hook", "install", "--python", venv)
     assert r.returncode == 0, r.stderr
-    assert (site / "guardpolicy.pth").read_text() == "import guardpolicy._startup; guardpolicy._startup.install()\n"
+    assert (site / "guardpolicy.pth").read_text() == "import _guardpolicy_startup; _guardpolicy_startup.install()\n"
     assert not (site / "guardpolicy.start").exists()  # Python 3.11: no PEP 829
     manifest = json.loads((site / hook.MANIFEST).read_text())
     assert manifest["kind"] == "pth" and [Path(f["path"]).name for f in manifest["files"]] == ["guardpolicy.pth"]
@@ -157,9 +157,24 @@ def test_install_unknown_interpreter(tmp_path):
 
 
 def test_startup_module_is_compiled(venv):
+    """Without a .pyc every start would compile the start-up module (~3 ms), e.g. under PYTHONDONTWRITEBYTECODE."""
+    root = Path(__file__).resolve().parent.parent
+    deps = venv.parent.parent / "guard-deps"          # where make_venv links the start-up module
     guard("hook", "install", "--python", venv)
-    pyc = list((Path(__file__).resolve().parent.parent / "guardpolicy" / "__pycache__").glob("_startup.*.pyc"))
-    assert pyc
+    assert list((deps / "__pycache__").glob("_guardpolicy_startup.*.pyc"))
+    assert list((root / "guardpolicy" / "__pycache__").glob("_startup.*.pyc"))
+
+
+def test_start_up_loads_no_guardpolicy_module(venv):
+    """A hooked start imports one small top-level module; the patching machinery waits for a gated import."""
+    guard("hook", "install", "--python", venv)
+    code = "import sys; print(sorted(m for m in sys.modules if 'guardpolicy' in m))"
+    r = subprocess.run([str(venv), "-c", code], capture_output=True, text=True, env=pip_env(), timeout=60)
+    assert r.stdout.split() == ["['_guardpolicy_startup']"], r.stderr
+    # a name that could be a target ("torch...") brings in the patching half, nothing more
+    probe = "try:\n    import torch_no_such_module\nexcept ImportError:\n    pass\n"
+    r = subprocess.run([str(venv), "-c", probe + code], capture_output=True, text=True, env=pip_env(), timeout=60)
+    assert "'guardpolicy._startup'" in r.stdout and "runtime" not in r.stdout, (r.stdout, r.stderr)
 
 
 def test_broken_policy_never_breaks_plain_python(venv, tmp_path):
@@ -178,7 +193,7 @@ def test_start_files_from_315(version, expected):
 
 def test_templates_match_design():
     tdir = hook.templates_dir()
-    assert (tdir / "guardpolicy.start").read_text().splitlines()[-1] == "guardpolicy._startup:install"
+    assert (tdir / "guardpolicy.start").read_text().splitlines()[-1] == "_guardpolicy_startup:install"
     pth = (tdir / "guardpolicy.pth").read_text()
     assert pth.startswith("import ") and "install()" in pth and pth.count("\n") == 1
 

@@ -1,4 +1,4 @@
-"""The startup hook (guardpolicy._startup): lazy finder, patch-on-import, kill switch, failures.
+"""The startup hook (_guardpolicy_startup, guardpolicy._startup): lazy finder, patch-on-import, kill switch, failures.
 
 Each case runs a fresh interpreter so sys.meta_path and sys.modules start clean.
 """
@@ -47,8 +47,10 @@ def fake_lib(tmp_path):
 
 PRELUDE = """
 import sys
+import _guardpolicy_startup as g
 import guardpolicy._startup as s
 s.TARGETS['guardfake_lib'] = 'guardfake_patch:{func}'
+g.PREFIXES += ('guardfake_lib',)
 """
 
 
@@ -67,12 +69,12 @@ print(guardfake_patch.CALLS)
 def test_install_is_idempotent_and_first(fake_lib):
     r = _run(fake_lib, PRELUDE.format(func="patch") + """
 s.install(); s.install()
-print(sum(1 for f in sys.meta_path if getattr(f, '_guardpolicy_finder', False)), sys.meta_path[0].__class__.__name__)
+print(sum(1 for f in sys.meta_path if getattr(f, '_guardpolicy_finder', False)), sys.meta_path[0] is g)
 import guardfake_lib, guardfake_patch
 print(len(guardfake_patch.CALLS))
 """)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["1", "_GuardFinder", "1"]
+    assert r.stdout.split() == ["1", "True", "1"]
 
 
 def test_already_imported_target_patched_at_install(fake_lib):
@@ -105,7 +107,8 @@ def test_kill_switch_is_a_request_the_gate_decides(fake_lib):
     r = _run(fake_lib, PRELUDE.format(func="patch") + """
 s.install()
 import guardfake_lib
-print(s.installed(), s.DISABLE_REQUESTED)
+from guardpolicy.runtime import gate
+print(s.installed(), gate.disable_requested())
 """, {"GUARDPOLICY_DISABLE": "1"})
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["True", "True"]
@@ -114,7 +117,8 @@ print(s.installed(), s.DISABLE_REQUESTED)
 def test_kill_switch_zero_means_enabled(fake_lib):
     r = _run(fake_lib, PRELUDE.format(func="patch") + """
 s.install()
-print(s.installed(), s.DISABLE_REQUESTED)
+from guardpolicy.runtime import gate
+print(s.installed(), gate.disable_requested())
 """, {"GUARDPOLICY_DISABLE": "0"})
     assert r.stdout.split() == ["True", "False"]
 
@@ -141,8 +145,9 @@ except RuntimeError as e:
 
 def test_missing_patch_module_fails_closed_via_gate(fake_lib):
     r = _run(fake_lib, """
-import guardpolicy._startup as s
+import _guardpolicy_startup as g, guardpolicy._startup as s
 s.TARGETS['guardfake_lib'] = 'guardfake_missing:patch'
+g.PREFIXES += ('guardfake_lib',)
 s.install()
 import guardfake_lib
 from guardpolicy.runtime import gate
@@ -157,17 +162,28 @@ except Exception as e:
 
 
 def test_startup_imports_only_sys(tmp_path):
-    """The startup module itself pulls in no module beyond the guardpolicy package and errors."""
+    """What every hooked start runs pulls in no module but itself (sys and os are already loaded),
+    and a non-target import afterwards loads no guardpolicy module either."""
     r = _run(tmp_path, """
 import sys
 before = set(sys.modules)
-import guardpolicy._startup as s
-s.install()
-new = sorted(set(sys.modules) - before)
-print(' '.join(new))
+import _guardpolicy_startup as g
+g.install()
+print(' '.join(sorted(set(sys.modules) - before)))
+import json
+print(sorted(m for m in sys.modules if m.startswith(('guardpolicy', '_guardpolicy'))))
 """)
     assert r.returncode == 0, r.stderr
-    assert set(r.stdout.split()) == {"guardpolicy", "guardpolicy._startup"}
+    assert r.stdout.splitlines() == ["_guardpolicy_startup", "['_guardpolicy_startup']"]
+
+
+def test_every_target_passes_the_start_up_filter():
+    """The start-up finder only hands names with its PREFIXES to the patching half: a target outside
+    them would never be patched."""
+    import _guardpolicy_startup
+    from guardpolicy._startup import TARGETS
+
+    assert TARGETS and all(name.startswith(_guardpolicy_startup.PREFIXES) for name in TARGETS)
 
 
 def test_targets_cover_design():

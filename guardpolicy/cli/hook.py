@@ -1,7 +1,7 @@
 """``guard hook install|uninstall|status``: turn automatic enforcement on or off for an environment.
 
 ``install`` writes ``guardpolicy.pth`` (one ``import`` line that calls
-``guardpolicy._startup.install()``) into the target interpreter's purelib, plus the PEP 829
+``_guardpolicy_startup.install()``) into the target interpreter's purelib, plus the PEP 829
 ``guardpolicy.start`` entry point on Python 3.15+, or, with ``--sitecustomize``, a
 ``sitecustomize.py`` that chains the next one on ``sys.path`` (never overwriting an existing
 one). It byte-compiles the startup modules so start-up stays fast under
@@ -20,7 +20,7 @@ from typing import Optional
 
 MANIFEST = "guardpolicy-hook.json"
 PTH, START, SITECUSTOMIZE = "guardpolicy.pth", "guardpolicy.start", "sitecustomize.py"
-#: the modules the startup path imports; compiled at install time
+#: the guardpolicy modules the first gated import loads; compiled at install time with the start-up module
 STARTUP_MODULES = ("__init__.py", "errors.py", "_startup.py")
 
 #: run inside the target interpreter: where things are and whether the hook is live there
@@ -40,7 +40,8 @@ try:
 except Exception:
     out["dists"] = None
 try:
-    import guardpolicy, guardpolicy._startup
+    import _guardpolicy_startup, guardpolicy, guardpolicy._startup
+    out["startup"] = _guardpolicy_startup.__file__
     out["guardpolicy"] = os.path.dirname(guardpolicy.__file__)
     out["guardpolicy_version"] = getattr(guardpolicy, "__version__", None)
     out["failed"] = dict(guardpolicy._startup.FAILED)
@@ -285,7 +286,7 @@ def do_install(python: str, use_sitecustomize: bool, out=sys.stdout, pin: Option
     (purelib / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     # byte-compile the start-up chain with the target interpreter: no .pyc costs ~3 ms per start
     pkg = Path(info["guardpolicy"])
-    mods = [str(pkg / m) for m in STARTUP_MODULES if (pkg / m).is_file()]
+    mods = [str(pkg / m) for m in STARTUP_MODULES if (pkg / m).is_file()] + [info["startup"]]
     comp = subprocess.run([python, "-m", "compileall", "-q", *mods, *(w["path"] for w in written if w["path"].endswith(".py"))],
                           capture_output=True, text=True, timeout=120)
     if comp.returncode != 0:

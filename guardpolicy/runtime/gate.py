@@ -7,6 +7,7 @@ breaks unrelated code because nothing here runs until a gated library is used.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from typing import Iterable, Mapping, Optional
@@ -37,16 +38,19 @@ def get_policy():
         return _policy
 
 
+def disable_requested() -> bool:
+    """``GUARDPOLICY_DISABLE`` set to a non-empty value other than ``0``: a request the policy may refuse."""
+    flag = os.environ.get("GUARDPOLICY_DISABLE")
+    return bool(flag and flag != "0")
+
+
 def _policy_env():
     """The environment the runtime loads the policy with: ``GUARDPOLICY_DISABLE`` asks for mode ``off``.
 
     The loader then applies the policy's own rules for mode overrides (``allow_mode_override``,
     a locked ``mode``), so the kill switch works only where ``GUARD_MODE=off`` would.
     """
-    import os
-
-    startup = sys.modules.get("guardpolicy._startup")
-    if not getattr(startup, "DISABLE_REQUESTED", False):
+    if not disable_requested():
         return None
     env = dict(os.environ)
     env["GUARD_MODE"] = "off"
@@ -226,8 +230,6 @@ def rules_fingerprint() -> str:
     global _fingerprint
     if _fingerprint is None:
         import hashlib
-        import os
-
         from .. import __version__
         from ..plugins import get_plugin_manager
 

@@ -3,7 +3,7 @@
 CPython raises the audit event ``pickle.find_class(module, name)`` each time an unpickler looks up
 a global: ``pickle.load(s)``, ``joblib.load``, ``numpy.load(allow_pickle=True)``,
 ``pandas.read_pickle`` and ``torch.load(weights_only=False)`` all go through it. The startup hook
-(``guardpolicy._startup``) registers an audit hook that calls ``check_global``; raising there stops
+(``_guardpolicy_startup``) registers an audit hook that calls ``check_global``; raising there stops
 the unpickler before the global is imported or returned.
 
 What is refused here is narrower than the static scanner's allowlist, on purpose: unpickling is
