@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from guardpolicy.audit.log import LogFilter, append_records, parse_since, read_records, records_for
+from guardpolicy.audit.log import append_records, records_for
+from guardpolicy.audit.query import LogFilter, parse_since, read_records
 from guardpolicy.model import Decision, Finding, IndexRef, Location, PackageRef
 
 from conftest import run_guard

@@ -1,10 +1,10 @@
-"""Write and read the audit log: JSON Lines, one record per judged subject per decision.
+"""Write the audit log: JSON Lines, one record per judged subject per decision (``audit.query`` reads it).
 
 Every record of one decision shares a ``decision_id``; a decision with no subjects writes one
 record whose ``subject`` is ``null``. The writer appends all records of a decision with one
 ``write`` on a descriptor opened with ``O_APPEND``, under an exclusive ``fcntl.flock``: so
 concurrent writers (several ``pip install`` processes, CI jobs on one host) never interleave
-or tear lines, whatever their length. Readers skip (and report) lines that are not JSON.
+or tear lines, whatever their length. Readers (``audit.query``) skip and report lines that are not JSON.
 Shape and fields: docs/audit-log.md.
 
 Each line is chained to the one before it: under the lock the writer adds ``seq`` (one more than
@@ -21,10 +21,9 @@ import errno
 import functools
 import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from ..model import Decision, Finding
 from ..report.facts import (findings_for, subject_digest, subject_kind, subject_name, subject_revision,
@@ -48,9 +47,9 @@ def default_log_path() -> Path:
     key = tuple(os.environ.get(name) for name in _LOG_DIR_ENV)
     path = _default_paths.get(key)
     if path is None:
-        import platformdirs
+        from ..dirs import user_log_dir
 
-        path = _default_paths[key] = Path(platformdirs.user_log_dir("guardpolicy", appauthor=False)) / DEFAULT_FILE
+        path = _default_paths[key] = Path(user_log_dir("guardpolicy")) / DEFAULT_FILE
     return path
 
 
@@ -115,11 +114,16 @@ def _utc_now() -> str:
 @functools.lru_cache(maxsize=None)
 def _user() -> Optional[str]:
     """The login name, or ``None``; looked up once per process (it is the same for every record)."""
-    import getpass
-
+    # what getpass.getuser() does, without importing getpass (and termios) on the gate's hot path
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        user = os.environ.get(name)
+        if user:
+            return user
     try:
-        return getpass.getuser()
-    except Exception:  # no login name in some containers: getpass raises KeyError/OSError
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except Exception:  # no login name in some containers (no pwd entry, no pwd module)
         return None
 
 
@@ -439,113 +443,29 @@ def verify_chain(paths: Sequence[Path]) -> tuple[int, list[str]]:
     return count, problems
 
 
-# ---------------------------------------------------------------- reading
+#: log paths this process already warned about
+_warned: set = set()
 
 
-@dataclass(frozen=True)
-class BadLine:
-    """A line of the log that is not a JSON object (a torn write from a crashed old tool, an edit)."""
+def write_decision(decision: Decision, subjects: Optional[Sequence], policy) -> None:
+    """Append ``decision``'s records to the policy's ``[log]`` path (when enabled); never raises ``OSError``.
 
-    line: int
-    reason: str
-
-
-def read_records(path: Path) -> Iterator[tuple[int, Any]]:
-    """Yield ``(line number, record dict)`` or ``(line number, BadLine)`` for each non-empty line."""
-    with open(path, "rb") as fh:
-        for no, raw in enumerate(fh, 1):
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw)
-            except (ValueError, UnicodeDecodeError) as exc:
-                yield no, BadLine(no, f"not JSON ({exc})")
-                continue
-            if not isinstance(record, dict):
-                yield no, BadLine(no, "not a JSON object")
-                continue
-            yield no, record
-
-
-_RELATIVE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_since(text: str, now: Optional[_dt.datetime] = None) -> _dt.datetime:
-    """``30m``, ``2h``, ``7d``, ``1w`` (ago), or an ISO date/datetime (UTC when naive) -> aware datetime.
-
-    Raises ``ValueError`` with a readable message otherwise.
+    What the built-in ``audit-log`` plugin does; the gate also calls it directly when that plugin is
+    the only decision observer and the plugins were not loaded (a cached policy and cached allows).
+    A write error is reported once per path when the policy named the path itself, and dropped
+    silently for the default path (a read-only home must not break installs).
     """
-    now = now or _dt.datetime.now(_dt.timezone.utc)
-    m = _RELATIVE.match(text)
-    if m:
-        return now - _dt.timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+    import sys
+
+    settings = LogSettings.from_policy(policy)
+    if not settings.enabled:
+        return
     try:
-        when = _dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"not a time: {text!r} (use 30m, 2h, 7d, 1w, or an ISO date such as 2026-11-01)") from None
-    return when if when.tzinfo else when.replace(tzinfo=_dt.timezone.utc)
+        append_bytes(settings.path, encode_decision(decision, subjects, policy), settings.max_size)
+    except OSError as exc:
+        # once per path and process: pip makes several decisions per install, each would repeat it
+        if settings.explicit and settings.path not in _warned:
+            _warned.add(settings.path)
+            print(f"guard: warning: cannot write audit log {settings.path}: {exc.strerror or exc}; "
+                  f"decisions of this process are not logged", file=sys.stderr)
 
-
-def record_time(record: Mapping[str, Any]) -> Optional[_dt.datetime]:
-    """The record's ``time`` as an aware datetime, or ``None`` when missing or malformed."""
-    try:
-        when = _dt.datetime.fromisoformat(str(record.get("time", "")).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=_dt.timezone.utc)
-
-
-def _pep503(text: str) -> str:
-    """``text`` with the project-name part (before ``==`` / ``@``) PEP 503-normalised; lower-cased already.
-
-    Hub ids and paths (a ``/`` or ``:`` in the name) are left alone: ``org/a_b`` and ``org/a-b`` differ.
-    """
-    name, sep, rest = text, "", ""
-    for candidate in ("==", "@"):
-        head, found, tail = text.partition(candidate)
-        if found:
-            name, sep, rest = head, candidate, tail
-            break
-    if "/" in name or ":" in name:
-        return text
-    return re.sub(r"[-_.]+", "-", name) + sep + rest
-
-
-@dataclass(frozen=True)
-class LogFilter:
-    """What ``guard log`` keeps: every given criterion must hold (``None`` = any)."""
-
-    decision: Optional[str] = None
-    rule: Optional[str] = None
-    subject: Optional[str] = None
-    since: Optional[_dt.datetime] = None
-    origin: Optional[str] = None
-
-    def matches(self, record: Mapping[str, Any]) -> bool:
-        """True when ``record`` passes every criterion."""
-        import fnmatch
-
-        if self.decision and record.get("decision") != self.decision:
-            return False
-        if self.origin and record.get("origin") != self.origin:
-            return False
-        findings = record.get("findings")
-        if self.rule and not any(isinstance(f, dict) and f.get("rule") == self.rule
-                                 for f in (findings if isinstance(findings, list) else ())):
-            return False
-        if self.subject:
-            pattern = self.subject.lower()
-            names = [str(record.get(k) or "").lower() for k in ("subject", "name")]
-            if "*" not in pattern and "?" not in pattern and "[" not in pattern:
-                # package names compare as pip does (PEP 503: runs of -_. are one '-'); Hub ids have a '/'
-                pattern, names = _pep503(pattern), [_pep503(n) for n in names]
-                if not any(pattern == n or n.startswith(pattern + "==") or n.startswith(pattern + "@") for n in names):
-                    return False
-            elif not any(fnmatch.fnmatchcase(n, pattern) for n in names):
-                return False
-        if self.since:
-            when = record_time(record)
-            if when is None or when < self.since:
-                return False
-        return True

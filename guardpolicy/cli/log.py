@@ -54,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     from collections import deque
     from pathlib import Path
 
-    from ..audit.log import BadLine, LogFilter, LogSettings, parse_since, read_records
+    from ..audit.log import LogSettings
+    from ..audit.query import BadLine, LogFilter, parse_since, read_records
     from ..errors import UsageError
     from . import EXIT_OK, load_policy_from_args
 

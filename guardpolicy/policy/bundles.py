@@ -189,9 +189,9 @@ def cache_root(env: Optional[Mapping[str, str]] = None) -> Path:
     env = os.environ if env is None else env
     if env.get("GUARD_CACHE_DIR"):
         return Path(env["GUARD_CACHE_DIR"]) / "bundles"
-    from platformdirs import user_cache_dir
+    from ..dirs import user_cache_dir
 
-    return Path(user_cache_dir("guard", appauthor=False)) / "bundles"
+    return Path(user_cache_dir("guard")) / "bundles"
 
 
 #: meta.json fields and the types a cached copy's metadata must have (anything else: not cached)

@@ -12,8 +12,6 @@ def user_config_dir(env: Optional[Mapping[str, str]] = None) -> Path:
     env = os.environ if env is None else env
     if env.get("GUARD_CONFIG_DIR"):
         return Path(env["GUARD_CONFIG_DIR"])
-    try:
-        from platformdirs import user_config_dir as _ucd
-    except ImportError:  # platformdirs is a dependency; stay usable without it
-        return Path.home() / ".config" / "guard"
-    return Path(_ucd("guard", appauthor=False))
+    from ..dirs import user_config_dir as _ucd
+
+    return Path(_ucd("guard"))

@@ -26,14 +26,20 @@ from typing import List, Mapping, Optional, Tuple
 SYSTEM_DIR = Path("/etc/guard")
 POLICY_FILE = "guard.toml"
 
-_said: set = set()
+#: every line ``say`` printed in this process, in order (the compiled policy cache replays a load's lines)
+_said: dict = {}
 
 
 def say(message: str) -> None:
     """One ``guard: ...`` line on stderr, once per process (the CLI and the pip hook both load policies)."""
     if message not in _said:
-        _said.add(message)
+        _said[message] = None
         print(f"guard: {message}", file=sys.stderr)
+
+
+def said_since(mark: int) -> tuple:
+    """The lines ``say`` printed after the first ``mark`` of them (``mark = len(_said)`` taken earlier)."""
+    return tuple(_said)[mark:]
 
 
 def untrusted_reason(path: Path, st: Optional[os.stat_result] = None) -> Optional[str]:
@@ -94,6 +100,27 @@ def floor_dirs(env: Mapping[str, str]) -> List[Tuple[Path, str]]:
 HOOK_MANIFEST = "guardpolicy-hook.json"
 
 
+def _pin_in(folder: Path) -> Optional[dict]:
+    """The ``policy`` record of the hook manifest in ``folder`` (``None``: no manifest, or nothing pinned)."""
+    import json
+
+    try:
+        manifest = json.loads((folder / HOOK_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    pin = manifest.get("policy") if isinstance(manifest, dict) else None
+    return pin if isinstance(pin, dict) and isinstance(pin.get("path"), str) else None
+
+
+def _pin_on_path() -> bool:
+    """True when a ``sys.path`` folder holds a manifest with a pinned policy.
+
+    ``site`` puts the interpreter's purelib on ``sys.path``, so where no folder there holds a pin,
+    purelib holds none either and ``sysconfig`` (what names purelib exactly) need not load.
+    """
+    return any(_pin_in(Path(entry or os.curdir)) is not None for entry in sys.path)
+
+
 def pinned_policy(purelib: Optional[Path] = None) -> Optional[Path]:
     """The policy ``guard hook install --policy`` pinned into this environment, checked against its sha256.
 
@@ -101,18 +128,17 @@ def pinned_policy(purelib: Optional[Path] = None) -> Optional[Path]:
     the environment's floor cannot be edited away (re-run ``guard hook install --policy``).
     """
     import hashlib
-    import json
-    import sysconfig
 
     from ..errors import PolicyError
 
-    purelib = Path(purelib or sysconfig.get_paths()["purelib"])
-    try:
-        manifest = json.loads((purelib / HOOK_MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    if purelib is None and not (sys.flags.no_site or _pin_on_path()):
         return None
-    pin = manifest.get("policy") if isinstance(manifest, dict) else None
-    if not isinstance(pin, dict) or not isinstance(pin.get("path"), str):
+    if purelib is None:
+        import sysconfig  # lazy: ~2 ms, paid only where some site folder holds a pin
+
+        purelib = sysconfig.get_paths()["purelib"]
+    pin = _pin_in(Path(purelib))
+    if pin is None:
         return None
     path = Path(pin["path"])
     try:

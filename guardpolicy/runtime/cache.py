@@ -57,11 +57,9 @@ def default_dir(policy=None, env=None) -> Path:
         return Path(env["GUARD_CACHE_DIR"]).expanduser()
     if policy is not None and policy.section("cache").get("path"):
         return Path(policy.section("cache")["path"]).expanduser()
-    try:
-        from platformdirs import user_cache_dir
-    except ImportError:  # a declared dependency; stay usable without it
-        return Path.home() / ".cache" / "guard"
-    return Path(user_cache_dir("guard", appauthor=False))
+    from ..dirs import user_cache_dir
+
+    return Path(user_cache_dir("guard"))
 
 
 def subject_key(subject) -> tuple:

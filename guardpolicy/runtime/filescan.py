@@ -100,6 +100,21 @@ def _scanner():
     return scan_path
 
 
+_available: list = []
+
+
+def scanner_available() -> bool:
+    """Whether ``guardpolicy.scan`` can be imported, without importing it (a cached allow needs no scanner)."""
+    if not _available:
+        import importlib.util
+
+        try:
+            _available.append(importlib.util.find_spec("guardpolicy.scan") is not None)
+        except (ImportError, ValueError):
+            _available.append(False)
+    return _available[0]
+
+
 def scan_file(path: str, policy, subject: Optional[str] = None) -> list:
     """Scan ``path`` with the policy; return its findings (``[]`` = clean). Cached by content digest.
 
@@ -232,13 +247,9 @@ def quarantine_dir() -> str:
     env = os.environ.get("GUARDPOLICY_QUARANTINE")
     if env:
         return env
-    try:
-        from platformdirs import user_cache_dir
+    from ..dirs import user_cache_dir
 
-        base = user_cache_dir("guardpolicy")
-    except ImportError:  # platformdirs is a dependency; keep working if an env lacks it
-        base = os.path.join(os.path.expanduser("~"), ".cache", "guardpolicy")
-    return os.path.join(base, "quarantine")
+    return os.path.join(user_cache_dir("guardpolicy"), "quarantine")
 
 
 def quarantine(path: str, digest: Optional[str] = None) -> Optional[str]:

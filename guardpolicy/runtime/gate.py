@@ -25,9 +25,7 @@ def get_policy():
     with _lock:
         if _policy is None and _policy_error is None:
             try:
-                from ..policy import load_policy
-
-                _policy = load_policy(env=_policy_env())
+                _policy = _load(_policy_env())
             except GuardError as exc:
                 _policy_error = str(exc)
             if _policy is not None and _policy_env() is not None and _policy.mode != "off":
@@ -36,6 +34,42 @@ def get_policy():
         if _policy_error is not None:
             raise PolicyViolation(f"guard: policy error, refusing gated operations: {_policy_error}")
         return _policy
+
+
+def _load(env):
+    """The policy from the compiled policy cache, else loaded the full way (and cached for the next process).
+
+    ``GUARD_CACHE=0`` skips both. A hit also brings the rules fingerprint and the decision
+    observers, so a process whose subjects are all cached allows never loads a plugin.
+    """
+    global _fingerprint, _observers
+    from . import policy_cache
+
+    real_env = os.environ if env is None else env
+    before = None
+    if real_env.get("GUARD_CACHE", "1") != "0":
+        hit = policy_cache.lookup(real_env)
+        if hit is not None:
+            _fingerprint, _observers = hit.fingerprint, hit.observers
+            _fingerprint_files[:] = hit.fingerprint_files
+            return hit.policy
+        try:
+            before = policy_cache.inputs(real_env)
+        except Exception:  # e.g. a changed pinned policy: the full load below says what is wrong
+            before = None
+    from ..policy import load_policy
+    from ..policy.trust import _said, said_since
+
+    mark = len(_said)
+    policy = load_policy(env=env)
+    if before is not None and policy.section("cache").get("enabled", True) is not False:
+        from ..plugins import get_plugin_manager
+
+        pm = get_plugin_manager()
+        observers = tuple(impl.plugin_name for impl in pm.hook.guard_decision_made.get_hookimpls())
+        policy_cache.store(policy, before, real_env, None, rules_fingerprint(), tuple(_fingerprint_files),
+                           observers, said_since(mark))
+    return policy
 
 
 def disable_requested() -> bool:
@@ -59,9 +93,9 @@ def _policy_env():
 
 def reset() -> None:
     """Forget the loaded policy (tests; ``guard`` after changing config)."""
-    global _policy, _policy_error
+    global _policy, _policy_error, _observers
     with _lock:
-        _policy, _policy_error = None, None
+        _policy, _policy_error, _observers = None, None, None
 
 
 def format_violation(decision, operation: str) -> str:
@@ -126,7 +160,6 @@ def enforce(subjects: Iterable, operation: str, policy=None, library: Optional[s
     path or a stream's temp copy -> ``hf:org/name@rev/file`` or ``<BytesIO>``); it is applied
     before actions and waivers, so waivers name what the user sees.
     """
-    replace, notify_decision, runtime_options, Engine, decide, Finding = _enforce_deps()
     if library:
         ensure_patched(library, operation)
     policy = policy or get_policy()
@@ -134,10 +167,15 @@ def enforce(subjects: Iterable, operation: str, policy=None, library: Optional[s
     cache = _cache_for(policy) if use_cache and policy.mode != "off" else None
     cached, todo = [], subjects
     if cache is not None:
+        from ..model import Finding
+
         key = cache_digest(policy)
         cached, todo = [], []
         for s in subjects:
             (cached if not isinstance(s, Finding) and cache.is_allowed(s, key) else todo).append(s)
+        if cached and not todo:
+            return _all_cached(cached, operation, policy)
+    replace, notify_decision, runtime_options, Engine, decide, Finding = _enforce_deps()
     engine = Engine(policy, options or runtime_options)
     raw, checked, clean = [], list(cached), []
     for subject, found in engine.evaluate(todo):
@@ -159,6 +197,29 @@ def enforce(subjects: Iterable, operation: str, policy=None, library: Optional[s
         first = next(f for f in decision.findings if f.action == "deny")
         print(f"guard: BLOCKED {operation}: [{first.rule}] {first.subject}: {first.message}", file=sys.stderr)
         raise PolicyViolation(format_violation(decision, operation), decision=decision)
+    return decision
+
+
+def _all_cached(subjects: list, operation: str, policy):
+    """The decision when every subject is a cached clean allow: what ``decide`` makes of no findings,
+    without the engine or its plugins (the first gated operation of a process stays cheap)."""
+    from ..model import Decision
+
+    decision = Decision("allow", checked=tuple(subjects), mode=policy.mode, policy_digest=policy.digest,
+                        origin="runtime", operation=operation)
+    if _observers is not None and set(_observers) <= {"audit-log"}:
+        # the plugins were not loaded (a cached policy) and only the built-in audit log listens
+        if _observers:
+            try:
+                from ..audit.log import write_decision
+
+                write_decision(decision, list(decision.checked), policy)
+            except Exception as exc:  # like notify_decision: an observer never turns a decision into a crash
+                print(f"guard: warning: a decision observer failed: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+    else:
+        from ..audit import notify_decision
+
+        notify_decision(decision, policy)
     return decision
 
 
@@ -218,6 +279,10 @@ def _enforce_deps() -> tuple:
 
 
 _fingerprint: Optional[str] = None
+#: the plugin modules and shipped data files ``_fingerprint`` was computed from
+_fingerprint_files: list = []
+#: plugin names implementing ``guard_decision_made``, when a cached policy brought them (``None``: ask the plugins)
+_observers: Optional[tuple] = None
 _digests: dict = {}
 
 
@@ -230,10 +295,12 @@ def rules_fingerprint() -> str:
     global _fingerprint
     if _fingerprint is None:
         import hashlib
+
         from .. import __version__
         from ..plugins import get_plugin_manager
 
         parts = [__version__]
+        files = []
         for name, plugin in sorted(get_plugin_manager().list_name_plugin(), key=lambda item: str(item[0])):
             path = getattr(plugin, "__file__", None)
             try:
@@ -241,11 +308,15 @@ def rules_fingerprint() -> str:
             except OSError:
                 st = None
             parts.append(f"{name}:{path}:{st.st_mtime_ns if st else ''}:{st.st_size if st else ''}")
+            if path:
+                files.append(path)
         data = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
         if os.path.isdir(data):
             for entry in sorted(os.scandir(data), key=lambda e: e.name):
                 st = entry.stat()
                 parts.append(f"data/{entry.name}:{st.st_mtime_ns}:{st.st_size}")
+                files.append(entry.path)
+        _fingerprint_files[:] = files
         _fingerprint = hashlib.sha256("|".join(parts).encode()).hexdigest()
     return _fingerprint
 

@@ -285,10 +285,10 @@ def check_file(ref: ModelRef, repo_path: str, local: str, operation: str, policy
     if entry is not None:
         findings += lock_commit_findings(ref, commit, entry, lock_file)
         findings += lock_file_findings(ref, repo_path, file_digest(local), entry, lock_file)
-    from .filescan import _scanner
+    from .filescan import scanner_available
 
     try:
-        if _scanner() is None and not (needs_scan(repo_path, policy) or _sniff_pickled(local)):
+        if not scanner_available() and not (needs_scan(repo_path, policy) or _sniff_pickled(local)):
             if findings:  # nothing the missing scanner would have to judge: only the lock's findings
                 _enforce(findings, operation, policy)
         else:
