@@ -1,6 +1,6 @@
 """Cost of the unpickling gate (``sys.addaudithook`` on ``pickle.find_class``); prints figures.
 
-    python benchmarks/bench_audit_hook.py [--quick]
+    python benchmarks/bench_audit_hook.py [--quick | --runs N]
 
 Side by side in one run, alternating, each in a fresh interpreter:
 1. an import-heavy start (``import transformers``) with the startup hook (finder + audit hook)
@@ -45,7 +45,7 @@ def run(code: str) -> float:
 
 
 def main(argv):
-    n = 5 if "--quick" in argv else 15
+    n = 5 if "--quick" in argv else int(argv[argv.index("--runs") + 1]) if "--runs" in argv else 15
     plain, finder, hooked = [], [], []
     run(IMPORT)  # warm the page cache
     for _ in range(n):

@@ -25,6 +25,9 @@ from guardpolicy.policy.model import Layer, Policy, Waiver
 from guardpolicy.policy.plain import from_plain, to_plain
 from guardpolicy.runtime import policy_cache
 
+# most cases run two or three fresh interpreters each (a hooked process per step)
+pytestmark = pytest.mark.slow
+
 GATE = textwrap.dedent("""
     import json, sys
     from guardpolicy.errors import PolicyViolation
@@ -217,3 +220,35 @@ def test_a_bundle_policy_also_depends_on_its_meta_signature_and_key_files(tmp_pa
     assert str(content.parent / "meta.json") in files and str(content) + ".sig" in files
     assert str(tmp_path / "conf" / "trusted_keys") in files and str(tmp_path / "sys" / "trusted_keys") in files
     assert policy_cache._bundle_files(Policy(data={}), env) == []
+
+
+def test_installing_a_package_keeps_the_entry_but_a_new_plugin_does_not(world, tmp_path):
+    """Every pip install changes site-packages; only a distribution that brings plugins changes the rules."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "plain_pkg-1.0.dist-info").mkdir()
+    world["env"]["PYTHONPATH"] = str(site)
+    gated(world)
+    (site / "other_pkg-2.0.dist-info").mkdir()                      # an ordinary install
+    assert gated(world)["full"] is False
+    plugin = site / "evil_plugin-1.0.dist-info"                      # a new guardpolicy plugin
+    plugin.mkdir()
+    (plugin / "entry_points.txt").write_text("[guardpolicy]\nevil = evil_plugin\n", encoding="utf-8")
+    (site / "evil_plugin.py").write_text("", encoding="utf-8")
+    (plugin / "METADATA").write_text("Metadata-Version: 2.1\nName: evil-plugin\nVersion: 1.0\n", encoding="utf-8")
+    assert gated(world)["full"] is True
+    assert gated(world)["full"] is False
+    import shutil
+
+    shutil.rmtree(plugin)                                             # a plugin removed
+    assert gated(world)["full"] is True
+
+
+def test_guard_cache_clear_drops_the_compiled_policies(world):
+    gated(world)
+    assert (world["cache"] / policy_cache.FILE_NAME).is_file()
+    r = subprocess.run([sys.executable, "-m", "guardpolicy", "cache", "clear"], cwd=world["repo"], env=world["env"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "compiled policy cache" in r.stdout, r.stderr
+    assert not (world["cache"] / policy_cache.FILE_NAME).exists()
+    assert gated(world)["full"] is True

@@ -194,3 +194,21 @@ def test_targets_cover_design():
                  "pip._internal.resolution.legacy.resolver", "pip._internal.operations.prepare"):
         assert name in TARGETS
     assert all(v.startswith("guardpolicy.runtime.") and ":" in v for v in TARGETS.values())
+
+
+def test_a_refusal_is_said_once_per_subject_and_raised_every_time(tmp_path):
+    """Libraries retry refused calls and wrap the exception: the stderr line shows once, the refusal each time."""
+    policy = tmp_path / "p.toml"
+    policy.write_text('extends = ["default"]\ndeny = ["evilpkg"]\n', encoding="utf-8")
+    r = _run(tmp_path, """
+from guardpolicy.errors import PolicyViolation
+from guardpolicy.model import PackageRef
+from guardpolicy.runtime import gate
+for _ in range(3):
+    try:
+        gate.enforce([PackageRef('evilpkg', '==1.0', version='1.0')], 'install evilpkg')
+    except PolicyViolation:
+        print('refused')
+""", {"GUARD_POLICY": str(policy), "GUARD_CACHE_DIR": str(tmp_path / "cache")})
+    assert r.stdout.split() == ["refused"] * 3, r.stderr
+    assert r.stderr.count("guard: BLOCKED install evilpkg: [denylist] evilpkg") == 1, r.stderr

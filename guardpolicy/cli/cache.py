@@ -12,7 +12,7 @@ def add_parser(sub) -> None:
                        description="The cached allowlist (SQLite, WAL) under the user cache dir; GUARD_CACHE_DIR overrides.")
     csub = p.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
     csub.add_parser("stats", help="entries, size, location, integrity")
-    clear = csub.add_parser("clear", help="delete every cached decision")
+    clear = csub.add_parser("clear", help="delete every cached decision and the compiled policies")
     clear.add_argument("--bundles", action="store_true",
                        help="also drop the cached policy bundles (the next load fetches them anew)")
 
@@ -48,6 +48,12 @@ def run(args: argparse.Namespace) -> int:
     cache = _cache()
     try:
         if args.cache_command == "clear":
+            import os
+
+            from ..runtime import policy_cache
+
+            if policy_cache.clear(os.environ):
+                print("dropped the compiled policy cache (the next gated process loads the policy in full)")
             try:
                 n = cache.clear()
             except sqlite3.DatabaseError as exc:

@@ -54,7 +54,7 @@ def _load(env):
             _fingerprint_files[:] = hit.fingerprint_files
             return hit.policy
         try:
-            before = policy_cache.inputs(real_env)
+            before, dists = policy_cache.inputs(real_env), policy_cache.distributions()
         except Exception:  # e.g. a changed pinned policy: the full load below says what is wrong
             before = None
     from ..policy import load_policy
@@ -68,7 +68,7 @@ def _load(env):
         pm = get_plugin_manager()
         observers = tuple(impl.plugin_name for impl in pm.hook.guard_decision_made.get_hookimpls())
         policy_cache.store(policy, before, real_env, None, rules_fingerprint(), tuple(_fingerprint_files),
-                           observers, said_since(mark))
+                           observers, said_since(mark), dists)
     return policy
 
 
@@ -195,7 +195,7 @@ def enforce(subjects: Iterable, operation: str, policy=None, library: Optional[s
             warn_once(f)
     if decision.denied:
         first = next(f for f in decision.findings if f.action == "deny")
-        print(f"guard: BLOCKED {operation}: [{first.rule}] {first.subject}: {first.message}", file=sys.stderr)
+        say_once(f"guard: BLOCKED {operation}: [{first.rule}] {first.subject}: {first.message}")
         raise PolicyViolation(format_violation(decision, operation), decision=decision)
     return decision
 
@@ -239,21 +239,25 @@ def renamed(findings: Iterable, names: Mapping[str, str]) -> list:
     return out
 
 
-#: warning lines already printed by this process: pip checks a package as a root, after
+#: warning and refusal lines already printed by this process: pip checks a package as a root, after
 #: resolving and before fetching it, and one warning per finding is enough
 _warned: set = set()
+
+
+def say_once(line: str) -> None:
+    """Print ``line`` on stderr unless this process printed it already (libraries retry refused calls)."""
+    if line in _warned:
+        return
+    if len(_warned) >= 4096:  # a long-lived process: bounded memory, at worst a line repeats
+        _warned.clear()
+    _warned.add(line)
+    print(line, file=sys.stderr)
 
 
 def warn_once(f) -> None:
     """Print ``guard: WARNING [rule] subject: message`` once per process (subject not repeated when the message starts with it)."""
     text = f.message if f.message.startswith(f.subject) else f"{f.subject}: {f.message}"
-    line = f"guard: WARNING [{f.rule}] {text}"
-    if line in _warned:
-        return
-    if len(_warned) >= 4096:  # a long-lived process: bounded memory, at worst a warning repeats
-        _warned.clear()
-    _warned.add(line)
-    print(line, file=sys.stderr)
+    say_once(f"guard: WARNING [{f.rule}] {text}")
 
 
 _deps: Optional[tuple] = None

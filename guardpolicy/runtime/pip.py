@@ -677,13 +677,13 @@ def hold_back(candidates: list, project_name: str, now=None) -> list:
     every candidate is too new (then the gate denies with the release-age finding instead of pip
     saying "no matching distribution").
     """
-    import datetime as _dt
-
-    from ..rules.release_age import human_age, parse_time
-
     min_age = _min_release_age()
     if not min_age or not candidates:
         return candidates
+    import datetime as _dt
+
+    from ..rules.release_age import human_age, parse_time  # lazy: only when the policy holds versions back
+
     now = now or _dt.datetime.now(_dt.timezone.utc)
     kept, held = [], []
     for cand in candidates:

@@ -9,9 +9,9 @@ in well under a millisecond when nothing it was built from changed:
   the floor files (pinned, system, user), every ``GUARD*``/``XDG_*`` variable and ``HOME``;
 * the bytes, owner and mode of every layer file the policy was built from (each re-read and
   hashed: a file edited within the same second is still noticed);
-* where plugins come from: guardpolicy's version and location, the interpreter, every
-  ``sys.path`` folder that holds distributions (its mtime changes when one is added or removed),
-  each plugin module's and shipped data file's mtime and size;
+* where plugins come from: guardpolicy's version and location, the interpreter, the ``sys.path``
+  folders that hold distributions, each distribution that provides plugins (still there, and no
+  new one), each plugin module's and shipped data file's mtime and size;
 * time: an entry from a remote bundle is used only until the loader would ask the server again
   or the bundle expires.
 
@@ -42,19 +42,67 @@ MAX_ENTRIES = 16
 _ENV_NAMES = ("HOME",)
 
 
-def _dist_dirs() -> tuple:
-    """``(folder, mtime_ns)`` of each ``sys.path`` folder that holds distributions (where plugins come from)."""
+#: the entry-point group plugins register under (``hookspecs.PROJECT``; not imported: pluggy is heavy)
+_PLUGIN_GROUP = "[guardpolicy]"
+
+
+def _dist_folders() -> tuple:
+    """The ``sys.path`` folders that hold distributions (where plugins come from), as absolute paths."""
     out = []
     for entry in sys.path:
         folder = os.path.abspath(entry or os.curdir)
         try:
             with os.scandir(folder) as it:
-                holds = any(e.name.endswith((".dist-info", ".egg-info", ".egg")) for e in it)
-            if holds:
-                out.append((folder, os.stat(folder).st_mtime_ns))
+                if any(e.name.endswith((".dist-info", ".egg-info", ".egg")) for e in it):
+                    out.append(folder)
         except OSError:
             continue
     return tuple(out)
+
+
+def _names(folder: str) -> frozenset:
+    try:
+        with os.scandir(folder) as it:
+            return frozenset(e.name for e in it if e.name.endswith((".dist-info", ".egg-info", ".egg")))
+    except OSError:
+        return frozenset()
+
+
+def _may_provide_plugins(folder: str, name: str) -> bool:
+    """True when distribution ``name`` declares guardpolicy entry points (an ``.egg``: cannot tell cheaply, so yes)."""
+    if name.endswith(".egg"):
+        return True
+    try:
+        with open(os.path.join(folder, name, "entry_points.txt"), encoding="utf-8", errors="replace") as fh:
+            return any(line.strip() == _PLUGIN_GROUP for line in fh)
+    except OSError:  # no entry points (or an .egg-info file, not a folder)
+        return False
+
+
+def distributions() -> dict:
+    """``{folder: (distribution names, the ones that provide plugins)}`` for every distribution folder.
+
+    Recorded with an entry instead of the folders' mtimes: every ``pip install`` changes
+    site-packages, and a cache that every install invalidated would miss for every pip run.
+    An entry stays valid while each plugin provider is still there and no new distribution
+    provides plugins.
+    """
+    out = {}
+    for folder in _dist_folders():
+        names = _names(folder)
+        out[folder] = (tuple(sorted(names)), tuple(sorted(n for n in names if _may_provide_plugins(folder, n))))
+    return out
+
+
+def _same_plugins(recorded: dict) -> bool:
+    """True when no plugin provider of ``recorded`` vanished and no new distribution provides plugins."""
+    for folder, (names, providers) in recorded.items():
+        now = _names(folder)
+        if not now.issuperset(providers):
+            return False
+        if any(_may_provide_plugins(folder, name) for name in now.difference(names)):
+            return False
+    return True
 
 
 def inputs(env: Mapping[str, str], cwd: Optional[Path] = None) -> tuple:
@@ -69,7 +117,7 @@ def inputs(env: Mapping[str, str], cwd: Optional[Path] = None) -> tuple:
     variables = tuple(sorted((k, v) for k, v in env.items() if k.startswith(("GUARD", "XDG_")) or k in _ENV_NAMES))
     floor = tuple((str(path), label) for path, label in floor_files(env))
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return (FORMAT, __version__, here, sys.version, variables, project, floor, _dist_dirs())
+    return (FORMAT, __version__, here, sys.version, variables, project, floor, _dist_folders())
 
 
 def _key(values: tuple) -> str:
@@ -198,6 +246,8 @@ def lookup(env: Mapping[str, str], cwd: Optional[Path] = None) -> Optional[Hit]:
             return None
         if any(_stat_state(path) != tuple(state) for path, *state in entry["plugins"]):
             return None
+        if not _same_plugins(entry["dists"]):
+            return None
         policy = from_plain(entry["policy"])
     except Exception:  # a cache must never decide: every failure is a miss and the full load runs
         return None
@@ -255,8 +305,10 @@ def _bundle_files(policy, env: Mapping[str, str]) -> list:
 
 
 def store(policy, before: tuple, env: Mapping[str, str], cwd: Optional[Path], fingerprint: str,
-          plugin_files: tuple, observers: tuple, said: tuple) -> bool:
+          plugin_files: tuple, observers: tuple, said: tuple, dists: Optional[dict] = None) -> bool:
     """Remember ``policy`` under the inputs ``before`` the full load; ``False`` when it is not cached.
+
+    ``dists`` is ``distributions()`` taken before the load as well (taken now when not given).
 
     Not cached: inputs that changed while it loaded, a layer file whose bytes are no longer the
     text it was built from, data ``policy.plain`` cannot hold, or storage errors.
@@ -283,7 +335,7 @@ def store(policy, before: tuple, env: Mapping[str, str], cwd: Optional[Path], fi
                 return False
             plugins.append((path, *state))
         entry = {"created": time.time(), "valid_until": valid_until(policy, env), "files": tuple(files),
-                 "plugins": tuple(plugins), "policy": to_plain(policy), "fingerprint": fingerprint,
+                 "plugins": tuple(plugins), "dists": distributions() if dists is None else dists, "policy": to_plain(policy), "fingerprint": fingerprint,
                  "observers": tuple(observers), "said": tuple(said)}
         marshal.dumps(entry)  # TypeError here, not half-way through the file
         folder = _folder(env)

@@ -30,10 +30,10 @@ def pypi_top() -> Tuple[str, ...]:
 
 @lru_cache(maxsize=1)
 def pypi_index():
-    """The ``PypiIndex`` over ``pypi_top()`` (built once per process)."""
+    """The ``PypiIndex`` over ``pypi_top()`` (built once per process; its tables on the first ``match``)."""
     from .pypi import PypiIndex
 
-    return PypiIndex(pypi_top(), canonical=True, cores=pypi_cores()).warm()
+    return PypiIndex(pypi_top(), canonical=True, cores=pypi_cores())
 
 
 @lru_cache(maxsize=1)

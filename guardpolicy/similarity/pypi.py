@@ -108,6 +108,7 @@ class PypiIndex:
         self.rank: Dict[str, int] = {n: i for i, n in enumerate(self.names)}
         self.options = options
         self.combos = combos
+        self._warmed = False
         if cores is not None:
             self.by_core = cores
 
@@ -122,9 +123,13 @@ class PypiIndex:
     def warm(self) -> "PypiIndex":
         """Build every look-up table now (~20 ms for 15,000 names, rapidfuzz's import included).
 
-        Called once when the shipped index is loaded, so no name judged later pays for a table
-        build: the first names in a fresh process cost what the thousandth does.
+        ``match`` calls it on its first use, so every name after the first that needs a look-up
+        costs what the thousandth does, while a process that only meets popular names (most
+        installs: the rule stops at ``rank``) never builds a table.
         """
+        if self._warmed:
+            return self
+        self._warmed = True
         for attr in ("by_fold", "by_core", "by_versioned_core", "by_plain", "_by_length", "_two_edit_buckets",
                      "_anagrams", "generic_tokens", "plugin_hosts", "by_words", "_near", "_two_near"):
             getattr(self, attr)
@@ -326,6 +331,8 @@ class PypiIndex:
 
     def match(self, name: str) -> Optional[Match]:
         """The popular name ``name`` imitates, or ``None``; graded strong or weak. A popular name never matches."""
+        if not self._warmed:
+            self.warm()
         m = self._match(name)
         if m is None:
             return None
