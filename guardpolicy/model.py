@@ -32,18 +32,26 @@ Verdict = Literal["allow", "warn", "deny"]
 
 @dataclass(frozen=True)
 class Location:
-    """Where a subject was declared: a file and a 1-based line (``None`` when unknown)."""
+    """Where a subject was declared: a file and a 1-based line (``None`` when unknown).
+
+    ``offset``: for a finding inside a binary file, the byte offset in that file (never in an
+    archive member: those are named in the message).
+    """
 
     file: str
     line: Optional[int] = None
+    offset: Optional[int] = None
 
     def __str__(self) -> str:
         """``file:line``, or just ``file`` when the line is unknown."""
         return f"{self.file}:{self.line}" if self.line else self.file
 
     def to_dict(self) -> dict:
-        """The JSON form: ``{"file": ..., "line": ...}``."""
-        return {"file": self.file, "line": self.line}
+        """The JSON form: ``{"file": ..., "line": ...}`` (and ``"offset"`` when known)."""
+        out = {"file": self.file, "line": self.line}
+        if self.offset is not None:
+            out["offset"] = self.offset
+        return out
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,30 @@ def add_parser(sub) -> None:
                                    "2: error.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="a model file or a folder")
     add_policy_args(p)
-    p.add_argument("-f", "--format", default="text", choices=("text", "json"), help="report format (default: text)")
+    p.add_argument("-f", "--format", default="text",
+                   help="report format on stdout: text (default), json, sarif, markdown, cyclonedx (or a plugin's)")
+
+
+#: the shipped report formats, imported by name so a scan does not load the plugin manager for them
+SHIPPED_FORMATS = {"text": "text:TextFormat", "json": "json:JsonFormat", "sarif": "sarif:SarifFormat",
+                   "markdown": "markdown:MarkdownFormat", "cyclonedx": "cyclonedx:CycloneDxFormat"}
+
+
+def report_format(name: str):
+    """The formatter class for ``--format name``: a shipped one directly, else the plugins' (``UsageError`` if none)."""
+    import importlib
+
+    from ..errors import UsageError
+
+    if name in SHIPPED_FORMATS:
+        module, _, cls = SHIPPED_FORMATS[name].partition(":")
+        return getattr(importlib.import_module(f"guardpolicy.report.{module}"), cls)
+    from ..plugins import formats
+
+    available = formats()
+    if name not in available:
+        raise UsageError(f"unknown format {name!r} (available: {', '.join(sorted(available))})")
+    return available[name]
 
 
 def _builtin_rule_ids() -> frozenset:
@@ -94,10 +117,12 @@ def run(args: argparse.Namespace) -> int:
     from ..engine import decide
     from ..errors import UsageError
     from ..model import FileRef
-    from ..scan.api import format_findings, allowed_formats, iter_files, pickle_findings
+    from ..scan.api import (allowed_formats, allowed_globals, format_findings, iter_files, pickle_findings,
+                            unreadable_action)
     from ..scan.containers import Scanner
-    from ..scan.api import allowed_globals
     from . import EXIT_DENIED, EXIT_OK
+
+    fmt_class = report_format(args.format)
 
     for path in args.paths:
         if not os.path.exists(path):
@@ -107,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{path}: not a regular file or directory")
     policy = load_scan_policy(args)
     scanner = Scanner(extra_allowed=allowed_globals(policy))
-    formats_ok = allowed_formats(policy)
+    formats_ok, unreadable = allowed_formats(policy), unreadable_action(policy)
     scan_pickles = policy.section("hub").get("scan_pickles") is not False
     findings, checked = [], []
     for target in args.paths:
@@ -116,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
             checked.append(FileRef(path=file))
             if scan_pickles:
                 findings.extend(pickle_findings(report))
-            findings.extend(format_findings(report, formats_ok))
+            findings.extend(format_findings(report, formats_ok, unreadable))
     decision = decide(findings, policy, checked)
     from dataclasses import replace
 
@@ -124,9 +149,5 @@ def run(args: argparse.Namespace) -> int:
 
     decision = replace(decision, origin="cli", operation="guard scan " + " ".join(args.paths))
     notify_decision(decision, policy)  # the audit trail sees every CLI decision
-    if args.format == "json":
-        from ..report.json import JsonFormat as Fmt
-    else:
-        from ..report.text import TextFormat as Fmt
-    sys.stdout.write(Fmt(color=sys.stdout.isatty(), policy=policy, targets=args.paths).format(decision))
+    sys.stdout.write(fmt_class(color=sys.stdout.isatty(), policy=policy, targets=args.paths).format(decision))
     return EXIT_DENIED if decision.denied else EXIT_OK

@@ -16,6 +16,7 @@ import os
 import re
 from pathlib import Path
 from typing import Optional
+from urllib.parse import quote
 
 from ..model import Decision, Finding
 from .facts import relative_path
@@ -84,6 +85,8 @@ class SarifFormat(Format):
         if f.location and f.location.file:
             rel = relative_path(f.location.file, self.cwd)
             if rel is not None:
+                # a URI reference: spaces, '#', '%' and non-ASCII in file names are percent-encoded
+                rel = quote(rel.replace(os.sep, "/"), safe="/")
                 artifact = {"uri": rel, "uriBaseId": SRCROOT}
                 uri = rel
             elif os.path.isabs(f.location.file) or os.path.exists(f.location.file):
@@ -95,6 +98,8 @@ class SarifFormat(Format):
             physical = {"artifactLocation": artifact}
             if f.location.line:
                 physical["region"] = {"startLine": int(f.location.line)}
+            elif getattr(f.location, "offset", None) is not None:
+                physical["region"] = {"byteOffset": int(f.location.offset)}
             return {"physicalLocation": physical}, uri
         # no file (a pypi:/hf: target): GitHub needs a location, so name the subject itself
         return {"physicalLocation": {"artifactLocation": {"uri": f.subject}}}, f.subject

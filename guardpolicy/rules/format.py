@@ -22,6 +22,6 @@ def guard_rules():
 
 @hookimpl
 def guard_check_file(file, policy, context):
-    from ..scan.api import allowed_formats, cached_report, format_findings
+    from ..scan.api import allowed_formats, cached_report, format_findings, unreadable_action
 
-    return format_findings(cached_report(file.path, policy, context), allowed_formats(policy))
+    return format_findings(cached_report(file.path, policy, context), allowed_formats(policy), unreadable_action(policy))

@@ -22,6 +22,8 @@ from .limits import DEFAULT_LIMITS, ScanLimits
 SKIP_DIRS = frozenset([".git", ".cache", ".hg", ".svn", "__pycache__", ".venv", "node_modules"])
 #: problems reported under rule ``format`` (the others are rule ``pickle``)
 _FORMAT_KINDS = frozenset(["header", "archive"])
+#: problems that mean "part of the file could not be read": rule ``format``, action ``unreadable``
+_UNREADABLE_KINDS = frozenset(["parse", "unsupported"])
 #: formats that say nothing about the file's safety by themselves
 _NEUTRAL = frozenset(["archive", "unknown", "zip-anomaly"])
 
@@ -74,6 +76,16 @@ def allowed_globals(policy) -> tuple:
         return ()
 
 
+def unreadable_action(policy) -> str:
+    """``[rules.format] unreadable``: what unreadable or unrecognised content gets (``warn`` unless set)."""
+    if policy is None:
+        return "warn"
+    try:
+        return str(policy.rule("format").get("unreadable") or "warn")
+    except Exception:  # a policy object from elsewhere (tests, other tools)
+        return "warn"
+
+
 def allowed_formats(policy) -> Optional[tuple]:
     """``[hub] allowed_formats`` or ``None`` when the policy allows every format (pickles still scanned)."""
     if policy is None:
@@ -95,7 +107,7 @@ def scan_path(path, policy=None, limits: ScanLimits = DEFAULT_LIMITS) -> List[Fi
     for file in iter_files(path, limits.max_files):
         report = scanner.scan_file(file)
         out.extend(pickle_findings(report))
-        out.extend(format_findings(report, allowed_formats(policy)))
+        out.extend(format_findings(report, allowed_formats(policy), unreadable_action(policy)))
     return out
 
 
@@ -122,22 +134,30 @@ def pickle_findings(report: Report) -> List[Finding]:
         more = f" and {len(report.hits) - 20} more" if len(report.hits) > 20 else ""
         lead = (f"{len(dangerous)} dangerous of {len(report.hits)} unsafe pickle global(s)" if dangerous
                 else f"{len(report.hits)} pickle global(s) outside the allowlist")
+        first = report.hits[0]
         out.append(Finding(
-            rule="pickle", subject=printable_path(report.path), location=Location(printable_path(report.path)),
+            rule="pickle", subject=printable_path(report.path),
+            location=Location(printable_path(report.path), offset=None if first.member else first.offset),
             message=f"{lead}: {'; '.join(items)}{more}",
             suggestion=("do not load this file; if it comes from a source you trust, convert it to safetensors, "
                         "or add the globals to [rules.pickle] allowed_globals"),
             details={"format": report.format, "globals": [h.to_dict() for h in report.hits]},
         ))
     for p in report.problems:
-        if p.kind in _FORMAT_KINDS:
+        if p.kind in _FORMAT_KINDS or p.kind in _UNREADABLE_KINDS:
             continue
         where = _where(p.member, p.offset)
-        out.append(Finding(rule="pickle", subject=printable_path(report.path), location=Location(printable_path(report.path)),
+        out.append(Finding(rule="pickle", subject=printable_path(report.path),
+                           location=Location(printable_path(report.path), offset=None if p.member else p.offset),
                            message=f"{p.message}{' (' + where + ')' if where else ''}",
                            suggestion="treat the file as hostile; re-export it from its source as safetensors",
                            details={"format": report.format, "kind": p.kind, "member": p.member, "offset": p.offset}))
     return out
+
+
+def _at(subject: str, p) -> Location:
+    """The finding's location: the file, with the problem's byte offset when it is one in the file itself."""
+    return Location(subject, offset=None if p.member else p.offset)
 
 
 def looks_like_text(path: str, size: int = 8192) -> bool:
@@ -159,19 +179,36 @@ def looks_like_text(path: str, size: int = 8192) -> bool:
     return True
 
 
-def format_findings(report: Report, allowed: Optional[Iterable[str]]) -> List[Finding]:
-    """Rule ``format``: a format the policy does not allow, or a malformed header."""
+def format_findings(report: Report, allowed: Optional[Iterable[str]], unreadable: str = "warn") -> List[Finding]:
+    """Rule ``format``: a format the policy does not allow, a malformed header, or content that cannot
+    be read or recognised (action ``unreadable``: ``warn`` by default, ``deny`` under strict; never a
+    silent pass)."""
     out = []
+    subject = printable_path(report.path)
     for p in report.problems:
         if p.kind in _FORMAT_KINDS:
             where = _where(p.member, p.offset)
-            out.append(Finding(rule="format", subject=printable_path(report.path), location=Location(printable_path(report.path)), message=f"{p.message}{' (' + where + ')' if where else ''}",
+            out.append(Finding(rule="format", subject=subject, location=_at(subject, p), message=f"{p.message}{' (' + where + ')' if where else ''}",
                                suggestion="re-download or re-export the file",
                                details={"format": report.format, "kind": p.kind}))
+        elif p.kind in _UNREADABLE_KINDS:
+            where = _where(p.member, p.offset)
+            out.append(Finding(rule="format", subject=subject, location=_at(subject, p), action=unreadable,
+                               message=f"cannot be fully read: {p.message}{' (' + where + ')' if where else ''}",
+                               suggestion="re-download or re-export the file from its source; do not load it as is",
+                               details={"format": report.format, "kind": "unreadable", "problem": p.kind}))
+    refused_unknown = (allowed is not None and report.format == "unknown" and "unknown" not in set(allowed))
+    if report.format == "unknown" and not refused_unknown and not report.problems and not looks_like_text(report.path):
+        out.append(Finding(rule="format", subject=subject, location=Location(subject), action=unreadable,
+                           message="unrecognised binary content: no model format guard knows, so what loads it "
+                                   "and whether that runs code cannot be told",
+                           suggestion="use a safetensors, GGUF or ONNX export; if you know what this file is, "
+                                      "waive this finding for it",
+                           details={"format": "unknown", "kind": "unreadable"}))
     if allowed is None:
         return out
     allowed = set(allowed)
-    if report.format == "unknown" and "unknown" not in allowed and not looks_like_text(report.path):
+    if refused_unknown and not looks_like_text(report.path):
         # an allowlist of formats: binary content nobody recognised is not one of them
         out.append(Finding(rule="format", subject=report.path, location=Location(report.path),
                            message=f"unrecognised binary content is not an allowed format (allowed: {', '.join(sorted(allowed))})",

@@ -21,7 +21,7 @@ from struct import unpack_from
 from typing import List, Optional, Set
 
 from .allowlist import danger, is_safe
-from .detect import _IDENT, _P0_START, sniff
+from .detect import _IDENT, _P0_START, _probe_pickle, sniff
 from .limits import DEFAULT_LIMITS, ScanLimits
 from .pickle_vm import BigBytes, PickleMachine, StreamResult, looks_nested
 
@@ -56,10 +56,12 @@ class Hit:
 class Problem:
     """Something that makes the file unsafe or unscannable.
 
-    ``kind``: ``parse`` (pickle parse error), ``limit`` (a bound was hit), ``code`` (code the
-    loader runs: BUILD on a global, Keras Lambda, a hidden pickle), ``header`` (invalid
-    safetensors/npy header), ``archive`` (a doctored zip), ``unsupported`` (a compression the
-    scanner cannot read), ``internal`` (a scanner bug, failing closed).
+    ``kind``: ``parse`` (a broken pickle stream or member: rule ``format``'s ``unreadable``
+    action), ``unsupported`` (a compression the scanner cannot read: likewise), ``io`` (the file
+    could not be read at all: denied), ``limit`` (a bound was hit), ``code`` (code the loader
+    runs: BUILD on a global, Keras Lambda, a hidden pickle), ``header`` (invalid
+    safetensors/npy header), ``archive`` (a doctored zip), ``internal`` (a scanner bug, failing
+    closed).
     """
 
     __slots__ = ("kind", "message", "member", "offset")
@@ -111,11 +113,11 @@ class Scanner:
             if stat.S_ISDIR(st.st_mode):
                 # a folder handed over by a walk that could not list it: its files were not seen
                 os.listdir(path)
-                report.problems.append(Problem("parse", "cannot read: folder contents not scanned"))
+                report.problems.append(Problem("io", "cannot read: folder contents not scanned"))
                 return report
             if not stat.S_ISREG(st.st_mode):
                 # a pipe or device: nothing fixed to judge, and opening a pipe could block
-                report.problems.append(Problem("parse", "not a regular file: cannot be scanned"))
+                report.problems.append(Problem("io", "not a regular file: cannot be scanned"))
                 return report
             size = st.st_size
             if size > self.limits.max_file_size:
@@ -133,7 +135,7 @@ class Scanner:
                 with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
                     report.format = self._scan(mm, 0, size, "", 0, forced=True)
         except OSError as exc:
-            report.problems.append(Problem("parse", f"cannot read: {exc.strerror or exc}"))
+            report.problems.append(Problem("io", f"cannot read: {exc.strerror or exc}"))
         except RecursionError:
             report.problems.append(Problem("limit", "limit exceeded: nesting too deep"))
         except Exception as exc:  # noqa: BLE001 - a scanner bug must fail closed, never pass a file
@@ -226,7 +228,7 @@ class Scanner:
             return fmt
         # more pickles after the first STOP: followed while they start like pickles
         pos, extra = res.end, 0
-        while res.stopped and pos + 2 <= end and data[pos] in _P0_START and extra < 64:
+        while res.stopped and pos + 2 <= end and extra < 64 and (data[pos] in _P0_START or _probe_pickle(data, pos, end)):
             res = PickleMachine(data, pos, end, self.limits).run()
             self._take(res, data, where, depth, False, start)
             pos, extra = res.end, extra + 1
@@ -254,8 +256,8 @@ class Scanner:
         if forced and res.error:
             off, msg = res.error
             off -= base
-            self._problem("parse", f"pickle parse error at byte {off}: {msg} (failing closed: whatever ran "
-                                   f"before this point would have run)", where, off)
+            self._problem("parse", f"the pickle stream breaks at byte {off} ({msg}); the globals it named before "
+                                   f"the break are judged, as a loader runs them before failing", where, off)
         if res.limit:
             self._problem("limit", f"limit exceeded: {res.limit}", where, res.end - base)
         for off, sub in res.inline:

@@ -17,6 +17,10 @@ FORMAT = RuleInfo(
          "outright (the strict policy does). Formats are told by content: pickle (protocol 0-5), torch zip, "
          "legacy torch, joblib, numpy (object arrays count as pickle), keras, hdf5, safetensors, gguf, onnx.",
     default_action="deny",
+    options={"unreadable": Option(str, "warn",
+                                  "what content that cannot be read or recognised gets (a broken pickle stream, an "
+                                  "unrecognised binary, an archive member guard cannot decompress): `warn` (default "
+                                  "policy) or `deny` (strict)", choices=("warn", "deny"))},
     example="model.safetensors: format: format not allowed by the policy: pickle (allowed: gguf, onnx, safetensors)",
     subjects=("file",),
 )
