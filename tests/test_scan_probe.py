@@ -191,3 +191,50 @@ def test_an_unknown_report_format_is_a_usage_error(hostile):
     cwd, path = hostile
     res = run_guard("scan", path, "--format", "yaml", cwd=cwd)
     assert res.returncode == 2 and "unknown format 'yaml'" in res.stderr
+
+
+def _corpus(folder, n=300, evil_at=(0, 151, 299)):
+    folder.mkdir()
+    for i in range(n):
+        obj = Evil() if i in evil_at else {"i": i, "w": [0.5] * 8}
+        (folder / f"f{i:04d}.pkl").write_bytes(pickle.dumps(obj, 4))
+    return folder
+
+
+def test_many_files_are_split_over_workers_with_the_same_findings(tmp_path):
+    from guardpolicy.cli.scan import scan_files
+    from guardpolicy.scan.api import iter_files
+    from guardpolicy.scan.containers import Scanner
+
+    files = list(iter_files(str(_corpus(tmp_path / "many"))))
+    serial = scan_files(files, Scanner(), True, None, "warn", workers=1)
+    parallel = scan_files(files, Scanner(), True, None, "warn", workers=3)
+    assert [(f.rule, f.subject, f.message) for f in parallel] == [(f.rule, f.subject, f.message) for f in serial]
+    assert {os.path.basename(f.subject) for f in parallel} == {"f0000.pkl", "f0151.pkl", "f0299.pkl"}
+
+
+def test_a_worker_that_dies_costs_time_not_findings(tmp_path, monkeypatch):
+    from guardpolicy.cli import scan as cli_scan
+    from guardpolicy.scan.api import iter_files
+    from guardpolicy.scan.containers import Scanner
+
+    files = list(iter_files(str(_corpus(tmp_path / "many"))))
+    parent, real = os.getpid(), cli_scan.scan_one
+
+    def dies_in_workers(*args):
+        if os.getpid() != parent:
+            os._exit(3)
+        return real(*args)
+
+    monkeypatch.setattr(cli_scan, "scan_one", dies_in_workers)
+    found = cli_scan.scan_files(files, Scanner(), True, None, "warn", workers=3)
+    assert {os.path.basename(f.subject) for f in found} == {"f0000.pkl", "f0151.pkl", "f0299.pkl"}
+
+
+def test_guard_scan_of_a_folder_finds_every_hostile_file(tmp_path):
+    folder = _corpus(tmp_path / "many")
+    res = run_guard("scan", folder, "--format", "json", cwd=tmp_path)
+    assert res.returncode == 1, res.stderr
+    doc = json.loads(res.stdout)
+    denied = {os.path.basename(f["subject"]) for f in doc["findings"] if f["action"] == "deny"}
+    assert denied == {"f0000.pkl", "f0151.pkl", "f0299.pkl"}

@@ -129,7 +129,10 @@ def _user() -> Optional[str]:
 
 @functools.lru_cache(maxsize=None)
 def _host() -> Optional[str]:
-    """The host name, or ``None``; looked up once per process."""
+    """The host name, or ``None``; looked up once per process (``uname`` where there is one: what
+    ``socket.gethostname`` returns, without importing socket on every command's path)."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename or None
     import socket
 
     try:

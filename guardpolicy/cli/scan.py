@@ -97,19 +97,141 @@ def lean_rules():
 
 
 def load_scan_policy(args):
-    """The effective policy, loaded lean (falls back to the full plugin-aware loader on rule errors)."""
-    from ..errors import PolicyError
-    from ..policy import load_policy
+    """The effective policy, loaded lean (falls back to the full plugin-aware loader on rule errors).
+
+    Kept in the compiled policy cache under its own variant (``runtime.policy_cache``): a scan
+    that finds its inputs unchanged skips reading and validating TOML.
+    """
+    from ..runtime import policy_cache
 
     env = dict(os.environ)
     if getattr(args, "mode", None):
         env["GUARD_MODE"] = args.mode
+    variant = ("scan", args.policy)
+    cached = env.get("GUARD_CACHE", "1") != "0"
+    if cached:
+        hit = policy_cache.lookup(env, variant=variant)
+        if hit is not None:
+            return hit.policy
     try:
-        return load_policy(args.policy, env=env, rules=lean_rules())
+        before, dists = (policy_cache.inputs(env, variant=variant), policy_cache.distributions()) if cached else (None, None)
+    except Exception:  # a changed pinned policy, say: the load below reports it
+        before = None
+    from ..errors import PolicyError
+    from ..policy import load_policy
+    from ..policy.trust import _said, said_since
+
+    mark = len(_said)
+    try:
+        policy = load_policy(args.policy, env=env, rules=lean_rules())
     except PolicyError as exc:
         if exc.key and exc.key.startswith(("rules", "waivers")):
             return load_policy(args.policy, env=env)
         raise
+    if before is not None and policy.section("cache").get("enabled", True) is not False:
+        policy_cache.store(policy, before, env, None, "", (), (), said_since(mark), dists, variant=variant)
+    return policy
+
+
+def notify(decision, policy) -> None:
+    """Tell the decision observers: the built-in audit log directly when no other distribution
+    provides plugins (loading the plugin manager would be most of a one-file scan), else every
+    observer through the plugin manager."""
+    from ..distributions import third_party_providers
+
+    if third_party_providers():
+        from ..audit import notify_decision
+
+        notify_decision(decision, policy)
+        return
+    from ..audit.log import write_decision
+
+    write_decision(decision, list(decision.checked), policy)
+
+
+#: below this many files one process scans them all (forking costs more than it saves)
+PARALLEL_FROM = 128
+#: at most this many processes scan at once
+MAX_WORKERS = 4
+
+
+def scan_one(scanner, file: str, scan_pickles: bool, formats_ok, unreadable: str) -> list:
+    """The findings of rules ``pickle`` and ``format`` for one file."""
+    from ..scan.api import format_findings, pickle_findings
+
+    report = scanner.scan_file(file)
+    out = pickle_findings(report) if scan_pickles else []
+    out.extend(format_findings(report, formats_ok, unreadable))
+    return out
+
+
+def _plain(f) -> tuple:
+    """A finding as marshal-able values (a forked worker hands findings back through a pipe)."""
+    loc = f.location
+    return (f.rule, f.subject, f.message, f.action, None if loc is None else (loc.file, loc.line, loc.offset),
+            f.suggestion, dict(f.details))
+
+
+def _finding(t: tuple):
+    from ..model import Finding, Location
+
+    rule, subject, message, action, loc, suggestion, details = t
+    return Finding(rule=rule, subject=subject, message=message, action=action,
+                   location=None if loc is None else Location(*loc), suggestion=suggestion, details=details)
+
+
+def scan_files(files: list, scanner, scan_pickles: bool, formats_ok, unreadable: str, workers: int = 0) -> list:
+    """Every file's findings, in file order; many files are split over forked worker processes.
+
+    A worker's findings come back as marshal data on a pipe (never pickle: this process may run
+    guard's own unpickling gate). A worker that dies, or whose answer does not decode, costs
+    nothing but time: its share is scanned again here, so no file goes unscanned.
+    """
+    import marshal
+
+    if workers <= 0:
+        workers = min(os.cpu_count() or 1, MAX_WORKERS) if len(files) >= PARALLEL_FROM else 1
+    if workers <= 1 or not hasattr(os, "fork"):
+        return [f for file in files for f in scan_one(scanner, file, scan_pickles, formats_ok, unreadable)]
+    size = -(-len(files) // workers)
+    shares = [files[i:i + size] for i in range(0, len(files), size)]
+    children = []
+    sys.stdout.flush()
+    sys.stderr.flush()
+    for share in shares[1:]:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker: scan, hand the findings back, leave without running atexit handlers
+            status = 1
+            try:
+                os.close(read_end)
+                found = [_plain(f) for file in share for f in scan_one(scanner, file, scan_pickles, formats_ok,
+                                                                         unreadable)]
+                blob = memoryview(marshal.dumps(found))
+                while blob:
+                    blob = blob[os.write(write_end, blob):]
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(write_end)
+        children.append((pid, read_end, share))
+    out = [f for file in shares[0] for f in scan_one(scanner, file, scan_pickles, formats_ok, unreadable)]
+    for pid, read_end, share in children:
+        chunks = []
+        with os.fdopen(read_end, "rb") as fh:
+            while True:
+                chunk = fh.read(1 << 16)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        _, status = os.waitpid(pid, 0)
+        try:
+            if status != 0:
+                raise ValueError(f"worker exited with status {status}")
+            out.extend(_finding(t) for t in marshal.loads(b"".join(chunks)))
+        except (ValueError, EOFError, TypeError):
+            out.extend(f for file in share for f in scan_one(scanner, file, scan_pickles, formats_ok, unreadable))
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -117,13 +239,11 @@ def run(args: argparse.Namespace) -> int:
     from ..engine import decide
     from ..errors import UsageError
     from ..model import FileRef
-    from ..scan.api import (allowed_formats, allowed_globals, format_findings, iter_files, pickle_findings,
-                            unreadable_action)
+    from ..scan.api import allowed_formats, allowed_globals, iter_files, unreadable_action
     from ..scan.containers import Scanner
     from . import EXIT_DENIED, EXIT_OK
 
     fmt_class = report_format(args.format)
-
     for path in args.paths:
         if not os.path.exists(path):
             raise UsageError(f"{path}: no such file or directory")
@@ -132,22 +252,13 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{path}: not a regular file or directory")
     policy = load_scan_policy(args)
     scanner = Scanner(extra_allowed=allowed_globals(policy))
-    formats_ok, unreadable = allowed_formats(policy), unreadable_action(policy)
-    scan_pickles = policy.section("hub").get("scan_pickles") is not False
-    findings, checked = [], []
-    for target in args.paths:
-        for file in iter_files(target):
-            report = scanner.scan_file(file)
-            checked.append(FileRef(path=file))
-            if scan_pickles:
-                findings.extend(pickle_findings(report))
-            findings.extend(format_findings(report, formats_ok, unreadable))
-    decision = decide(findings, policy, checked)
+    files = [file for target in args.paths for file in iter_files(target)]
+    findings = scan_files(files, scanner, policy.section("hub").get("scan_pickles") is not False,
+                          allowed_formats(policy), unreadable_action(policy))
+    decision = decide(findings, policy, [FileRef(path=file) for file in files])
     from dataclasses import replace
 
-    from ..audit import notify_decision
-
     decision = replace(decision, origin="cli", operation="guard scan " + " ".join(args.paths))
-    notify_decision(decision, policy)  # the audit trail sees every CLI decision
+    notify(decision, policy)  # the audit trail sees every CLI decision
     sys.stdout.write(fmt_class(color=sys.stdout.isatty(), policy=policy, targets=args.paths).format(decision))
     return EXIT_DENIED if decision.denied else EXIT_OK

@@ -35,6 +35,8 @@ import time
 from pathlib import Path
 from typing import Mapping, Optional
 
+from ..distributions import dist_folders, distributions, same_plugins
+
 FILE_NAME = "policies.marshal"
 FORMAT = 1
 MAX_ENTRIES = 16
@@ -42,71 +44,12 @@ MAX_ENTRIES = 16
 _ENV_NAMES = ("HOME",)
 
 
-#: the entry-point group plugins register under (``hookspecs.PROJECT``; not imported: pluggy is heavy)
-_PLUGIN_GROUP = "[guardpolicy]"
+def inputs(env: Mapping[str, str], cwd: Optional[Path] = None, variant: tuple = ()) -> tuple:
+    """Everything besides the layer files that decides which policy loads (``PolicyError`` propagates).
 
-
-def _dist_folders() -> tuple:
-    """The ``sys.path`` folders that hold distributions (where plugins come from), as absolute paths."""
-    out = []
-    for entry in sys.path:
-        folder = os.path.abspath(entry or os.curdir)
-        try:
-            with os.scandir(folder) as it:
-                if any(e.name.endswith((".dist-info", ".egg-info", ".egg")) for e in it):
-                    out.append(folder)
-        except OSError:
-            continue
-    return tuple(out)
-
-
-def _names(folder: str) -> frozenset:
-    try:
-        with os.scandir(folder) as it:
-            return frozenset(e.name for e in it if e.name.endswith((".dist-info", ".egg-info", ".egg")))
-    except OSError:
-        return frozenset()
-
-
-def _may_provide_plugins(folder: str, name: str) -> bool:
-    """True when distribution ``name`` declares guardpolicy entry points (an ``.egg``: cannot tell cheaply, so yes)."""
-    if name.endswith(".egg"):
-        return True
-    try:
-        with open(os.path.join(folder, name, "entry_points.txt"), encoding="utf-8", errors="replace") as fh:
-            return any(line.strip() == _PLUGIN_GROUP for line in fh)
-    except OSError:  # no entry points (or an .egg-info file, not a folder)
-        return False
-
-
-def distributions() -> dict:
-    """``{folder: (distribution names, the ones that provide plugins)}`` for every distribution folder.
-
-    Recorded with an entry instead of the folders' mtimes: every ``pip install`` changes
-    site-packages, and a cache that every install invalidated would miss for every pip run.
-    An entry stays valid while each plugin provider is still there and no new distribution
-    provides plugins.
+    ``variant`` tells apart loads of another kind: ``("scan", ref)`` is ``guard scan``'s lean load
+    of ``--policy ref`` (only the scanner's rules known), never handed to a gate.
     """
-    out = {}
-    for folder in _dist_folders():
-        names = _names(folder)
-        out[folder] = (tuple(sorted(names)), tuple(sorted(n for n in names if _may_provide_plugins(folder, n))))
-    return out
-
-
-def _same_plugins(recorded: dict) -> bool:
-    """True when no plugin provider of ``recorded`` vanished and no new distribution provides plugins."""
-    for folder, (names, providers) in recorded.items():
-        now = _names(folder)
-        if not now.issuperset(providers):
-            return False
-        if any(_may_provide_plugins(folder, name) for name in now.difference(names)):
-            return False
-    return True
-
-
-def inputs(env: Mapping[str, str], cwd: Optional[Path] = None) -> tuple:
-    """Everything besides the layer files that decides which policy loads (``PolicyError`` propagates)."""
     from .. import __version__
     from ..policy.discovery import discover_project_refs
     from ..policy.trust import floor_files
@@ -117,7 +60,9 @@ def inputs(env: Mapping[str, str], cwd: Optional[Path] = None) -> tuple:
     variables = tuple(sorted((k, v) for k, v in env.items() if k.startswith(("GUARD", "XDG_")) or k in _ENV_NAMES))
     floor = tuple((str(path), label) for path, label in floor_files(env))
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return (FORMAT, __version__, here, sys.version, variables, project, floor, _dist_folders())
+    if variant and any(variant[1:]):
+        variant = (*variant, str(cwd))  # a --policy path is relative to the working directory
+    return (FORMAT, __version__, here, sys.version, variables, project, floor, dist_folders(), variant)
 
 
 def _key(values: tuple) -> str:
@@ -163,14 +108,14 @@ def _stat_state(path: str) -> Optional[tuple]:
 
 
 def _folder(env: Mapping[str, str]) -> Path:
-    from .cache import default_dir
+    from .private import default_dir
 
     return default_dir(None, env)
 
 
 def _read(folder: Path) -> dict:
     """The verified entries (``{}`` when missing, not the user's own, tampered with or unreadable)."""
-    from .cache import private_key
+    from .private import private_key
 
     path = folder / FILE_NAME
     try:
@@ -208,7 +153,7 @@ def _read(folder: Path) -> dict:
 
 def _write(folder: Path, entries: dict) -> None:
     """Replace the file atomically with ``entries`` (HMAC first); errors propagate (the caller ignores them)."""
-    from .cache import own_dir, private_key
+    from .private import own_dir, private_key
 
     own_dir(folder)
     key = private_key(folder)
@@ -230,12 +175,12 @@ class Hit:
         self.fingerprint_files = fingerprint_files
 
 
-def lookup(env: Mapping[str, str], cwd: Optional[Path] = None) -> Optional[Hit]:
+def lookup(env: Mapping[str, str], cwd: Optional[Path] = None, variant: tuple = ()) -> Optional[Hit]:
     """The cached policy for this process's inputs, or ``None`` (any difference or doubt is a miss)."""
     from ..policy.plain import from_plain
 
     try:
-        key = _key(inputs(env, cwd))
+        key = _key(inputs(env, cwd, variant))
         entry = _read(_folder(env)).get(key)
         if not isinstance(entry, dict):
             return None
@@ -246,7 +191,7 @@ def lookup(env: Mapping[str, str], cwd: Optional[Path] = None) -> Optional[Hit]:
             return None
         if any(_stat_state(path) != tuple(state) for path, *state in entry["plugins"]):
             return None
-        if not _same_plugins(entry["dists"]):
+        if not same_plugins(entry["dists"]):
             return None
         policy = from_plain(entry["policy"])
     except Exception:  # a cache must never decide: every failure is a miss and the full load runs
@@ -305,7 +250,8 @@ def _bundle_files(policy, env: Mapping[str, str]) -> list:
 
 
 def store(policy, before: tuple, env: Mapping[str, str], cwd: Optional[Path], fingerprint: str,
-          plugin_files: tuple, observers: tuple, said: tuple, dists: Optional[dict] = None) -> bool:
+          plugin_files: tuple, observers: tuple, said: tuple, dists: Optional[dict] = None,
+          variant: tuple = ()) -> bool:
     """Remember ``policy`` under the inputs ``before`` the full load; ``False`` when it is not cached.
 
     ``dists`` is ``distributions()`` taken before the load as well (taken now when not given).
@@ -317,7 +263,7 @@ def store(policy, before: tuple, env: Mapping[str, str], cwd: Optional[Path], fi
     from ..policy.plain import to_plain
 
     try:
-        if inputs(env, cwd) != before:
+        if inputs(env, cwd, variant) != before:
             return False
         files = []
         for layer in policy.layers:
