@@ -476,3 +476,24 @@ def test_guard_log_ignores_a_dot_1_that_is_not_a_file(tmp_path):
     Path(str(path) + ".1").mkdir()
     proc = run_guard("log", "--path", str(path), "--json", cwd=tmp_path, env=env_for(tmp_path))
     assert proc.returncode == 0 and len(proc.stdout.splitlines()) == 1, proc.stderr
+
+
+def test_a_decision_about_thousands_of_subjects_is_written_in_parts_of_one_decision(tmp_path):
+    """guard scan of a big folder: records go out in parts (flat memory), one decision id, one chain."""
+    from guardpolicy.audit.log import WRITE_CHUNK, verify_chain, write_decision
+    from guardpolicy.model import Decision, FileRef, Finding
+    from guardpolicy.policy.model import Policy
+
+    log = tmp_path / "decisions.jsonl"
+    policy = Policy(data={"log": {"path": str(log)}}, digest="d")
+    subjects = tuple(FileRef(path=f"/m/f{i}.pkl") for i in range(2 * WRITE_CHUNK + 7))
+    stray = Finding(rule="invalid", subject="line 3", message="cannot parse", action="warn")
+    write_decision(Decision("warn", findings=(stray,), checked=subjects, mode="enforce", policy_digest="d"),
+                   None, policy)
+    records = [r for _, r in read_records(log)]
+    assert len(records) == len(subjects) + 1
+    assert len({r["decision_id"] for r in records}) == 1 and len({r["time"] for r in records}) == 1
+    assert sum(1 for r in records if r["subject"] == "line 3") == 1
+    assert [r["subject"] for r in records if r["kind"] == "file"] == [s.path for s in subjects]
+    count, problems = verify_chain([log])
+    assert problems == [] and count == len(records)

@@ -214,8 +214,11 @@ def _common_fields(decision: Decision, policy, now: Optional[str] = None, decisi
     }
 
 
-def _subject_fields(decision: Decision, subjects: Optional[Sequence] = None) -> list[dict]:
-    """Per record, the fields after the common ones: subject, its facts, verdict, findings, waivers."""
+def _subject_fields(decision: Decision, subjects: Optional[Sequence] = None, unmatched: bool = True) -> list[dict]:
+    """Per record, the fields after the common ones: subject, its facts, verdict, findings, waivers.
+
+    ``unmatched=False`` leaves out the records of findings about no subject (a later chunk of a
+    decision written in several parts: the first part has them)."""
     subjects = list(decision.checked if subjects is None else subjects)
     parts = []
     for s in subjects:
@@ -225,13 +228,13 @@ def _subject_fields(decision: Decision, subjects: Optional[Sequence] = None) -> 
                       "location": str(s.location) if s.location else None, "decision": verdict_of(counted),
                       "findings": [_finding(f) for f in counted],
                       "waivers_applied": sorted({f.waived_by for f in waived if f.waived_by})})
-    for f in unmatched_findings(decision):
+    for f in (unmatched_findings(decision) if unmatched else ()):
         counted = [] if f.waived_by else [f]
         parts.append({"subject": f.subject, "kind": "input", "name": None, "version": None, "revision": None,
                       "digest": None, "location": str(f.location) if f.location else None,
                       "decision": verdict_of(counted), "findings": [_finding(f)],
                       "waivers_applied": [f.waived_by] if f.waived_by else []})
-    if not parts:
+    if not parts and unmatched:
         parts.append({"subject": None, "kind": None, "name": None, "version": None, "revision": None,
                       "digest": None, "location": None, "decision": decision.decision, "findings": [],
                       "waivers_applied": []})
@@ -248,7 +251,7 @@ def encode(records: Iterable[Mapping[str, Any]]) -> bytes:
 
 
 def encode_decision(decision: Decision, subjects: Optional[Sequence] = None, policy=None,
-                    now: Optional[str] = None, decision_id: Optional[str] = None) -> bytes:
+                    now: Optional[str] = None, decision_id: Optional[str] = None, unmatched: bool = True) -> bytes:
     """``encode(records_for(decision, subjects, policy))``, byte for byte, with the shared fields encoded once.
 
     The runtime gate logs every decision; encoding the common head once per decision instead
@@ -257,7 +260,8 @@ def encode_decision(decision: Decision, subjects: Optional[Sequence] = None, pol
     sets are disjoint, and records list the common keys first).
     """
     head = _ENCODER.encode(_common_fields(decision, policy, now, decision_id))[:-1] + ","
-    return "".join(head + _ENCODER.encode(part)[1:] + "\n" for part in _subject_fields(decision, subjects)).encode("utf-8")
+    return "".join(head + _ENCODER.encode(part)[1:] + "\n"
+                   for part in _subject_fields(decision, subjects, unmatched)).encode("utf-8")
 
 
 def append_records(path: Path, records: Sequence[Mapping[str, Any]], max_size: int = 0) -> None:
@@ -448,6 +452,8 @@ def verify_chain(paths: Sequence[Path]) -> tuple[int, list[str]]:
 
 #: log paths this process already warned about
 _warned: set = set()
+#: at most this many records are encoded and written at once
+WRITE_CHUNK = 256
 
 
 def write_decision(decision: Decision, subjects: Optional[Sequence], policy) -> None:
@@ -463,8 +469,18 @@ def write_decision(decision: Decision, subjects: Optional[Sequence], policy) -> 
     settings = LogSettings.from_policy(policy)
     if not settings.enabled:
         return
+    subjects = list(decision.checked if subjects is None else subjects)
     try:
-        append_bytes(settings.path, encode_decision(decision, subjects, policy), settings.max_size)
+        if len(subjects) <= WRITE_CHUNK:
+            append_bytes(settings.path, encode_decision(decision, subjects, policy), settings.max_size)
+        else:
+            # a scan of thousands of files: the records go out in parts sharing one decision id and
+            # time, so memory stays flat in the number of subjects (one part is ~WRITE_CHUNK records)
+            now, decision_id = _utc_now(), _uuid4()
+            for i in range(0, len(subjects), WRITE_CHUNK):
+                append_bytes(settings.path, encode_decision(decision, subjects[i:i + WRITE_CHUNK], policy, now=now,
+                                                            decision_id=decision_id, unmatched=i == 0),
+                             settings.max_size)
     except OSError as exc:
         # once per path and process: pip makes several decisions per install, each would repeat it
         if settings.explicit and settings.path not in _warned:
