@@ -7,6 +7,11 @@
    only the pickles), plus picklescan's in-process scan when installed.
 2. ``guard scan FILE`` as a whole process vs ``picklescan -p FILE`` (and ``modelscan -p``).
 3. A directory of 1,000 small pickles: ``guard scan DIR`` vs ``picklescan -p DIR`` vs ``modelscan -p DIR``.
+4. Peak memory (max RSS) of ``guard scan DIR`` for 10, 1,000 and 5,000 files: flat means results
+   are streamed, not kept per file.
+
+guard runs from a throw-away venv that reaches this checkout through a plain ``.pth`` (as an
+installed guardpolicy would), not through the development venv's editable-install finders.
 
 Figures are medians of ``--repeat`` runs; the ratio column is other/guard (> 1: guard is faster).
 """
@@ -37,6 +42,14 @@ def run_cmd(cmd) -> float:
     t0 = time.perf_counter()
     subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - t0
+
+
+def peak_rss_kib(cmd) -> int:
+    """The peak resident set size of ``cmd`` (KiB), from the kernel's accounting of the child."""
+    pid = os.posix_spawn(cmd[0], cmd, dict(os.environ), file_actions=[
+        (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0), (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)])
+    _, _, usage = os.wait4(pid, 0)
+    return usage.ru_maxrss
 
 
 def cmd_time(cmd, repeat: int) -> float:
@@ -108,9 +121,12 @@ def main() -> None:
     # (PYTHONDONTWRITEBYTECODE), and compiling on every start would be measured instead
     compileall.compile_dir(os.path.dirname(guardpolicy.__file__), quiet=1, force=False)
 
-    guard = [sys.executable, "-m", "guardpolicy"] if not tool("guard") else [tool("guard")]
     picklescan, modelscan = tool("picklescan"), tool("modelscan")
     with tempfile.TemporaryDirectory() as tmp:
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
+        from pipindex import make_venv
+
+        guard = [str(make_venv(__import__("pathlib").Path(tmp) / "venv", without_pip=True)), "-m", "guardpolicy"]
         ckpt = os.path.join(tmp, "model.pt")
         t0 = time.perf_counter()
         make_checkpoint(ckpt, args.size_gib)
@@ -149,6 +165,17 @@ def main() -> None:
                      "modelscan -p": [modelscan, "-p", folder] if modelscan else None}, args.repeat)
         row(f"`guard scan DIR` ({args.files} small pickles)", t.pop("guard"),
             {k: t.get(k) for k in ("picklescan -p", "modelscan -p")})
+
+        # 4. memory against the number of files
+        cells = []
+        for n in (10, 1000, 5000):
+            sub = os.path.join(tmp, f"mem{n}")
+            make_pickle_dir(sub, n)
+            mem = {"guard": peak_rss_kib([*guard, "scan", sub])}
+            if picklescan:
+                mem["picklescan"] = peak_rss_kib([picklescan, "-p", sub])
+            cells.append(f"{n} files: " + ", ".join(f"{k} {v / 1024:.1f} MiB" for k, v in mem.items()))
+        print("peak memory of a folder scan             " + " | ".join(cells))
 
 
 if __name__ == "__main__":
