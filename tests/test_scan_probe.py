@@ -238,3 +238,12 @@ def test_guard_scan_of_a_folder_finds_every_hostile_file(tmp_path):
     doc = json.loads(res.stdout)
     denied = {os.path.basename(f["subject"]) for f in doc["findings"] if f["action"] == "deny"}
     assert denied == {"f0000.pkl", "f0151.pkl", "f0299.pkl"}
+
+
+def test_strict_allows_everyday_data_files_but_not_unknown_binaries(tmp_path):
+    png = tmp_path / "logo.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    assert run_guard("scan", png, "--policy", "strict", cwd=tmp_path).returncode == 0
+    blob = tmp_path / "blob.bin"
+    blob.write_bytes(bytes(range(7, 256)) * 8)
+    assert run_guard("scan", blob, "--policy", "strict", cwd=tmp_path).returncode == 1

@@ -25,7 +25,7 @@ _FORMAT_KINDS = frozenset(["header", "archive"])
 #: problems that mean "part of the file could not be read": rule ``format``, action ``unreadable``
 _UNREADABLE_KINDS = frozenset(["parse", "unsupported"])
 #: formats that say nothing about the file's safety by themselves
-_NEUTRAL = frozenset(["archive", "unknown", "zip-anomaly"])
+_NEUTRAL = frozenset(["archive", "unknown", "zip-anomaly", "data"])
 
 
 def iter_files(path: str, max_files: int = DEFAULT_LIMITS.max_files) -> Iterator[str]:
