@@ -98,6 +98,7 @@ def test_a_second_pickle_without_header_after_a_benign_one_is_scanned(tmp_path):
     assert {"posix.getpid", "os.getpid"} & globals_named(path)
 
 
+@pytest.mark.slow  # runs the guard CLI in subprocesses
 def test_unrecognised_binary_is_a_warning_by_default_and_denied_under_strict(tmp_path):
     path = tmp_path / "blob.bin"
     path.write_bytes(bytes(range(7, 256)) * 64)
@@ -109,6 +110,7 @@ def test_unrecognised_binary_is_a_warning_by_default_and_denied_under_strict(tmp
     assert res.returncode == 1 and "unrecognised binary content" in res.stdout, res.stdout + res.stderr
 
 
+@pytest.mark.slow  # runs the guard CLI in subprocesses
 def test_a_truncated_benign_pickle_is_only_a_warning(tmp_path):
     path = tmp_path / "cut.pkl"
     path.write_bytes(pickle.dumps(list(range(50)), 4)[:-10])
@@ -165,6 +167,7 @@ def hostile(tmp_path):
 
 
 @pytest.mark.parametrize("fmt", ["json", "sarif", "markdown", "cyclonedx", "text"])
+@pytest.mark.slow  # runs the guard CLI in subprocesses
 def test_guard_scan_writes_every_report_format(hostile, fmt):
     cwd, path = hostile
     res = run_guard("scan", path, "--format", fmt, cwd=cwd)
@@ -174,6 +177,7 @@ def test_guard_scan_writes_every_report_format(hostile, fmt):
         json.loads(res.stdout)
 
 
+@pytest.mark.slow  # runs the guard CLI in subprocesses
 def test_sarif_file_findings_carry_byte_offsets_and_encoded_uris(hostile):
     import jsonschema
 
@@ -187,6 +191,7 @@ def test_sarif_file_findings_carry_byte_offsets_and_encoded_uris(hostile):
     assert any(loc.get("region", {}).get("byteOffset", -1) >= 4 for loc in locations)
 
 
+@pytest.mark.slow  # runs the guard CLI in subprocesses
 def test_an_unknown_report_format_is_a_usage_error(hostile):
     cwd, path = hostile
     res = run_guard("scan", path, "--format", "yaml", cwd=cwd)
@@ -231,6 +236,7 @@ def test_a_worker_that_dies_costs_time_not_findings(tmp_path, monkeypatch):
     assert {os.path.basename(f.subject) for f in found} == {"f0000.pkl", "f0151.pkl", "f0299.pkl"}
 
 
+@pytest.mark.slow  # runs the guard CLI in subprocesses
 def test_guard_scan_of_a_folder_finds_every_hostile_file(tmp_path):
     folder = _corpus(tmp_path / "many")
     res = run_guard("scan", folder, "--format", "json", cwd=tmp_path)
@@ -240,6 +246,7 @@ def test_guard_scan_of_a_folder_finds_every_hostile_file(tmp_path):
     assert denied == {"f0000.pkl", "f0151.pkl", "f0299.pkl"}
 
 
+@pytest.mark.slow  # runs the guard CLI in subprocesses
 def test_strict_allows_everyday_data_files_but_not_unknown_binaries(tmp_path):
     png = tmp_path / "logo.png"
     png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
