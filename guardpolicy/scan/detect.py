@@ -30,9 +30,20 @@ FAMILIES = {
     "bz2": "archive",
     "xz": "archive",
     "zlib": "archive",
+    "7z": "archive",
+    "zstd": "archive",
+    "lz4": "archive",
+    "lzma": "archive",             # LZMA "alone" stream (.lzma; joblib compress="lzma")
+    "joblib-zfile": "archive",     # joblib < 0.10 zlib file ("ZF" + hex length)
 }
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_7Z_MAGIC = b"7z\xbc\xaf\x27\x1c"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_LZ4_MAGICS = (b"\x04\x22\x4d\x18", b"\x02\x21\x4c\x18")  # frame, legacy
+#: joblib < 0.10: "ZF", then the payload's length in hex padded to 19 characters, then zlib data
+_ZFILE_HEAD = re.compile(rb"ZF\s*(?:0[xX])?[0-9a-fA-F]+\s*\Z")
+_ZFILE_HEAD_LEN = 21
 _ONNX_TAGS = frozenset([0x12, 0x1A, 0x22, 0x2A, 0x32, 0x3A, 0x42, 0x52, 0x5A, 0x62, 0x72, 0x7A])
 _IDENT = re.compile(rb"[A-Za-z_][A-Za-z0-9_.]*\Z")
 #: opcodes a protocol 0/1 pickle can start with (no PROTO header)
@@ -67,10 +78,22 @@ def sniff(data, start: int = 0, end: int | None = None) -> str:
         return "bz2"
     if head[:6] == b"\xfd7zXZ\x00":
         return "xz"
+    if head[:6] == _7Z_MAGIC:
+        return "7z"
+    if head[:4] == _ZSTD_MAGIC:
+        return "zstd"
+    if head[:4] in _LZ4_MAGICS:
+        return "lz4"
+    if head[1:4] == b"\x2a\x4d\x18" and head[0] & 0xF0 == 0x50:
+        return _after_skippable_frames(data, start, end)
     if n > 262 and bytes(data[start + 257:start + 262]) == b"ustar":
         return "tar"
     if is_safetensors(data, start, end):
         return "safetensors"
+    if is_lzma_alone(head):
+        return "lzma"
+    if head[:2] == b"ZF" and zfile_body(head):
+        return "joblib-zfile"
     if len(head) >= 2 and head[0] == 0x78 and head[1] in (0x01, 0x5E, 0x9C, 0xDA):
         return "zlib"
     if head[0] != 0x80 and head[0] in _P0_START and _probe_protocol0(data, start, end):
@@ -88,6 +111,59 @@ def is_safetensors(data, start: int, end: int) -> bool:
     if hlen < 2 or hlen > end - start - 8:
         return False
     return data[start + 8] == 0x7B  # '{'
+
+
+def is_lzma_alone(head: bytes) -> bool:
+    """An LZMA "alone" header as liblzma's auto decoder (``lzma.open``, ``joblib.load``) accepts it.
+
+    The format has no magic number, so the header is held to exactly what that decoder takes:
+    lc/lp/pb with lc + lp <= 4, a dictionary of 2^n or 2^n + 2^(n-1) bytes (or ``UINT32_MAX``),
+    a size that is unknown or under 256 GiB, and the range coder's first byte, which is always 0.
+    A declared size of 0 is left out: such a stream decodes to nothing, and zero-filled tensor
+    bytes would otherwise all look like one.
+    """
+    if len(head) < 14 or head[0] > 224 or head[0] % 9 + head[0] // 9 % 5 > 4 or head[13] != 0:
+        return False
+    dict_size = unpack_from("<I", head, 1)[0]
+    size = unpack_from("<Q", head, 5)[0]
+    return (dict_size == 0xFFFFFFFF or _is_lzma_dict_size(dict_size)) and (size == (1 << 64) - 1 or 0 < size < 1 << 38)
+
+
+def zfile_body(head) -> int:
+    """Where the zlib data of a joblib < 0.10 ``ZF`` file starts, or 0 when ``head`` is not one."""
+    if not _ZFILE_HEAD.match(bytes(head[:_ZFILE_HEAD_LEN])):
+        return 0
+    # joblib <= 0.8.4 wrote one more space; zlib data never starts with one (RFC 6713)
+    body = _ZFILE_HEAD_LEN + (bytes(head[_ZFILE_HEAD_LEN:_ZFILE_HEAD_LEN + 1]) == b" ")
+    return body if bytes(head[body:body + 1]) == b"\x78" else 0
+
+
+def _is_lzma_dict_size(d: int) -> bool:
+    """liblzma's test, bit for bit (``d - 1`` wraps for 0, which it therefore accepts too)."""
+    x = (d - 1) & 0xFFFFFFFF
+    x |= x >> 2
+    x |= x >> 3
+    x |= x >> 4
+    x |= x >> 8
+    x |= x >> 16
+    return (x + 1) & 0xFFFFFFFF == d
+
+
+def _after_skippable_frames(data, start: int, end: int) -> str:
+    """zstd and lz4 share skippable frames (magic 0x184D2A5?, a length, a body): the frame after them decides."""
+    pos = start
+    for _ in range(64):  # a file of nothing but skippable frames is not worth following further
+        if pos + 8 > end:
+            break
+        magic = bytes(data[pos:pos + 4])
+        if magic == _ZSTD_MAGIC:
+            return "zstd"
+        if magic in _LZ4_MAGICS:
+            return "lz4"
+        if magic[1:4] != b"\x2a\x4d\x18" or magic[0] & 0xF0 != 0x50:
+            return "unknown"
+        pos += 8 + unpack_from("<I", data, pos + 4)[0]
+    return "zstd"
 
 
 def _looks_onnx(head: bytes) -> bool:
