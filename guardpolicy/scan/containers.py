@@ -3,8 +3,9 @@
 One ``Scanner`` per scan. ``scan_file(path)`` maps the file (nothing is read that the format
 does not need: a 1 GiB torch checkpoint costs its pickles, not its tensors) and dispatches by
 content: raw pickles and pickle sequences (legacy torch), joblib, zip archives (torch
-checkpoints, ``.npz``, ``.keras``) through ``zipread``, tar and compressed wrappers, ``.npy``
-headers, safetensors headers, HDF5 Keras configs. Archives nest up to ``max_depth``.
+checkpoints, ``.npz``, ``.keras``) through ``zipread``, 7z archives through ``sevenzip``, tar and
+compressed wrappers (``streams``), ``.npy`` headers, safetensors headers, HDF5 Keras configs.
+Archives nest up to ``max_depth``.
 
 Results are plain records (``Hit`` for an offending global, ``Problem`` for anything else that
 must fail closed); ``guardpolicy.scan.api`` turns them into ``Finding`` objects.
@@ -30,7 +31,11 @@ TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _STORAGE_MEMBER = re.compile(r"(?:^|/)data/\d+\Z")
 _PEEK = 4096
 #: formats that can carry a pickle: the only ones looked into when they turn up in tensor storage
-_CARRIERS = frozenset(["pickle", "zip", "gzip", "bz2", "xz", "zlib", "tar"])
+_CARRIERS = frozenset(["pickle", "zip", "gzip", "bz2", "xz", "zlib", "tar", "7z", "zstd", "lz4", "lzma", "joblib-zfile"])
+#: compressed streams, decoded by ``streams.decode``
+_STREAMS = frozenset(["gzip", "bz2", "xz", "zlib", "zstd", "lz4", "lzma", "joblib-zfile"])
+#: stream kinds sniffed by a plausible header rather than a magic number (LZMA "alone" has none)
+_WEAK_MAGIC = frozenset(["lzma"])
 _PROTO_HEADER = re.compile(rb"\x80[\x02-\x05]")
 _SMALL_FILE = 4 * 1024 * 1024
 
@@ -169,12 +174,16 @@ class Scanner:
             return self._scan_zip(data, start, end, where, depth)
         if fmt == "numpy":
             return self._scan_npy(data, start, end, where, depth)
-        if fmt in ("gzip", "bz2", "xz", "zlib"):
-            buf = self._decompress(fmt, data, start, end, where, quiet=not forced)
-            if buf is not None:
-                inner = self._scan(buf, 0, len(buf), f"{where}!{fmt}", depth + 1, forced)
-                return inner if inner != "unknown" else fmt
-            return fmt
+        if fmt in _STREAMS:
+            fmt = self._scan_stream(fmt, data, start, end, where, depth, forced)
+            if fmt != "unknown":
+                return fmt
+            # a weak magic (LZMA "alone") that did not decode: whatever it is, probe it like unknown bytes
+            if _probe_pickle(data, start, end):
+                self.report.formats.add("pickle")
+                return self._scan_pickles(data, start, end, where, depth, forced)
+        if fmt == "7z":
+            return self._scan_7z(data, start, end, where, depth)
         if fmt == "tar":
             return self._scan_tar(data, start, end, where, depth)
         if fmt == "safetensors":
@@ -430,30 +439,57 @@ class Scanner:
             raise _Budget()
         return out
 
+    def _scan_stream(self, fmt: str, data, start: int, end: int, where: str, depth: int, forced: bool) -> str:
+        """A compressed stream: scan what it decodes to; ``unknown`` when a weak magic was no stream after all."""
+        before = len(self.report.problems)
+        buf = self._decompress(fmt, data, start, end, where, quiet=not forced)
+        if buf is not None:
+            inner = self._scan(buf, 0, len(buf), f"{where}!{fmt}", depth + 1, forced)
+            return inner if inner != "unknown" else fmt
+        if fmt in _WEAK_MAGIC and len(self.report.problems) == before:
+            # a plausible header over bytes that decode to nothing known: judged as the bytes they are
+            self.report.formats.discard(fmt)
+            return "unknown"
+        return fmt
+
     def _decompress(self, kind: str, data, start: int, end: int, where: str, quiet: bool = False) -> Optional[bytes]:
-        """Decompress a gzip/bz2/xz/zlib stream within the budgets."""
-        import zlib
+        """Decompress a stream (``_STREAMS``) within the budgets.
 
+        A broken stream gives what it decoded before the break, with a parse problem: a loader
+        unpickles as it decompresses, so that part has run by the time the error is raised.
+        """
+        from . import streams  # lazy, like the decoders it imports: most scans meet no compressed stream
+
+        if kind in _WEAK_MAGIC and not _weak_stream_holds(kind, data, start, end):
+            return None  # random bytes behind a plausible header: not a stream (and not copied to find out)
+        room = self.limits.max_decompressed - self.decompressed
         try:
-            if kind == "gzip":
-                d = zlib.decompressobj(31)
-            elif kind == "zlib":
-                d = zlib.decompressobj()
-            elif kind == "bz2":
-                import bz2
-
-                d = bz2.BZ2Decompressor()
-            else:
-                import lzma
-
-                d = lzma.LZMADecompressor()
-            return self._bounded(d, data[start:end], None, where, end - start)
-        except _Budget:
-            return None
-        except (zlib.error, OSError, ValueError, EOFError, ImportError) as exc:
+            out, error = streams.decode(kind, data[start:end], room)
+        except streams.Unsupported as exc:
             if not quiet:
-                self._problem("parse", f"{kind} stream cannot be decompressed: {exc}", where)
+                self._problem("unsupported", f"{kind} stream cannot be checked: {exc}", where, start)
             return None
+        if not self._charge(len(out), room, end - start, where):
+            return None
+        if error is None:
+            return out
+        if not quiet:
+            self._problem("parse", f"{kind} stream breaks after {len(out)} bytes: {error} (failing closed: a "
+                                   "loader decompressing it would have read what came before)", where)
+        return out if out else None
+
+    def _charge(self, produced: int, room: int, comp_size: int, where: str) -> bool:
+        """Count ``produced`` bytes against the absolute and ratio limits; report and refuse when over."""
+        if produced > room:
+            self._problem("limit", f"limit exceeded: decompresses to more than {self.limits.max_decompressed} bytes "
+                                   "(zip bomb?)", where)
+            return False
+        self.decompressed += produced
+        if produced > self.limits.ratio_floor and produced > self.limits.max_ratio * max(1, comp_size):
+            self._problem("limit", f"limit exceeded: decompression ratio {produced // max(1, comp_size)}:1 "
+                                   "(zip bomb?)", where)
+            return False
+        return True
 
     def _copy(self, data, start: int, end: int, where: str) -> Optional[bytes]:
         """Copy a nested archive out of its container, within the budget."""
@@ -462,6 +498,27 @@ class Scanner:
             return None
         self.decompressed += end - start
         return bytes(data[start:end])
+
+    # -- 7z -------------------------------------------------------------------------------
+    def _scan_7z(self, data, start: int, end: int, where: str, depth: int) -> str:
+        """Every member of a 7z archive (extracted by ``sevenzip`` within the budgets), judged like a zip member."""
+        from . import sevenzip  # lazy: only 7z files need it (and py7zr behind it)
+
+        room = self.limits.max_decompressed - self.decompressed
+        listing = sevenzip.members(data, start, end, self.limits, room, wants_all=_wants_whole_member)
+        self.decompressed += listing.used
+        for trouble in listing.troubles:
+            self._problem(trouble.kind, trouble.message, where)
+        for name, got in listing.entries:
+            sub = f"{where}!{name}" if where else name
+            if isinstance(got, sevenzip.Trouble):
+                self._problem(got.kind, got.message, sub)
+                continue
+            storage = _is_storage(name)
+            if storage and sniff(got, 0, min(len(got), _PEEK)) not in _CARRIERS:
+                continue  # tensor bytes: never unpickled
+            self._scan(got, 0, len(got), sub, depth + 1, forced=not storage)
+        return "7z"
 
     # -- tar ------------------------------------------------------------------------------
     def _scan_tar(self, data, start: int, end: int, where: str, depth: int) -> str:
@@ -576,6 +633,28 @@ class Scanner:
     def _problem(self, kind: str, message: str, where: str = "", offset: Optional[int] = None) -> None:
         """Record a problem (a fail-closed finding)."""
         self.report.problems.append(Problem(kind, message, where, offset))
+
+
+def _weak_stream_holds(kind: str, data, start: int, end: int) -> bool:
+    """Whether a stream sniffed by its header alone is one: its first bytes decode cleanly, or to
+    something known (a real stream broken early still counts; random bytes fail within a few bytes)."""
+    from . import streams  # lazy: see _decompress
+
+    try:
+        head = streams.decode(kind, data[start:min(end, start + 16 * _PEEK)], _PEEK)
+    except streams.Unsupported:
+        return True  # no decoder to ask: the full look reports it
+    return head.error in (None, streams.TRUNCATED) or sniff(head.data) != "unknown"
+
+
+def _is_storage(name: str) -> bool:
+    """A tensor storage member by its name (``archive/data/0``), which loaders never unpickle."""
+    return bool(_STORAGE_MEMBER.search(name)) and ".." not in name
+
+
+def _wants_whole_member(name: str, head: bytes) -> bool:
+    """Whether an archive member is needed beyond its head: not for tensor bytes that carry nothing."""
+    return not _is_storage(name) or sniff(head) in _CARRIERS
 
 
 def _internal(exc: Exception) -> Problem:
