@@ -39,7 +39,7 @@ _EXEC_NAMES = frozenset([
     "globals", "locals", "vars", "open", "__import__", "__builtins__",
 ])
 #: Flask objects that SSTI payloads reach for (``config.items()``, ``request.application``)
-_WEB_NAMES = frozenset(["config", "request", "session", "url_for", "get_flashed_messages"])
+_WEB_NAMES = frozenset(["config", "request", "url_for", "get_flashed_messages"])
 #: Jinja's default globals: harmless when called, a door into Python when used as objects
 _GADGETS = frozenset(["lipsum", "cycler", "joiner", "namespace", "range", "dict", "self"])
 #: filters whose ``attribute=`` (or first argument) is an attribute path looked up on objects
@@ -49,7 +49,9 @@ _FIRST_ARG_IS_ATTRIBUTE = frozenset(["selectattr", "rejectattr", "groupby"])
 #: filters whose output is an iterator or a Jinja object: turned into text they spell ``<generator ...>``
 _OBJECT_FILTERS = frozenset(["select", "reject", "map", "selectattr", "rejectattr", "batch", "slice", "attr"])
 #: a string literal that is, or spells an access to, an interpreter internal
-_DUNDER_LITERAL = re.compile(r"\A\s*__[A-Za-z]\w*__\s*\Z")
+_DUNDER_LITERAL = re.compile(r"\A\s*__[a-z][a-z0-9_]*__\s*\Z")
+#: Python's private-name mangling (``_TemplateReference__context``)
+_MANGLED = re.compile(r"_[A-Za-z0-9]+__")
 #: str.format fields that walk into an underscore name (``'{0.__class__}'``), or an eval payload
 _CODE_LITERAL = re.compile(r"\{[^{}]{0,200}?(?:\.|\[)\s*['\"]?_|__import__\s*\(")
 
@@ -449,7 +451,8 @@ class _TreeJudge:
             return False
         parts = name.split(".") if how.startswith("|") else [name]  # attribute= paths are dotted
         for part in parts:
-            bad = part.startswith("_") or part in _INTERNAL_ATTRS
+            # one leading underscore is allowed: Jinja falls back to the dict item (``tool._meta``)
+            bad = part.startswith("__") or bool(_MANGLED.match(part)) or part in _INTERNAL_ATTRS
             if attribute and not bad:
                 bad = part in _EXEC_ATTRS or bool(_SPAWN.match(part))
             if bad:
@@ -471,9 +474,28 @@ class _TreeJudge:
         if subscript:
             if self._builds_string(expr) and self._suspect_pieces(expr):
                 self.out.append(f"item name built at render time from underscore pieces ([...] on {self._root(base)})")
+            elif self._is_literal(base) and not self._numeric(expr):
+                # a lookup on a literal falls back to getattr: the name comes from a message at render time
+                self.out.append(f"item lookup on {self._root(base)} with a key chosen at render time")
         elif how == "|attr" or self._builds_string(expr):
             # benign templates never compute the attribute a filter reads
             self.out.append(f"attribute name built at render time ({how} on {self._root(base)})")
+
+    def _is_literal(self, node) -> bool:
+        """A string, or an empty list/tuple/dict, written in the template (data never lives there)."""
+        n = self.n
+        if isinstance(node, n.Const):
+            return isinstance(node.value, str)
+        return isinstance(node, (n.List, n.Tuple, n.Dict)) and not node.items
+
+    def _numeric(self, node) -> bool:
+        """An index expression: arithmetic, a number, a slice or a loop counter."""
+        n = self.n
+        if isinstance(node, (n.Add, n.Sub, n.Mul, n.Div, n.FloorDiv, n.Mod, n.Pow, n.Neg, n.Pos, n.Slice)):
+            return True
+        if isinstance(node, n.Const):
+            return not isinstance(node.value, str)
+        return isinstance(node, n.Getattr) and isinstance(node.node, n.Name) and node.node.name == "loop"
 
     def _filter(self, node) -> None:
         n = self.n
@@ -666,7 +688,7 @@ def _format_fields(fmt: str) -> List[str]:
 # -- text fallback --------------------------------------------------------------------------------
 _TEXT_RULES = [
     (re.compile(r"__[A-Za-z]\w*?__"), "{0} in template code"),
-    (re.compile(r"\.\s*_\w*"), "private attribute access {0!r}"),
+    (re.compile(r"\.\s*_[A-Za-z0-9]+__"), "private attribute access {0!r}"),
     (re.compile(r"\|\s*attr\b"), "|attr filter"),
     (re.compile(r"\b(?:lipsum|cycler|joiner)\b(?!\s*\()"), "{0} used as an object"),
     (re.compile(r"\b(?:self|request|config|url_for|get_flashed_messages)\s*[.\[|]"), "{0!r} (object probed by injection payloads)"),
@@ -676,6 +698,8 @@ _TEXT_RULES = [
     (re.compile(r"\\(?:x5[fF]|u005[fF]|U0000005[fF]|137|N\{LOW LINE\})"), "escaped underscore {0!r}"),
     (re.compile(r"%c|\{:c\}"), "character formatting {0!r} (builds names from numbers)"),
     (re.compile(r"\bdict\s*\(\s*_"), "dict(...) keys starting with an underscore"),
+    (re.compile(r"(['\"])(?:__\w*|\w*__)\1"), "string literal {0} (a piece of a dunder name)"),
+    (re.compile(r"(?:''|\"\"|\(\)|\[\])\s*(?:\[|\|\s*attr\b)"), "lookup on an empty literal {0!r}"),
 ]
 
 
