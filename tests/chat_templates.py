@@ -436,6 +436,8 @@ MALICIOUS = {
     "set block": "{% set n %}__class__{% endset %}{{ ()|attr(n) }}",
     "loop over names": "{% for n in ['__cla' ~ 'ss__', '__mro__'] %}{{ x|attr(n) }}{% endfor %}",
     "macro parameter": "{% macro g(n) %}{{ x|attr(n) }}{% endmacro %}{{ g('__class__') }}",
+    "macro argument built from pieces": "{% macro g(n='x') %}{{ y[n] }}{% endmacro %}{{ g(n='__cl' ~ 'ass__') }}",
+    "variable set again from a message": "{% set k = 'content' %}{% set k = messages[0].content %}{{ ()|attr(k) }}",
     "namespace attribute": "{% set ns = namespace(k='__globals__') %}{{ lipsum|attr(ns.k) }}",
     "map attribute": "{{ [x]|map(attribute='__class__')|list }}",
     "str.format field walk": "{{ '{0.__class__.__mro__}'.format(x) }}",

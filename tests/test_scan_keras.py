@@ -199,3 +199,22 @@ def test_keras2_h5_code_is_reported(tmp_path, extra, needle):
 def test_h5_lambda_mention_that_does_not_decode_is_still_reported():
     window = HDF5 + b'{"class_name": "Sequential", "config": {"layers": [{"class_name": "Lambda", "conf'
     assert any("Lambda" in m for m in hdf5_keras_code(window))
+
+
+def test_h5_config_with_json_escapes_is_decoded_before_judging(tmp_path):
+    text = json.dumps(with_layer(KERAS2_SEQUENTIAL, {"class_name": "Lambda", "config": {"function": ["4wEA"]}}))
+    text = text.replace('"class_name"', '"\\u0063lass_name"').replace('"Lambda"', '"\\u004cambda"')
+    path = tmp_path / "model.h5"
+    path.write_bytes(HDF5 + b"\0" * 100 + b'{"' * 40 + b"\0" + text.encode() + b"\0" * 8)
+    assert any("Lambda" in m for m in code_messages(path))
+
+
+def test_binary_noise_with_braces_is_bounded():
+    import random
+    import time
+
+    rng = random.Random(7)
+    noise = bytes(rng.getrandbits(8) for _ in range(1 << 20)) + b'{"' * 200_000
+    t0 = time.monotonic()
+    hdf5_keras_code(HDF5 + noise)
+    assert time.monotonic() - t0 < 10

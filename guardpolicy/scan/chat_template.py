@@ -146,6 +146,7 @@ class _TreeJudge:
                 stack.append(child)
         self.bound = set()      # names the template assigns (never free)
         self.values: Dict[str, List] = {}
+        self.partial = set()    # names also assigned something not constant (their values are not all known)
         self.built = set()      # names assigned from a string built at render time
         self._bind()
         self.out: List[str] = []
@@ -163,6 +164,7 @@ class _TreeJudge:
                 self.bound.add(node.target)
             elif isinstance(node, n.FromImport):
                 self.bound.update(x if isinstance(x, str) else x[-1] for x in node.names)
+        macros = {node.name: [a.name for a in node.args] for node in self.order if isinstance(node, n.Macro)}
         for _ in range(3):
             for node in self.order:
                 if isinstance(node, n.Assign):
@@ -173,10 +175,17 @@ class _TreeJudge:
                         for seq in items:
                             if isinstance(seq, (tuple, str)):
                                 self._add(node.target.name, list(seq))
+                            else:
+                                self.partial.add(node.target.name)
+                    else:
+                        self._unknown(node.target)
                 elif isinstance(node, n.With):
                     for target, value in zip(node.targets, node.values):
                         self._assign(target, value)
                 elif isinstance(node, n.Macro):
+                    # a parameter holds whatever a caller passes: its default is one value among others
+                    for target in node.args:
+                        self.partial.add(target.name)
                     params = node.args[len(node.args) - len(node.defaults):]
                     for target, value in zip(params, node.defaults):
                         self._assign(target, value)
@@ -184,11 +193,21 @@ class _TreeJudge:
                     text = self._block_text(node.body)
                     if text is not None:
                         self._add(node.target.name, [text])
-                elif isinstance(node, n.Call) and isinstance(node.node, n.Name) and node.node.name == "namespace":
-                    owner = self.parent.get(id(node))
-                    if isinstance(owner, n.Assign) and isinstance(owner.target, n.Name):
+                    else:
+                        self.partial.add(node.target.name)
+                elif isinstance(node, n.Call) and isinstance(node.node, n.Name):
+                    if node.node.name in macros:
+                        # arguments flow into the macro's parameters
+                        params = macros[node.node.name]
+                        for name, arg in zip(params, node.args):
+                            self._assign_value(name, arg)
                         for kw in node.kwargs:
-                            self._assign_value(f"{owner.target.name}.{kw.key}", kw.value)
+                            self._assign_value(kw.key, kw.value)
+                    elif node.node.name == "namespace":
+                        owner = self.parent.get(id(node))
+                        if isinstance(owner, n.Assign) and isinstance(owner.target, n.Name):
+                            for kw in node.kwargs:
+                                self._assign_value(f"{owner.target.name}.{kw.key}", kw.value)
 
     def _assign(self, target, value) -> None:
         """Record ``target = value`` for a name, a namespace attribute or a tuple of names."""
@@ -200,13 +219,24 @@ class _TreeJudge:
         elif isinstance(target, n.Tuple) and isinstance(value, (n.Tuple, n.List)):
             for t, v in zip(target.items, value.items):
                 self._assign(t, v)
+        else:
+            self._unknown(target)
+
+    def _unknown(self, target) -> None:
+        """Names bound to values only known at render time (loop variables over messages, unpacking)."""
+        n = self.n
+        for name in [target] + list(target.find_all(n.Name)):
+            if isinstance(name, n.Name):
+                self.partial.add(name.name)
 
     def _assign_value(self, key: str, value) -> None:
         got = self.fold(value)
         if got is not None:
             self._add(key, got)
-        elif self._builds_string(value):
-            self.built.add(key)
+        else:
+            self.partial.add(key)
+            if self._builds_string(value):
+                self.built.add(key)
 
     def _add(self, key: str, got: List) -> None:
         have = self.values.setdefault(key, [])
@@ -241,10 +271,9 @@ class _TreeJudge:
         try:
             if isinstance(node, n.Const):
                 return [node.value] if _small(node.value) else None
-            if isinstance(node, n.Name):
-                return self.values.get(node.name)
-            if isinstance(node, n.Getattr) and isinstance(node.node, n.Name):
-                return self.values.get(f"{node.node.name}.{node.attr}")
+            if isinstance(node, (n.Name, n.Getattr)):
+                key = self._binding(node)
+                return None if key is None or key in self.partial else self.values.get(key)
             if isinstance(node, (n.List, n.Tuple)):
                 return self._fold_seq(node.items, depth)
             if isinstance(node, n.Dict):
@@ -270,6 +299,15 @@ class _TreeJudge:
                 return self._fold_call(node, depth)
         except (TypeError, ValueError, IndexError, KeyError, OverflowError, MemoryError):
             return None
+        return None
+
+    def _binding(self, node) -> Optional[str]:
+        """The binding a name (``x``) or namespace attribute (``ns.x``) reads."""
+        n = self.n
+        if isinstance(node, n.Name):
+            return node.name
+        if isinstance(node, n.Getattr) and isinstance(node.node, n.Name):
+            return f"{node.node.name}.{node.attr}"
         return None
 
     def _fold_seq(self, items, depth: int) -> Optional[List]:
@@ -466,6 +504,12 @@ class _TreeJudge:
         render time from pieces that cannot be folded is reported as such."""
         subscript = how == "[...]"
         got = self.fold(expr)
+        key = self._binding(expr)
+        if got is None and key in self.partial:
+            # some values of the variable are known: judge them, then the unknown rest as below
+            for v in self.values.get(key, ()):
+                if isinstance(v, str) and self._name(v, base, attribute=not subscript, how=how):
+                    return
         if got is not None:
             for v in got:
                 if isinstance(v, str) and self._name(v, base, attribute=not subscript, how=how):

@@ -111,11 +111,15 @@ def keras_code(config, _depth: int = 0) -> List[str]:
     return out
 
 
-#: where a serialized Keras object may start inside an HDF5 attribute
-_CONFIG_START = re.compile(rb'\{\s*"(?:class_name|module)"\s*:')
+#: where a JSON object may start inside an HDF5 attribute (any key: JSON escapes can spell "class_name")
+_CONFIG_START = re.compile(rb'\{\s*"')
 _LAMBDA = re.compile(rb'"class_name"\s*:\s*"(?:Lambda|__lambda__)"')
-_MAX_CANDIDATES = 16
+#: a Keras object key, plain or spelled with a JSON escape
+_KERAS_KEY = re.compile(rb'"(?:class_name|\\u00[0-9a-fA-F]{2}[^"]{0,60})"\s*:')
+_MAX_CANDIDATES = 4096
 _MAX_JSON = 32 << 20
+#: characters decoded over all candidates (binary junk stops at its first NUL, so stays cheap)
+_MAX_DECODED = 128 << 20
 
 
 def hdf5_keras_code(window: bytes) -> List[str]:
@@ -128,16 +132,21 @@ def hdf5_keras_code(window: bytes) -> List[str]:
     out: List[str] = []
     decoder = json.JSONDecoder()
     covered = -1
-    tries = 0
+    tries = decoded = 0
     for m in _CONFIG_START.finditer(window):
         if m.start() < covered:
             continue  # inside a config already judged
         tries += 1
-        if tries > _MAX_CANDIDATES:
+        if tries > _MAX_CANDIDATES or decoded > _MAX_DECODED:
+            # out of budget: only a Keras config further on matters (a JSON data set does not)
+            if _KERAS_KEY.search(window, m.start()):
+                out.append("HDF5 file holds too many JSON fragments before its Keras config to check it")
             break
         # JSON text holds no NUL; HDF5 pads and follows an attribute's text with binary fields that do
         stop = window.find(b"\0", m.start(), m.start() + _MAX_JSON)
-        text = window[m.start():stop if stop >= 0 else m.start() + _MAX_JSON].decode("utf-8", "replace")
+        chunk = window[m.start():stop if stop >= 0 else m.start() + _MAX_JSON]
+        decoded += len(chunk)
+        text = chunk.decode("utf-8", "replace")
         try:
             value, used = decoder.raw_decode(text)
         except (ValueError, RecursionError):
