@@ -460,8 +460,8 @@ class _TreeJudge:
                 for part in (node.nodes if isinstance(node, n.Concat) else (node.left, node.right)):
                     if self._is_object(part):
                         self.out.append(f"{self._describe(part)} turned into text (spells names from an object's text)")
-        # dunder accesses first: they name the escape best
-        return sorted(self.out, key=lambda c: not c.startswith("__"))
+        # accesses of dunders first, then other accesses: they name the escape best
+        return sorted(self.out, key=lambda c: (" via " not in c, not c.startswith("__")))
 
     def _root(self, node) -> str:
         """What an access chain starts from, for messages (``lipsum``, ``a string literal``)."""

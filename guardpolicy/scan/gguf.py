@@ -148,24 +148,26 @@ def read_templates(data, start: int, end: int) -> Tuple[List[Tuple[str, str, int
 def _template_values(r: _Reader, vtype: int, key: str):
     """The text of a template entry: a string, or every string of a string array."""
     if vtype == _STRING:
-        raw, n, at = r.string("chat template", MAX_TEMPLATE)
-        if raw is None:
-            raise _Bad("limit", f"limit exceeded: GGUF chat template {key!r} is {n} bytes (not checked)", at)
-        yield _decode(raw), at
+        yield _template_text(r, key)
     elif vtype == _ARRAY and _peek_u32(r) == _STRING:
         r.pos += 4
-        n = _array_count(r, _STRING)
-        r.items += n
+        count = _array_count(r, _STRING)
+        r.items += count
         if r.items > MAX_ITEMS:
-            raise _Bad("limit", f"limit exceeded: GGUF chat template {key!r} is an array of {n} strings (not checked)",
-                       r.pos - r.start)
-        for _ in range(n):
-            raw, n, at = r.string("chat template", MAX_TEMPLATE)
-            if raw is None:
-                raise _Bad("limit", f"limit exceeded: GGUF chat template {key!r} is {n} bytes (not checked)", at)
-            yield _decode(raw), at
+            raise _Bad("limit", f"limit exceeded: GGUF chat template {key[:80]!r} is an array of {count} strings "
+                                "(not checked)", r.pos - r.start)
+        for _ in range(count):
+            yield _template_text(r, key)
     else:
         _skip_value(r, vtype, 0)
+
+
+def _template_text(r: _Reader, key: str) -> Tuple[str, int]:
+    """One template string and its offset."""
+    raw, size, at = r.string("chat template", MAX_TEMPLATE)
+    if raw is None:
+        raise _Bad("limit", f"limit exceeded: GGUF chat template {key[:80]!r} is {size} bytes (not checked)", at)
+    return _decode(raw), at
 
 
 def _peek_u32(r: _Reader) -> int:
