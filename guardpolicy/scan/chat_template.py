@@ -542,7 +542,6 @@ class _TreeJudge:
         return isinstance(node, n.Getattr) and isinstance(node.node, n.Name) and node.node.name == "loop"
 
     def _filter(self, node) -> None:
-        n = self.n
         name = node.name
         if name == "attr":
             if node.args:
