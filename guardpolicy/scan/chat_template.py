@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Dict, Iterable, List, Optional
 
-#: attributes that lead from any object into the interpreter (the ``_`` prefix rule covers dunders)
+#: attributes that lead from any object into the interpreter (dunder and mangled names are judged apart)
 _INTERNAL_ATTRS = frozenset([
     "mro", "func_globals", "func_code", "func_closure", "func_defaults", "f_globals", "f_locals",
     "f_builtins", "f_back", "f_code", "gi_frame", "gi_code", "cr_frame", "cr_code", "ag_frame", "ag_code",
