@@ -155,13 +155,15 @@ PARALLEL_FROM = 128
 MAX_WORKERS = 4
 
 
-def scan_one(scanner, file: str, scan_pickles: bool, formats_ok, unreadable: str) -> list:
-    """The findings of rules ``pickle`` and ``format`` for one file."""
+def scan_one(scanner, file: str, scan_pickles: bool, formats_ok, unreadable: str, references=None) -> list:
+    """The findings of rules ``pickle`` and ``format`` for one file (the files it reads go to ``references``)."""
     from ..scan.api import format_findings, pickle_findings
 
     report = scanner.scan_file(file)
     out = pickle_findings(report) if scan_pickles else []
     out.extend(format_findings(report, formats_ok, unreadable))
+    if references is not None:
+        references.update(report.references)
     return out
 
 
@@ -189,10 +191,14 @@ def scan_files(files: list, scanner, scan_pickles: bool, formats_ok, unreadable:
     """
     import marshal
 
+    from ..scan.api import without_referenced_data
+
+    refs: set = set()
     if workers <= 0:
         workers = min(os.cpu_count() or 1, MAX_WORKERS) if len(files) >= PARALLEL_FROM else 1
     if workers <= 1 or not hasattr(os, "fork"):
-        return [f for file in files for f in scan_one(scanner, file, scan_pickles, formats_ok, unreadable)]
+        found = [f for file in files for f in scan_one(scanner, file, scan_pickles, formats_ok, unreadable, refs)]
+        return without_referenced_data(found, refs)
     size = -(-len(files) // workers)
     shares = [files[i:i + size] for i in range(0, len(files), size)]
     children = []
@@ -205,9 +211,10 @@ def scan_files(files: list, scanner, scan_pickles: bool, formats_ok, unreadable:
             status = 1
             try:
                 os.close(read_end)
+                mine: set = set()
                 found = [_plain(f) for file in share for f in scan_one(scanner, file, scan_pickles, formats_ok,
-                                                                         unreadable)]
-                blob = memoryview(marshal.dumps(found))
+                                                                         unreadable, mine)]
+                blob = memoryview(marshal.dumps((found, sorted(mine))))
                 while blob:
                     blob = blob[os.write(write_end, blob):]
                 status = 0
@@ -215,7 +222,7 @@ def scan_files(files: list, scanner, scan_pickles: bool, formats_ok, unreadable:
                 os._exit(status)
         os.close(write_end)
         children.append((pid, read_end, share))
-    out = [f for file in shares[0] for f in scan_one(scanner, file, scan_pickles, formats_ok, unreadable)]
+    out = [f for file in shares[0] for f in scan_one(scanner, file, scan_pickles, formats_ok, unreadable, refs)]
     for pid, read_end, share in children:
         chunks = []
         with os.fdopen(read_end, "rb") as fh:
@@ -228,10 +235,13 @@ def scan_files(files: list, scanner, scan_pickles: bool, formats_ok, unreadable:
         try:
             if status != 0:
                 raise ValueError(f"worker exited with status {status}")
-            out.extend(_finding(t) for t in marshal.loads(b"".join(chunks)))
+            found, theirs = marshal.loads(b"".join(chunks))
+            out.extend(_finding(t) for t in found)
+            refs.update(theirs)
         except (ValueError, EOFError, TypeError):
-            out.extend(f for file in share for f in scan_one(scanner, file, scan_pickles, formats_ok, unreadable))
-    return out
+            out.extend(f for file in share for f in scan_one(scanner, file, scan_pickles, formats_ok, unreadable,
+                                                              refs))
+    return without_referenced_data(out, refs)
 
 
 def run(args: argparse.Namespace) -> int:

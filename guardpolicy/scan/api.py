@@ -104,11 +104,23 @@ def scan_path(path, policy=None, limits: ScanLimits = DEFAULT_LIMITS) -> List[Fi
     path = os.fsdecode(path)  # bytes paths too (undecodable bytes become surrogate escapes)
     scanner = Scanner(limits, allowed_globals(policy))
     out: List[Finding] = []
+    references: set = set()
     for file in iter_files(path, limits.max_files):
         report = scanner.scan_file(file)
         out.extend(pickle_findings(report))
         out.extend(format_findings(report, allowed_formats(policy), unreadable_action(policy)))
-    return out
+        references.update(report.references)
+    return without_referenced_data(out, references)
+
+
+def without_referenced_data(findings: List[Finding], references) -> List[Finding]:
+    """``findings`` minus "unrecognised binary content" about files a scanned model reads as its data
+    (ONNX external data: raw tensor bytes no detector can name, and no loader runs)."""
+    if not references:
+        return findings
+    return [f for f in findings if not (f.rule == "format" and f.details.get("kind") == "unreadable"
+                                        and f.details.get("format") == "unknown"
+                                        and os.path.normpath(f.subject) in references)]
 
 
 def _where(member: str, offset: Optional[int]) -> str:

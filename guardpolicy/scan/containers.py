@@ -23,6 +23,7 @@ from typing import List, Optional, Set
 
 from .allowlist import danger, is_safe
 from .detect import _IDENT, _P0_START, _probe_pickle, sniff
+from .keras_config import keras_code  # noqa: F401 - judged here; also imported from this module by callers
 from .limits import DEFAULT_LIMITS, ScanLimits
 from .pickle_vm import BigBytes, PickleMachine, StreamResult, looks_nested
 
@@ -38,6 +39,8 @@ _STREAMS = frozenset(["gzip", "bz2", "xz", "zlib", "zstd", "lz4", "lzma", "jobli
 _WEAK_MAGIC = frozenset(["lzma"])
 _PROTO_HEADER = re.compile(rb"\x80[\x02-\x05]")
 _SMALL_FILE = 4 * 1024 * 1024
+#: bytes of a compressed GGUF member inflated to read its metadata
+_GGUF_PREFIX = 256 * 1024 * 1024
 
 
 class Hit:
@@ -81,10 +84,12 @@ class Problem:
 class Report:
     """Everything one file holds: its format, the formats inside it, hits and problems."""
 
-    __slots__ = ("path", "format", "formats", "hits", "problems")
+    __slots__ = ("path", "format", "formats", "hits", "problems", "references")
 
     def __init__(self, path: str):
         self.path = path
+        #: files this one makes a loader read beside it (an ONNX model's external data), as paths
+        self.references: List[str] = []
         self.format = "unknown"
         self.formats: Set[str] = set()
         self.hits: List[Hit] = []
@@ -192,7 +197,16 @@ class Scanner:
         if fmt == "hdf5":
             self._check_hdf5(data, start, end, where)
             return fmt
-        if fmt in ("gguf", "onnx"):
+        if fmt == "gguf":
+            self._check_gguf(data, start, end, where)
+            return fmt
+        if fmt == "onnx":
+            if not self._check_onnx(data, start, end, where):
+                # not a model any parser reads: judged like other unrecognised bytes
+                self._probe_embedded(data, start, end, where, depth)
+            if _probe_pickle(data, start, end):
+                # a protobuf/pickle polyglot: what pickle.load would run is judged too
+                self._scan_pickles(data, start, end, where, depth, forced)
             return fmt
         self._probe_embedded(data, start, end, where, depth)
         return fmt
@@ -350,9 +364,10 @@ class Scanner:
             start, end = m.data_offset, m.data_offset + m.comp_size
             if storage and sniff(data, start, min(end, start + _PEEK)) not in _CARRIERS:
                 return  # tensor bytes: never unpickled, never read beyond a peek
-            if keras and m.name == "config.json":
-                self._check_keras_config(bytes(data[start:end]), where)
-                return
+            if m.name == "config.json":
+                self._check_keras_config(bytes(data[start:end]), where, sure=keras)
+                if keras:
+                    return
             self._scan(data, start, end, where, depth + 1, forced=not storage)
             return
         if m.method not in (8, 12, 14):
@@ -364,7 +379,14 @@ class Scanner:
         fmt = sniff(head)
         if storage and fmt not in _CARRIERS:
             return
-        if fmt in ("unknown", "gguf", "onnx", "hdf5") and not (keras and m.name == "config.json"):
+        if fmt == "gguf" and m.size > _GGUF_PREFIX:
+            # the metadata (and its chat template) comes first: the tensors after it are not inflated
+            head = self._inflate(data, m, _GGUF_PREFIX, where)
+            if head is not None:
+                self.report.formats.add(fmt)
+                self._check_gguf(head, 0, len(head), where, complete=len(head) < _GGUF_PREFIX)
+            return
+        if fmt in ("unknown", "hdf5") and m.name != "config.json":
             # data, text, or a format without code: no full read needed
             self.report.formats.add(fmt)
             return
@@ -375,9 +397,10 @@ class Scanner:
         full = self._inflate(data, m, None, where)
         if full is None:
             return
-        if keras and m.name == "config.json":
-            self._check_keras_config(full, where)
-            return
+        if m.name == "config.json":
+            self._check_keras_config(full, where, sure=keras)
+            if keras:
+                return
         self._scan(full, 0, len(full), where, depth + 1, forced=not storage)
 
     def _inflate(self, data, m, limit: Optional[int], where: str, peek: bool = False) -> Optional[bytes]:
@@ -594,23 +617,58 @@ class Scanner:
             self._problem("header", f"invalid safetensors file: {err}", where, start)
 
     # -- Keras ----------------------------------------------------------------------------
-    def _check_keras_config(self, raw: bytes, where: str) -> None:
-        """Report code in a Keras v3 ``config.json``."""
+    def _check_keras_config(self, raw: bytes, where: str, sure: bool = True) -> None:
+        """Report code in a Keras v3 ``config.json``.
+
+        ``sure=False``: a root ``config.json`` in a zip not named like a ``.keras`` archive. Keras
+        builds the model from it before it looks for weights or metadata, so it is judged when it
+        holds a Keras object; any other JSON (or none) is left alone.
+        """
         try:
             config = json.loads(raw)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-            self._problem("parse", f"Keras config.json is not JSON: {exc}"[:200], where)
+            if sure:
+                self._problem("parse", f"Keras config.json is not JSON: {exc}"[:200], where)
             return
+        if not sure:
+            if not (isinstance(config, dict) and "class_name" in config):
+                return
+            self.report.formats.add("keras")
         for msg in keras_code(config):
             self._problem("code", msg, where)
 
     def _check_hdf5(self, data, start: int, end: int, where: str) -> None:
         # Keras 2 keeps ``model_config`` as JSON in a root attribute near the start
-        """Report a Lambda layer in a Keras 2 HDF5 ``model_config``."""
-        window = bytes(data[start:min(end, start + 64 * 1024 * 1024)])
-        if re.search(rb'"class_name":\s*"Lambda"', window):
+        """Report code (Lambda layers, functions outside keras) in a Keras 2 HDF5 ``model_config``."""
+        from .keras_config import hdf5_keras_code
+
+        found = hdf5_keras_code(bytes(data[start:min(end, start + 64 * 1024 * 1024)]))
+        if found:
             self.report.formats.add("keras")
-            self._problem("code", "Keras Lambda layer (marshalled Python code runs on load)", where)
+        for msg in found:
+            self._problem("code", msg, where)
+
+    # -- GGUF and ONNX --------------------------------------------------------------------
+    def _check_gguf(self, data, start: int, end: int, where: str, complete: bool = True) -> None:
+        """Report an injected chat template, or metadata that cannot be read."""
+        from .gguf import gguf_problems
+
+        for kind, message, offset in gguf_problems(data, start, end, complete):
+            self._problem(kind, message, where, offset)
+
+    def _check_onnx(self, data, start: int, end: int, where: str) -> bool:
+        """Report external-data paths that leave the model folder; True when the model parsed."""
+        from .onnx import external_locations, location_escape, problems_for
+
+        found, stopped = external_locations(data, start, end)
+        for kind, message, offset in problems_for(found, stopped):
+            self._problem(kind, message, where, offset)
+        if not where:
+            # the files it reads beside it are tensor data, not "unrecognised binary content"
+            folder = os.path.dirname(self.report.path)
+            self.report.references.extend(os.path.normpath(os.path.join(folder, loc)) for _, loc, _ in found
+                                          if location_escape(loc) is None)
+        return stopped is None
 
     # -- unknown --------------------------------------------------------------------------
     def _probe_embedded(self, data, start: int, end: int, where: str, depth: int) -> None:
@@ -758,32 +816,3 @@ def safetensors_error(data, start: int, end: int, max_header: int) -> Optional[s
     if pos != body:
         return f"{body - pos} bytes after the last tensor are not described"
     return None
-
-
-_KERAS_SAFE_MODULES = ("keras", "tensorflow", "tf_keras")
-
-
-def keras_code(config, _depth: int = 0) -> List[str]:
-    """Messages for every piece of a Keras config that runs code on load (Lambda, functions)."""
-    out: List[str] = []
-    stack = [(config, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > 200:
-            out.append("Keras config nested too deeply to check")
-            break
-        if isinstance(node, dict):
-            cls = node.get("class_name")
-            mod = node.get("module")
-            if cls == "Lambda":
-                out.append("Keras Lambda layer (runs Python code on load)")
-            elif cls == "__lambda__":
-                out.append("Keras serialized lambda (marshalled Python bytecode)")
-            elif isinstance(mod, str) and cls is not None and not mod.startswith(_KERAS_SAFE_MODULES):
-                out.append(f"Keras config references {mod}.{cls} (outside keras: custom code runs on load)")
-            elif cls == "function" and isinstance(node.get("config"), str) and not str(mod).startswith(_KERAS_SAFE_MODULES):
-                out.append(f"Keras config calls function {node.get('config')!r}")
-            stack.extend((v, depth + 1) for v in node.values())
-        elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node)
-    return out

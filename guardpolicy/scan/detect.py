@@ -104,7 +104,7 @@ def sniff(data, start: int = 0, end: int | None = None) -> str:
         return "joblib-zfile"
     if len(head) >= 2 and head[0] == 0x78 and head[1] in (0x01, 0x5E, 0x9C, 0xDA):
         return "zlib"
-    if _looks_onnx(head):
+    if _looks_onnx(head) or _onnx_any_order(data, start, end):
         return "onnx"
     if _probe_pickle(data, start, end):
         return "pickle"
@@ -178,6 +178,16 @@ def _looks_onnx(head: bytes) -> bool:
     # ModelProto: field 1 (ir_version, varint) first, then a length-delimited field
     """A protobuf ModelProto start: ir_version varint, then a length-delimited field."""
     return len(head) >= 4 and head[0] == 0x08 and 1 <= head[1] <= 20 and head[2] in _ONNX_TAGS
+
+
+def _onnx_any_order(data, start: int, end: int) -> bool:
+    """A ModelProto whose fields are not in ``onnx.save`` order (parsers accept any order)."""
+    first = data[start]
+    if first >> 3 == 0 or first & 7 not in (0, 1, 2, 3, 5):
+        return False  # not a protobuf tag: most unknown files stop here
+    from .onnx import looks_like_model
+
+    return looks_like_model(data, start, end)
 
 
 _DATA_MAGICS = (
