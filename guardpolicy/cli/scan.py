@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
     from ..scan.api import format_findings, allowed_formats, iter_files, pickle_findings
     from ..scan.containers import Scanner
     from ..scan.api import allowed_globals
+    from ..scan.profiles import enabled, unknown_action
     from . import EXIT_DENIED, EXIT_OK
 
     for path in args.paths:
@@ -106,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
             # a pipe or device has no fixed content to judge (and reading a pipe could block)
             raise UsageError(f"{path}: not a regular file or directory")
     policy = load_scan_policy(args)
-    scanner = Scanner(extra_allowed=allowed_globals(policy))
+    scanner = Scanner(extra_allowed=allowed_globals(policy), profiles=enabled(policy))
+    unknown = unknown_action(policy)
     formats_ok = allowed_formats(policy)
     scan_pickles = policy.section("hub").get("scan_pickles") is not False
     findings, checked = [], []
@@ -115,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
             report = scanner.scan_file(file)
             checked.append(FileRef(path=file))
             if scan_pickles:
-                findings.extend(pickle_findings(report))
+                findings.extend(pickle_findings(report, unknown))
             findings.extend(format_findings(report, formats_ok))
     decision = decide(findings, policy, checked)
     from dataclasses import replace
