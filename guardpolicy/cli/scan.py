@@ -155,12 +155,13 @@ PARALLEL_FROM = 128
 MAX_WORKERS = 4
 
 
-def scan_one(scanner, file: str, scan_pickles: bool, formats_ok, unreadable: str, references=None) -> list:
+def scan_one(scanner, file: str, scan_pickles: bool, formats_ok, unreadable: str, references=None,
+             unknown: str = "deny") -> list:
     """The findings of rules ``pickle`` and ``format`` for one file (the files it reads go to ``references``)."""
     from ..scan.api import format_findings, pickle_findings
 
     report = scanner.scan_file(file)
-    out = pickle_findings(report) if scan_pickles else []
+    out = pickle_findings(report, unknown) if scan_pickles else []
     out.extend(format_findings(report, formats_ok, unreadable))
     if references is not None:
         references.update(report.references)
@@ -182,7 +183,8 @@ def _finding(t: tuple):
                    location=None if loc is None else Location(*loc), suggestion=suggestion, details=details)
 
 
-def scan_files(files: list, scanner, scan_pickles: bool, formats_ok, unreadable: str, workers: int = 0) -> list:
+def scan_files(files: list, scanner, scan_pickles: bool, formats_ok, unreadable: str, workers: int = 0,
+               unknown: str = "deny") -> list:
     """Every file's findings, in file order; many files are split over forked worker processes.
 
     A worker's findings come back as marshal data on a pipe (never pickle: this process may run
@@ -197,7 +199,7 @@ def scan_files(files: list, scanner, scan_pickles: bool, formats_ok, unreadable:
     if workers <= 0:
         workers = min(os.cpu_count() or 1, MAX_WORKERS) if len(files) >= PARALLEL_FROM else 1
     if workers <= 1 or not hasattr(os, "fork"):
-        found = [f for file in files for f in scan_one(scanner, file, scan_pickles, formats_ok, unreadable, refs)]
+        found = [f for file in files for f in scan_one(scanner, file, scan_pickles, formats_ok, unreadable, refs, unknown)]
         return without_referenced_data(found, refs)
     size = -(-len(files) // workers)
     shares = [files[i:i + size] for i in range(0, len(files), size)]
@@ -213,7 +215,7 @@ def scan_files(files: list, scanner, scan_pickles: bool, formats_ok, unreadable:
                 os.close(read_end)
                 mine: set = set()
                 found = [_plain(f) for file in share for f in scan_one(scanner, file, scan_pickles, formats_ok,
-                                                                         unreadable, mine)]
+                                                                         unreadable, mine, unknown)]
                 blob = memoryview(marshal.dumps((found, sorted(mine))))
                 while blob:
                     blob = blob[os.write(write_end, blob):]
@@ -222,7 +224,7 @@ def scan_files(files: list, scanner, scan_pickles: bool, formats_ok, unreadable:
                 os._exit(status)
         os.close(write_end)
         children.append((pid, read_end, share))
-    out = [f for file in shares[0] for f in scan_one(scanner, file, scan_pickles, formats_ok, unreadable, refs)]
+    out = [f for file in shares[0] for f in scan_one(scanner, file, scan_pickles, formats_ok, unreadable, refs, unknown)]
     for pid, read_end, share in children:
         chunks = []
         with os.fdopen(read_end, "rb") as fh:
@@ -240,7 +242,7 @@ def scan_files(files: list, scanner, scan_pickles: bool, formats_ok, unreadable:
             refs.update(theirs)
         except (ValueError, EOFError, TypeError):
             out.extend(f for file in share for f in scan_one(scanner, file, scan_pickles, formats_ok, unreadable,
-                                                              refs))
+                                                              refs, unknown))
     return without_referenced_data(out, refs)
 
 
@@ -251,6 +253,7 @@ def run(args: argparse.Namespace) -> int:
     from ..model import FileRef
     from ..scan.api import allowed_formats, allowed_globals, iter_files, unreadable_action
     from ..scan.containers import Scanner
+    from ..scan.profiles import enabled, unknown_action
     from . import EXIT_DENIED, EXIT_OK
 
     fmt_class = report_format(args.format)
@@ -261,10 +264,10 @@ def run(args: argparse.Namespace) -> int:
             # a pipe or device has no fixed content to judge (and reading a pipe could block)
             raise UsageError(f"{path}: not a regular file or directory")
     policy = load_scan_policy(args)
-    scanner = Scanner(extra_allowed=allowed_globals(policy))
+    scanner = Scanner(extra_allowed=allowed_globals(policy), profiles=enabled(policy))
     files = [file for target in args.paths for file in iter_files(target)]
     findings = scan_files(files, scanner, policy.section("hub").get("scan_pickles") is not False,
-                          allowed_formats(policy), unreadable_action(policy))
+                          allowed_formats(policy), unreadable_action(policy), unknown=unknown_action(policy))
     decision = decide(findings, policy, [FileRef(path=file) for file in files])
     from dataclasses import replace
 

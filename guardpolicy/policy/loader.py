@@ -187,7 +187,12 @@ def validate_layer(layer: Layer, rules: Mapping[str, Any]) -> None:
             if not schema.type_ok(value, opt.type):
                 fail(f"expected {schema.type_name(opt.type)}, got {_tname(value)}", ("rules", rule_id, key))
             choices = getattr(opt, "choices", ())
-            if choices and value not in choices:
+            if choices and isinstance(value, list):
+                # a list option (``profiles``): each entry must be a known value
+                for entry in value:
+                    if entry not in choices:
+                        fail(f"unknown value {entry!r} (known: {', '.join(map(str, choices))})", ("rules", rule_id, key))
+            elif choices and value not in choices:
                 fail(f"must be one of {', '.join(map(str, choices))}, got {value!r}", ("rules", rule_id, key))
             minimum = getattr(opt, "minimum", None)
             if minimum is not None and isinstance(value, (int, float)) and value < minimum:

@@ -1,9 +1,11 @@
-"""Rule ``pickle``: a model file whose pickles import something outside the allowlist.
+"""Rule ``pickle``: a model file whose pickles import something dangerous or unknown.
 
 The scanner (``guardpolicy.scan``) runs every pickle in the file on a static pickle machine and
-checks each global against a precise allowlist modelled on torch's ``weights_only`` loader.
-This rule reports the offending globals (``module.name``, archive member, byte offset; also in
-``details["globals"]``) and every reason the scan had to fail closed: parse errors, limits
+checks each global against a precise allowlist modelled on torch's ``weights_only`` loader and
+the profiles the policy enables (``[rules.pickle] profiles``). This rule reports dangerous
+globals (always denied) apart from unknown ones (denied, or a warning under
+``unknown_globals = "warn"``), each with ``module.name``, archive member and byte offset (also in
+``details["globals"]``), and every reason the scan had to fail closed: parse errors, limits
 (zip bombs, nesting, memo size), pickles hidden in constants, Keras Lambda layers.
 """
 
@@ -25,5 +27,6 @@ def guard_check_file(file, policy, context):
     if policy.section("hub").get("scan_pickles") is False:
         return None
     from ..scan.api import cached_report, pickle_findings
+    from ..scan.profiles import unknown_action
 
-    return pickle_findings(cached_report(file.path, policy, context))
+    return pickle_findings(cached_report(file.path, policy, context), unknown_action(policy))

@@ -11,9 +11,14 @@ also how ``multiprocessing``, ``concurrent.futures`` and caches move the user's 
 functions, paths and partials between processes, and refusing those would stop legitimate work.
 Refused: globals that run commands or code — whole modules such as ``os``, ``subprocess``,
 ``builtins`` (beyond the allowlisted types), ``runpy``, ``importlib``, ``ctypes``, ``pty``,
-``socket`` — plus the scanner's known code-loading functions (``torch.load``, ``numpy.load``,
-``pandas.read_pickle``...), code-running names (``eval``, ``exec``, ``system``, ``getattr``...)
-anywhere, and attribute walks. ``[rules.pickle] allowed_globals`` lets one through. Files fetched or
+``socket``, ``pydoc`` — plus the scanner's known code-loading functions (``torch.load``,
+``numpy.load``, ``pandas.read_pickle``...), code-running names (``eval``, ``exec``, ``system``,
+``getattr``...) anywhere, and attribute walks. Globals the scanner names although live processes pass
+them to each other (``numpy.memmap``, ``logging.handlers``, ``scipy.stats`` distributions,
+``torch._inductor`` compile jobs: ``allowlist._SCAN_ONLY``) pass: worker processes receive them. The policy's
+``[rules.pickle] profiles`` and ``allowed_globals`` let a global through, as in the scanner (an
+exact entry waives even a dangerous one; a profile never lists one, so it only matters for the
+exact attribute walks it lists, such as ``zoneinfo.ZoneInfo._unpickle``). Files fetched or
 ``torch.load``-ed through the hooks are still scanned against the full allowlist before loading.
 ``mode = "warn"`` or the rule's ``action = "warn"`` print a warning and load; ``off`` loads.
 """
@@ -27,7 +32,8 @@ from typing import Dict, Optional, Tuple
 RUNTIME_DANGEROUS_MODULES = frozenset("""
 os posix nt subprocess _posixsubprocess runpy pty code codeop ctypes _ctypes webbrowser commands popen2 marshal
 pdb bdb timeit cProfile profile trace doctest idlelib pip _pip ensurepip venv zipimport importlib pkgutil builtins
-__builtin__ __builtins__ sys shutil socket socketserver _thread signal gc inspect
+__builtin__ __builtins__ sys shutil socket socketserver _thread signal gc inspect pydoc _osx_support _aix_support
+_pyrepl imp _imp _winapi
 """.split())
 
 #: (module, name) -> the refusal message, or None when it may load (judged once per process)
@@ -48,15 +54,17 @@ def check_global(module, name) -> None:
 
 def runtime_danger(module: str, name: str) -> Optional[str]:
     """Why unpickling ``module.name`` in a live process runs code, or ``None``."""
-    from ..scan.allowlist import danger, py3_name
+    from ..scan.allowlist import danger, py3_name, scan_only_danger
 
     why = danger(module, name)  # None for allowlisted globals too
     if why is None:
         return None
-    mapped_module, _ = py3_name(module, name)
+    mapped_module, mapped_name = py3_name(module, name)
     top = mapped_module.split(".", 1)[0]
     if why.startswith("module ") and top not in RUNTIME_DANGEROUS_MODULES:
         return None  # multiprocessing, functools, pathlib, copyreg...: how processes pass the user's objects
+    if why == scan_only_danger(mapped_module, mapped_name):
+        return None  # memmaps, log handlers, scipy.stats distributions, torch.compile jobs: workers receive them
     return why
 
 
@@ -75,8 +83,9 @@ def _judge(module: str, name: str) -> Optional[str]:
         return None
     from ..scan.allowlist import is_safe
     from ..scan.api import allowed_globals
+    from ..scan.profiles import enabled
 
-    if is_safe(module, name, allowed_globals(policy)):
+    if is_safe(module, name, allowed_globals(policy), enabled(policy)):
         return None
     what = f"{module}.{name}"
     line = f"[pickle] unpickling {what} refused: {why}"

@@ -6,8 +6,10 @@ and checked against files written by ``torch.save``, ``numpy`` and ``joblib`` (s
 tests/test_scan_benign.py). Everything else is a finding; the known-dangerous ones are
 labelled as such so a person reading the report sees "os.system" is not a false alarm.
 
-A policy can extend the allowlist (``[rules.pickle] allowed_globals``), e.g. with the classes
-of a scikit-learn model it trusts.
+Named profiles (``guardpolicy/scan/profiles.py``, ``[rules.pickle] profiles``) add the exact
+pairs real numpy/pandas/scikit-learn/scipy/stdlib data pickles use. A profile never allows a
+global ``named_danger`` knows (deny wins); neither does a glob in ``allowed_globals``. Only an
+exact ``allowed_globals`` entry can let a dangerous global through: a deliberate waiver.
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ SAFE_GLOBALS = frozenset(
        ("numpy.random.mtrand", "RandomState")]
     # plain value types that training scripts put in checkpoints (args, timestamps, paths); none of
     # them calls anything it is given, and whatever class they wrap is a global checked on its own
-    + [("argparse", "Namespace"), ("collections", "defaultdict"), ("copyreg", "_reconstructor")]
+    + [("argparse", "Namespace"), ("types", "SimpleNamespace"), ("collections", "defaultdict"),
+       ("copyreg", "_reconstructor")]
     + [("datetime", n) for n in ("datetime", "date", "time", "timedelta", "timezone")]
     + [("pathlib", n) for n in ("Path", "PosixPath", "WindowsPath", "PurePath", "PurePosixPath", "PureWindowsPath")]
     + [("builtins", n) for n in "object int float str bool dict list tuple".split()]
@@ -86,6 +89,7 @@ tarfile zipfile zipimport distutils setuptools site sysconfig bdb pdb timeit cPr
 lib2to3 linecache tempfile io _io pathlib glob fileinput builtins __builtin__ __builtins__ operator _operator
 functools _functools copyreg copy_reg requests urllib urllib2 urllib3 http httplib ftplib telnetlib smtplib poplib
 imaplib nntplib xmlrpc ssl aiohttp httpx mlflow dbm sqlite3 tkinter turtle uuid selectors select mmap
+pydoc _osx_support _aix_support _pyrepl imp _imp _winapi test
 """.split())
 
 #: specific functions of otherwise-harmless modules that load code or call arbitrary things
@@ -97,10 +101,59 @@ DANGEROUS_GLOBALS = frozenset([
     ("numpy.f2py.crackfortran", "_eval_length"), ("numpy.testing._private.utils", "runstring"),
     ("pandas", "read_pickle"), ("pandas", "read_csv"), ("pandas.io.parsers.readers", "read_csv"),
     ("keras.models", "load_model"), ("tensorflow", "load_op_library"),
+    # importers: ``f("os", "system")`` returns os.system (numpy/core/__init__.py keeps it for pre-1.20 pickles)
+    ("numpy.core", "_ufunc_reconstruct"), ("numpy._core", "_ufunc_reconstruct"),
+    ("torch._utils", "_import_dotted_name"),
 ])
 DANGEROUS_PREFIXES = ("torch.hub", "torch._C", "torch.jit", "torch.package", "torch.utils.cpp_extension",
                       "numpy.f2py", "numpy.distutils", "numpy.testing", "tensorflow.python.ops.script_ops",
                       "keras.src.saving", "copyreg._extension_registry")
+
+#: modules whose globals load or run code, open, create or truncate files, or talk to the network
+#: when called with constant arguments, or whose ``__setstate__`` runs code from the pickle, but
+#: whose objects processes also pass to each other (torch.compile's workers, loky, log handlers):
+#: the scanner names them, the unpickling gate lets them through.
+_SCAN_ONLY = (
+    # picklescan's list (github.com/mmaitre314/picklescan, src/picklescan/scanner.py, read 2026-12-06)
+    ("torch._dynamo", "loads or runs code"), ("torch._inductor", "loads or runs code"),
+    ("torch.fx.experimental.symbolic_shapes", "loads or runs code"),
+    ("torch.utils._config_module", "loads or runs code"), ("torch.utils.bottleneck", "loads or runs code"),
+    ("torch.utils.data.datapipes.utils.decoder", "loads or runs code"),
+    ("logging.config", "loads or runs code (dictConfig and fileConfig import and call what they name)"),
+    ("hydra.utils", "imports and calls what it names"), ("hydra._internal.utils", "imports and calls what it names"),
+    ("sklearn.utils._joblib", "loads or runs code (joblib re-exports)"),
+    ("sklearn.externals", "loads or runs code (vendored joblib)"),
+    # rv_generic.__setstate__ exec()s the pickled _parse_arg_template (scipy/stats/_distn_infrastructure.py)
+    ("scipy.stats._distn_infrastructure", "its distributions exec() a code string from the pickled state"),
+    ("scipy.stats._continuous_distns", "its distributions exec() a code string from the pickled state"),
+    ("scipy.stats._discrete_distns", "its distributions exec() a code string from the pickled state"),
+    ("scipy.stats._levy_stable", "its distributions exec() a code string from the pickled state"),
+    # ScoringMonitor.__setstate__ connects to the pickled listener address (sklearn/callback/_transport.py)
+    ("sklearn.callback", "its callbacks connect to a network address from the pickled state"),
+    ("pandas.io", "reads or writes files and URLs"),
+    ("numpy.ctypeslib", "loads shared libraries"),
+    ("numpy.lib._datasource", "opens files and URLs"),
+    ("numpy.lib.format", "reads or writes files"),
+    ("logging.handlers", "its handlers create, truncate or send to files, sockets and URLs"),
+    ("bz2", "opens, creates or truncates files"), ("gzip", "opens, creates or truncates files"),
+    ("lzma", "opens, creates or truncates files"),
+)
+#: single globals of that kind in modules otherwise allowed by a profile
+_FILE_GLOBALS = frozenset([
+    ("numpy", "memmap"), ("numpy._core.memmap", "memmap"), ("numpy.core.memmap", "memmap"), ("numpy", "fromfile"),
+    ("numpy", "loadtxt"), ("numpy", "genfromtxt"), ("numpy", "fromregex"), ("numpy", "save"), ("numpy", "savez"),
+    ("numpy", "savez_compressed"), ("numpy", "savetxt"), ("numpy", "DataSource"), ("numpy", "ctypeslib"),
+    ("pandas", "HDFStore"), ("pandas", "ExcelWriter"), ("pandas", "ExcelFile"), ("pandas", "eval"),
+    ("pandas.core.computation.eval", "eval"), ("logging", "FileHandler"), ("logging", "basicConfig"),
+])
+
+#: names that run code or reach other globals, wherever they live (each part of a dotted name counts)
+_CODE_NAMES = frozenset([
+    "eval", "exec", "compile", "getattr", "__import__", "system", "popen", "open", "apply", "execfile",
+    "__getattribute__", "__reduce__", "__reduce_ex__", "__setstate__", "__globals__", "__builtins__",
+    "__subclasses__", "__class__", "__dict__", "__code__", "spawnv", "spawnve", "spawnl", "run", "call",
+    "check_output", "Popen", "load", "loads", "import_module", "runcode", "runsource", "pipepager",
+])
 
 #: Python 2 names ``pickle.load`` maps to Python 3 ones for protocols < 3 (``fix_imports``)
 _COMPAT = None
@@ -119,45 +172,93 @@ def py3_name(module: str, name: str) -> Tuple[str, str]:
     return imports.get(module, module), name
 
 
-def is_safe(module: str, name: str, extra: Iterable[str] = ()) -> bool:
-    """True when ``module.name`` is on the allowlist (or matches one of the policy's ``extra`` patterns)."""
+def _listed(pairs, module: str, name: str, mapped: Tuple[str, str]) -> bool:
+    """True when the pair an unpickler imports is in ``pairs``.
+
+    Protocols < 3 import the mapped name, later ones the raw name: both must be listed. A raw
+    Python 2 name that maps elsewhere does not exist in Python 3, so only the mapped one counts.
+    """
+    return mapped in pairs and ((module, name) in pairs or mapped != (module, name))
+
+
+def is_safe(module: str, name: str, extra: Iterable[str] = (), profiles: Iterable[str] = ()) -> bool:
+    """True when ``module.name`` is on the allowlist, in an enabled profile, or allowed by the policy.
+
+    ``extra`` are ``[rules.pickle] allowed_globals`` entries: an exact ``module.name`` allows
+    that global whatever it is (a waiver); a glob only allows plain names nobody knows to be
+    dangerous. ``profiles`` are profile names (``guardpolicy/scan/profiles.py``); a profile
+    member named dangerous is never allowed.
+    """
     if (module == "__torch__" or module.startswith("__torch__.")) and "." not in name:
         # TorchScript class names: resolved by torch's C++ loader, never importable from Python
         return True
     mapped = py3_name(module, name)
-    # protocols < 3 import the mapped name, later ones the raw name: both must be harmless. A raw
-    # Python 2 name that maps elsewhere does not exist in Python 3, so only the mapped one counts.
-    if mapped in SAFE_GLOBALS and ((module, name) in SAFE_GLOBALS or mapped != (module, name)):
+    if _listed(SAFE_GLOBALS, module, name, mapped):
         return True
+    if profiles:
+        from .profiles import profile_pairs
+
+        if _listed(profile_pairs(tuple(profiles)), module, name, mapped) and named_danger(module, name) is None:
+            return True
     if not extra:
         return False
     full = f"{mapped[0]}.{mapped[1]}"
+    if full in extra or f"{module}.{name}" in extra:
+        return True
     if "." in name:
         # an attribute walk is only allowed when spelled out exactly, never through a glob
-        return full in extra or f"{module}.{name}" in extra
-    return any(fnmatch.fnmatchcase(full, pat) for pat in extra)
+        return False
+    return named_danger(module, name) is None and any(fnmatch.fnmatchcase(full, pat) for pat in extra)
 
 
-def danger(module: str, name: str) -> Optional[str]:
-    """Why a global is known to be dangerous, or ``None`` when it is safe or merely unknown."""
-    if is_safe(module, name):
-        return None
-    module, name = py3_name(module, name)
+def _under(module: str, prefix: str) -> bool:
+    """``module`` is ``prefix`` or one of its submodules."""
+    return module == prefix or module.startswith(prefix + ".")
+
+
+def _code_danger(module: str, name: str) -> Optional[str]:
+    """Why a (mapped) global runs code, commands or imports; ``None`` when its name says nothing."""
     top = module.split(".", 1)[0]
-    if "." in name:
-        first = name.split(".", 1)[0]
-        return f"attribute walk from {module} through {first!r} (reaches {module}.{name})"
     if (module, name) in DANGEROUS_GLOBALS:
         return "loads or runs code"
     if module.startswith(DANGEROUS_PREFIXES):
         return "loads or runs code"
     if top in DANGEROUS_MODULES:
         return f"module {top} gives code execution, file or network access"
-    if name in ("eval", "exec", "compile", "getattr", "__import__", "system", "popen", "open", "apply", "execfile",
-                "__getattribute__", "__reduce__", "__reduce_ex__", "__setstate__", "__globals__", "__builtins__",
-                "__subclasses__", "__class__", "__dict__", "__code__", "spawnv", "spawnve", "spawnl", "run", "call",
-                "check_output", "Popen", "load", "loads", "import_module"):
-        return f"{name} runs code or reaches other globals"
-    if name.startswith("__") and name.endswith("__"):
-        return f"dunder attribute {name} reaches interpreter internals"
+    for part in name.split("."):
+        if part in _CODE_NAMES:
+            return f"{part} runs code or reaches other globals"
+        if part.startswith("__") and part.endswith("__"):
+            return f"dunder attribute {part} reaches interpreter internals"
     return None
+
+
+def scan_only_danger(module: str, name: str) -> Optional[str]:
+    """Why a (mapped) global is dangerous in a file but may travel between live processes (``_SCAN_ONLY``)."""
+    if (module, name) in _FILE_GLOBALS or (module == "pandas" and name.startswith("read_")):
+        return "opens, creates or reads files (or evaluates expressions)"
+    for prefix, why in _SCAN_ONLY:
+        if _under(module, prefix):
+            return why
+    return None
+
+
+def named_danger(module: str, name: str) -> Optional[str]:
+    """Why ``module.name`` is dangerous by what it is, whatever allowlist or profile lists it.
+
+    Profiles and policy globs are checked against this (deny wins); attribute walks are not
+    judged here (a profile may list an exact one, such as ``zoneinfo.ZoneInfo._unpickle``).
+    """
+    module, name = py3_name(module, name)
+    return _code_danger(module, name) or scan_only_danger(module, name)
+
+
+def danger(module: str, name: str) -> Optional[str]:
+    """Why a global is known to be dangerous, or ``None`` when it is safe or merely unknown."""
+    if is_safe(module, name):
+        return None
+    mapped_module, mapped_name = py3_name(module, name)
+    if "." in mapped_name:
+        first = mapped_name.split(".", 1)[0]
+        return f"attribute walk from {mapped_module} through {first!r} (reaches {mapped_module}.{mapped_name})"
+    return named_danger(module, name)

@@ -1,8 +1,9 @@
 """``scan_path``: files and directories in, ``Finding`` objects out (rules ``format`` and ``pickle``).
 
-Rule ``pickle`` reports the globals outside the allowlist (each ``module.name`` with the archive
-member and byte offset, also in ``details["globals"]``) and everything that makes a scan fail
-closed: parse errors, limits, code hidden in constants or Keras configs. Rule ``format``
+Rule ``pickle`` reports dangerous globals and, in a finding of its own, globals outside the
+allowlist and the enabled profiles (each ``module.name`` with the archive member and byte offset,
+also in ``details["globals"]``), and everything that makes a scan fail closed: parse errors,
+limits, code hidden in constants or Keras configs. Rule ``format``
 reports a format the policy's ``[hub] allowed_formats`` does not list, and invalid
 safetensors/npy headers. For a file, the finding's subject is its path (a name that is not
 UTF-8 shows its undecodable bytes as ``\\xNN``).
@@ -17,6 +18,7 @@ from ..model import Finding, Location, printable_path
 from .containers import Report, Scanner
 from .detect import family
 from .limits import DEFAULT_LIMITS, ScanLimits
+from .profiles import covering, enabled, unknown_action
 
 #: folders never descended into when a directory is scanned
 SKIP_DIRS = frozenset([".git", ".cache", ".hg", ".svn", "__pycache__", ".venv", "node_modules"])
@@ -96,18 +98,18 @@ def allowed_formats(policy) -> Optional[tuple]:
 
 def scan_report(path: str, policy=None, limits: ScanLimits = DEFAULT_LIMITS) -> Report:
     """Scan one file and return the raw ``Report``."""
-    return Scanner(limits, allowed_globals(policy)).scan_file(path)
+    return Scanner(limits, allowed_globals(policy), enabled(policy)).scan_file(path)
 
 
 def scan_path(path, policy=None, limits: ScanLimits = DEFAULT_LIMITS) -> List[Finding]:
     """Scan a file, or every file under a directory; return the findings (empty when clean)."""
     path = os.fsdecode(path)  # bytes paths too (undecodable bytes become surrogate escapes)
-    scanner = Scanner(limits, allowed_globals(policy))
+    scanner = Scanner(limits, allowed_globals(policy), enabled(policy))
     out: List[Finding] = []
     references: set = set()
     for file in iter_files(path, limits.max_files):
         report = scanner.scan_file(file)
-        out.extend(pickle_findings(report))
+        out.extend(pickle_findings(report, unknown_action(policy)))
         out.extend(format_findings(report, allowed_formats(policy), unreadable_action(policy)))
         references.update(report.references)
     return without_referenced_data(out, references)
@@ -133,27 +135,67 @@ def _where(member: str, offset: Optional[int]) -> str:
     return " ".join(parts)
 
 
-def pickle_findings(report: Report) -> List[Finding]:
-    """Rule ``pickle``: offending globals (one finding per file) and fail-closed problems."""
+def _hit_items(hits, describe) -> str:
+    """``a.b: why (GLOBAL in member at byte N); ...``, at most 20, then how many more."""
+    items = []
+    for h in hits[:20]:
+        where = _where(h.member, h.offset)
+        what = f"{h.module}.{h.name}{describe(h)}"
+        items.append(f"{what} ({h.opcode} {where})" if where else what)
+    more = f" and {len(hits) - 20} more" if len(hits) > 20 else ""
+    return "; ".join(items) + more
+
+
+def _unique(hits) -> list:
+    """Each global once per place: a joblib file is read twice (joblib's way and pickle.load's)."""
+    seen, out = set(), []
+    for h in hits:
+        key = (h.module, h.name, h.member, h.offset)
+        if key not in seen:
+            seen.add(key)
+            out.append(h)
+    return out
+
+
+def _profile_hint(h) -> str:
+    """`` [in profile 'sklearn', not enabled]`` for a global of a profile the policy does not enable."""
+    name = covering(h.module, h.name)
+    return f" [in profile {name!r}, not enabled]" if name else ""
+
+
+def _hit_location(path: str, hits) -> Location:
+    """The file, with the first hit's byte offset when it lies in the file itself (not in a member)."""
+    first = hits[0]
+    return Location(path, offset=None if first.member else first.offset)
+
+
+def pickle_findings(report: Report, unknown: str = "deny") -> List[Finding]:
+    """Rule ``pickle``: dangerous globals, unknown globals (a finding each), and fail-closed problems.
+
+    ``unknown`` is ``[rules.pickle] unknown_globals``: ``warn`` grades the unknown-globals finding down.
+    """
     out = []
-    if report.hits:
-        dangerous = [h for h in report.hits if h.danger]
-        items = []
-        for h in report.hits[:20]:
-            tag = " [dangerous]" if h.danger else ""
-            where = _where(h.member, h.offset)
-            items.append(f"{h.module}.{h.name}{tag} ({h.opcode} {where})" if where else f"{h.module}.{h.name}{tag}")
-        more = f" and {len(report.hits) - 20} more" if len(report.hits) > 20 else ""
-        lead = (f"{len(dangerous)} dangerous of {len(report.hits)} unsafe pickle global(s)" if dangerous
-                else f"{len(report.hits)} pickle global(s) outside the allowlist")
-        first = report.hits[0]
+    path = printable_path(report.path)
+    hits = _unique(report.hits)
+    dangerous = [h for h in hits if h.danger]
+    unknown_hits = [h for h in hits if not h.danger]
+    if dangerous:
         out.append(Finding(
-            rule="pickle", subject=printable_path(report.path),
-            location=Location(printable_path(report.path), offset=None if first.member else first.offset),
-            message=f"{lead}: {'; '.join(items)}{more}",
-            suggestion=("do not load this file; if it comes from a source you trust, convert it to safetensors, "
-                        "or add the globals to [rules.pickle] allowed_globals"),
-            details={"format": report.format, "globals": [h.to_dict() for h in report.hits]},
+            rule="pickle", subject=path, location=_hit_location(path, dangerous),
+            message="dangerous: " + _hit_items(dangerous, lambda h: f": {h.danger}"),
+            suggestion="do not load this file: loading it runs what these globals name; get the model from its "
+                       "source in a format without code (safetensors)",
+            details={"format": report.format, "kind": "dangerous", "globals": [h.to_dict() for h in dangerous]},
+        ))
+    if unknown_hits:
+        out.append(Finding(
+            rule="pickle", subject=path, location=_hit_location(path, unknown_hits), action="warn" if unknown == "warn" else None,
+            message=("not in the allowlist or any enabled profile: " + _hit_items(unknown_hits, _profile_hint)
+                     + " (a class or function guard does not know; allow it with [rules.pickle] allowed_globals "
+                       "or a profile)"),
+            suggestion="if the file comes from a source you trust, add these exact globals to [rules.pickle] "
+                       "allowed_globals (or enable the profile named); otherwise convert the model to safetensors",
+            details={"format": report.format, "kind": "unknown", "globals": [h.to_dict() for h in unknown_hits]},
         ))
     for p in report.problems:
         if p.kind in _FORMAT_KINDS or p.kind in _UNREADABLE_KINDS:
@@ -243,7 +285,7 @@ def format_findings(report: Report, allowed: Optional[Iterable[str]], unreadable
 def cached_report(path: str, policy, context) -> Report:
     """One scan per file per run, shared by rules ``format`` and ``pickle`` (``context.cache``)."""
     cache = getattr(context, "cache", None)
-    key = ("scan", path, allowed_globals(policy))
+    key = ("scan", path, allowed_globals(policy), enabled(policy))
     if cache is not None and key in cache:
         return cache[key]
     report = scan_report(path, policy)

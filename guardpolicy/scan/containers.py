@@ -107,11 +107,13 @@ class _Budget(Exception):
 
 
 class Scanner:
-    """Scans files under ``limits``; ``extra_allowed`` extends the allowlist (``module.name`` globs)."""
+    """Scans files under ``limits``; ``extra_allowed`` extends the allowlist (``module.name`` globs),
+    ``profiles`` names the enabled profiles (``guardpolicy/scan/profiles.py``; none by default)."""
 
-    def __init__(self, limits: ScanLimits = DEFAULT_LIMITS, extra_allowed=()):
+    def __init__(self, limits: ScanLimits = DEFAULT_LIMITS, extra_allowed=(), profiles=()):
         self.limits = limits
         self.extra = tuple(extra_allowed)
+        self.profiles = tuple(profiles)
 
     # -- entry points ---------------------------------------------------------------
     def scan_file(self, path: str) -> Report:
@@ -266,7 +268,7 @@ class Scanner:
                 continue  # a speculative parse of random bytes
             if g.cond and g.called and not g.bad:
                 continue  # a storage loader fed only constants, which are scanned below as forced payloads
-            if not is_safe(g.module, g.name, self.extra):
+            if not is_safe(g.module, g.name, self.extra, self.profiles):
                 why = danger(g.module, g.name)
                 if g.opcode == "EXT":
                     why = "copyreg extension code: the global it names is decided at load time"

@@ -126,9 +126,15 @@ LOADERS = {
     ("cloudpickle", "loads"), ("numpy", "loads"), ("numpy.core.multiarray", "loads"), ("torch.storage", "_load_from_bytes"),
 }
 
+#: ``getattr(G, "name")`` on a global and a constant is the attribute walk ``G.name`` (how a bound
+#: method pickles: ``zoneinfo.ZoneInfo._unpickle`` for every named time zone): that walk is judged
+GETATTRS = {("builtins", "getattr"), ("__builtin__", "getattr")}
 #: loaders that are safe exactly when called directly on a constant payload the scanner reads
-#: itself: ``pickle.dumps(tensor)`` stores each storage as ``_load_from_bytes(b"<torch.save output>")``
-CONDITIONAL = {("torch.storage", "_load_from_bytes")}
+#: itself: ``pickle.dumps(tensor)`` stores each storage as ``_load_from_bytes(b"<torch.save output>")``;
+#: and ``GETATTRS``, safe exactly when every use is a direct call on a global and a constant name
+CONDITIONAL = {("torch.storage", "_load_from_bytes")} | GETATTRS
+#: opcodes of a ``GlobalRef`` whose module and name are known constants (``getattr`` can walk from them)
+_NAMED_GLOBALS = ("GLOBAL", "STACK_GLOBAL", "getattr")
 
 _ZLIB_SECOND = (0x01, 0x5E, 0x9C, 0xDA)
 
@@ -734,6 +740,8 @@ class PickleMachine:
         self.res.calls += 1
         if type(func) is GlobalRef and func.cond:
             func.called = True
+            if (func.module, func.name) in GETATTRS:
+                return self._getattr(func, args, at)
             payload = _unwrap_payload(args[0]) if type(args) is tuple and len(args) == 1 else None
             if payload is not None and (isinstance(payload, (bytes, BigBytes)) or type(args[0]) is Call):
                 self._queue_forced(payload, at, f"argument of {func.module}.{func.name}")
@@ -750,6 +758,16 @@ class PickleMachine:
             else:
                 if payload is not None and len(self.res.nested) < self.limits.max_nested:
                     self.res.nested.append(Nested(payload, at, True, via))
+        return Call(func, args, at)
+
+    def _getattr(self, func: GlobalRef, args, at: int):
+        """``getattr(G, "name")``: the global ``G.name`` (judged as an attribute walk); else ``func`` is tainted."""
+        target = args[0] if type(args) is tuple and len(args) == 2 else None
+        if type(target) is GlobalRef and type(args[1]) is str and target.opcode in _NAMED_GLOBALS:
+            walk = GlobalRef(target.module, f"{target.name}.{args[1]}", at, "getattr")
+            self.res.globals.append(walk)
+            return walk
+        func.bad = True
         return Call(func, args, at)
 
     def _queue_forced(self, payload, at: int, via: str) -> None:
@@ -810,10 +828,17 @@ def _dtype_size(dtype):
     return kind, size
 
 
+#: how numpy 2 pickles a ``StringDType`` (``numpy/_core/_internal.py``)
+_STRINGDTYPE = frozenset([("numpy._core._internal", "_convert_to_stringdtype_kwargs"),
+                          ("numpy.core._internal", "_convert_to_stringdtype_kwargs")])
+
+
 def _dtype_has_object(dtype, depth: int):
     """True/False when a dtype call (with its BUILD state) certainly holds objects or not; None if unsure."""
     if depth > 20 or not isinstance(dtype, Call) or type(dtype.args) is not tuple or not dtype.args:
         return None
+    if type(dtype.func) is GlobalRef and (dtype.func.module, dtype.func.name) in _STRINGDTYPE:
+        return True  # numpy 2's variable-width StringDType: hasobject is always set, joblib pickles the array
     descr = dtype.args[0]
     if type(descr) is not str or not descr:
         return None
