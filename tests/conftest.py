@@ -12,6 +12,7 @@ with how they were at the start; any change fails the run.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -118,3 +119,19 @@ def fakehub():
         yield hub
     finally:
         hub.stop()
+
+
+_WHOLE_MODULE_SLOW = re.compile(r"^pytestmark = pytest\.mark\.slow\b", re.M)
+
+
+def pytest_ignore_collect(collection_path, config):
+    """For ``-m "not slow"``, a module marked slow as a whole is not even imported: importing torch,
+    transformers or scikit-learn for tests that are deselected anyway cost every xdist worker seconds."""
+    if config.getoption("markexpr", "").strip() != "not slow":
+        return None
+    if collection_path.suffix != ".py" or not collection_path.name.startswith("test_"):
+        return None
+    try:
+        return True if _WHOLE_MODULE_SLOW.search(collection_path.read_text(encoding="utf-8")) else None
+    except OSError:
+        return None

@@ -219,6 +219,7 @@ def test_zstd_falls_back_to_pyzstd_and_zstandard(monkeypatch):
     assert "limit exceeded" in messages(report)
 
 
+@pytest.mark.slow  # seconds of decompression or parsing on purpose
 @pytest.mark.parametrize("kind", sorted(STREAM_WRITERS))
 def test_stream_bomb_is_a_limit_finding(kind):
     bomb = STREAM_WRITERS[kind](b"\x80\x02" + b"(" * (40 << 20))
@@ -334,6 +335,7 @@ def test_number_encoding_round_trips():
         assert sevenzip._Reader(_number(n)).number() == n, n
 
 
+@pytest.mark.slow  # seconds of decompression or parsing on purpose
 def test_torch_checkpoint_repacked_as_7z(tmp_path):
     torch = pytest.importorskip("torch")
     buf = io.BytesIO()
@@ -472,6 +474,7 @@ def test_7z_corrupt_archive_fails_closed():
 
 # -- 7z bombs ------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # seconds of decompression or parsing on purpose
 def test_7z_member_larger_than_the_budget_is_not_extracted():
     data = _7z({"a.pkl": EVIL, "zeros.bin": b"\0" * (20 << 20)})
     started = time.monotonic()
@@ -524,12 +527,14 @@ def test_7z_declaring_a_billion_members_is_refused_before_py7zr_reads_them():
     assert "limit exceeded: more than 100000 archive members" in messages(report)
 
 
+@pytest.mark.slow  # seconds of decompression or parsing on purpose
 def test_7z_encoded_header_bomb():
     data = _7z({f"{'d' * 200}/{i}": b"" for i in range(3000)})
     report = scan(data, ScanLimits(ratio_floor=64 << 10, max_ratio=2))
     assert "limit exceeded: 7z header decompresses to" in messages(report)
 
 
+@pytest.mark.slow  # seconds of decompression or parsing on purpose
 def test_7z_nesting_is_bounded():
     data = EVIL
     for i in range(7):

@@ -193,6 +193,7 @@ def test_nested_arrays_are_bounded():
     assert "nested too deeply" in gguf_problems(data, 0, len(data))[0][1]
 
 
+@pytest.mark.slow  # seconds of decompression or parsing on purpose
 def test_many_tiny_strings_are_walked_in_bounded_time():
     count = 2_000_000
     data = raw_gguf([("tokenizer.ggml.tokens", 9, struct.pack("<IQ", 8, count) + b"\0" * (8 * count)),
@@ -254,6 +255,7 @@ def test_judge_never_renders(tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.slow  # seconds of decompression or parsing on purpose
 def test_unbalanced_and_huge_sources_are_bounded():
     for source in ["{{" * 200_000, "{%" + "(" * 100_000, "{{ " + "x." * 300_000 + "y }}",
                    "{{ " + "[" * 50_000 + " }}", ("{{ '_' ~ " * 20_000) + "'x' }}"]:
@@ -629,6 +631,7 @@ def test_malformed_onnx_still_gets_the_embedded_pickle_probe(tmp_path):
 
 
 # -- the CLI --------------------------------------------------------------------------------------
+@pytest.mark.slow  # seconds of decompression or parsing on purpose
 def test_guard_scan_denies_injected_template_and_escaping_onnx(tmp_path):
     write_gguf(tmp_path / "evil.gguf", template=T.CVE_2024_34359_POC)
     (tmp_path / "evil.onnx").write_bytes(model_with("../../etc/passwd").SerializeToString())
