@@ -44,12 +44,17 @@ def run_cmd(cmd) -> float:
     return time.perf_counter() - t0
 
 
+#: run by a fresh, small interpreter: the child's peak RSS is not inflated by this (torch-laden) process
+_RSS_SHIM = ("import os, subprocess, sys\n"
+             "pid = os.posix_spawn(sys.argv[1], sys.argv[1:], dict(os.environ), file_actions=["
+             "(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0), (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)])\n"
+             "print(os.wait4(pid, 0)[2].ru_maxrss)\n")
+
+
 def peak_rss_kib(cmd) -> int:
-    """The peak resident set size of ``cmd`` (KiB), from the kernel's accounting of the child."""
-    pid = os.posix_spawn(cmd[0], cmd, dict(os.environ), file_actions=[
-        (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0), (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)])
-    _, _, usage = os.wait4(pid, 0)
-    return usage.ru_maxrss
+    """The peak resident set size of ``cmd`` (KiB), from the kernel's accounting of that child alone."""
+    out = subprocess.run([sys.executable, "-S", "-c", _RSS_SHIM, *cmd], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip())
 
 
 def cmd_time(cmd, repeat: int) -> float:
@@ -126,7 +131,12 @@ def main() -> None:
         sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
         from pipindex import make_venv
 
-        guard = [str(make_venv(__import__("pathlib").Path(tmp) / "venv", without_pip=True)), "-m", "guardpolicy"]
+        python = make_venv(__import__("pathlib").Path(tmp) / "venv", without_pip=True)
+        # the console script pip writes for an installed guardpolicy (picklescan runs through its own)
+        script = python.parent / "guard"
+        script.write_text(f"#!{python}\nimport sys\nfrom guardpolicy.cli import main\nsys.exit(main())\n")
+        script.chmod(0o755)
+        guard = [str(script)]
         ckpt = os.path.join(tmp, "model.pt")
         t0 = time.perf_counter()
         make_checkpoint(ckpt, args.size_gib)
