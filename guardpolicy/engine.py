@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Tuple, Union
 
-from .model import Decision, FileRef, Finding, IndexRef, ModelRef, PackageRef, Subject
+from .model import Decision, FileRef, Finding, IndexRef, ModelRef, PackageRef, Subject, Verdict
 from .names import canonicalize_name
 from .policy import Policy
 
@@ -206,7 +206,7 @@ def apply_policy(findings: Iterable[Finding], policy: Policy, today: Optional[_d
             continue
         if policy.mode == "warn" and action == "deny":
             action = "warn"
-        f = replace(f, action=action)
+        f = replace(f, action=action)  # type: ignore[arg-type]  # effective_action returns an Action
         waiver = waiver_for(f, policy, today)
         if waiver is not None and not waiver.expired(today):
             waived.append(replace(f, waived_by=waiver.label))
@@ -225,6 +225,7 @@ def decide(findings: Iterable[Finding], policy: Policy, checked: Sequence[Subjec
         return Decision("allow", checked=tuple(checked), mode="off", policy_digest=policy.digest)
     notes: list[Finding] = []
     counted, waived = apply_policy(findings, policy, today, rules, notes)
+    verdict: Verdict
     if any(f.action == "deny" for f in counted):
         verdict = "deny"
     elif counted:

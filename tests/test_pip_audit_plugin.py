@@ -287,7 +287,7 @@ def test_unknown_severity_option(tmp_path):
     db.mkdir()
     (db / "PYSEC-0.json").write_text(json.dumps({"id": "PYSEC-0", "summary": "no severity given", "affected": [
         {"package": {"ecosystem": "PyPI", "name": "demo"}, "versions": ["1.0"]}]}))
-    base = f'[rules.vulnerability]\ndatabase = "db"\nseverity = "high"\n'
+    base = '[rules.vulnerability]\ndatabase = "db"\nseverity = "high"\n'
     _, vulns, _ = check(tmp_path, base + 'unknown_severity = "medium"\n', "demo==1.0\n")
     assert vulns == []
     _, vulns, _ = check(tmp_path, base, "demo==1.0\n")  # default: unknown counts as high

@@ -212,7 +212,7 @@ def test_source_pip_report_download_host_matches_index_origin(tmp_path):
     (f"git+git://git.example.com/pkg.git@{C40}#egg=pkg", True),
     (f"-e git://git.example.com/pkg.git@{C40}#egg=pkg", True),
     (f"hg+http://hg.example.com/pkg@{C40}#egg=pkg", True),
-    (f"svn+svn://svn.example.com/pkg@12#egg=pkg", True),
+    ("svn+svn://svn.example.com/pkg@12#egg=pkg", True),
     (f"git+https://github.com/o/pkg@{C40}#egg=pkg", False),
     (f"git+ssh://git@github.com/o/pkg@{C40}#egg=pkg", False),
     ("git+file:///srv/repo#egg=pkg", False),

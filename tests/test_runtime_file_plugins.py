@@ -10,7 +10,6 @@ in its message, so the test also checks the subject the runtime builds.
 from __future__ import annotations
 
 import hashlib
-import io
 import textwrap
 from pathlib import Path
 
@@ -105,7 +104,7 @@ def test_a_plugin_file_rule_blocks_a_hub_download_even_after_a_cached_allow(hub,
     assert o["bad"].startswith(f"BLOCKED [bad-digest] hf:acme/weights@{sha}/bad.safetensors: listed digest "
                                f"sha256={env['BAD_SHA256']} model=hf:acme/weights@{sha}"), r.stdout + r.stderr
     assert "left ['good.safetensors']" in r.stdout  # the refused file is quarantined, not left in the cache
-    assert f"guard: BLOCKED hf_hub_download" in r.stderr
+    assert "guard: BLOCKED hf_hub_download" in r.stderr
     quarantined = list((Path(env["XDG_CACHE_HOME"]) / "guardpolicy" / "quarantine").iterdir())
     assert any(q.name.endswith("bad.safetensors") for q in quarantined), quarantined
     # the audit log records the runtime decision with the plugin's finding

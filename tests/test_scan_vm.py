@@ -13,7 +13,7 @@ import pickle_payloads as P
 from guardpolicy.scan.allowlist import danger, is_safe, py3_name
 from guardpolicy.scan.containers import keras_code, safetensors_error
 from guardpolicy.scan.detect import family, sniff
-from guardpolicy.scan.pickle_vm import GlobalRef, scan_stream
+from guardpolicy.scan.pickle_vm import scan_stream
 
 
 def names(data):

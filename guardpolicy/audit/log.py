@@ -304,7 +304,7 @@ def append_bytes(path: Path, blob: bytes, max_size: int = 0) -> None:
     try:
         import fcntl
     except ImportError:  # Windows: O_APPEND alone, no rotation (it needs the lock); documented
-        fcntl = None
+        fcntl = None  # type: ignore[assignment]
     fd = _open_log(path)
     chain_from: Optional[bytes] = None
     try:
@@ -333,6 +333,7 @@ def append_bytes(path: Path, blob: bytes, max_size: int = 0) -> None:
                 os.close(fd)  # waiters on the old file's lock find it full or rotated and reopen
                 fd = _open_log(path)
         start = os.fstat(fd).st_size
+        prev_line: Optional[bytes]
         if start == 0 and chain_from is not None:
             prev_line = chain_from
         else:

@@ -550,7 +550,7 @@ def _revalidate(ref: BundleRef, cache: BundleCache, meta: Optional[dict], keys, 
     except requests.RequestException as exc:
         meta = _fallback(ref, meta, f"cannot reach the server ({type(exc).__name__}: {exc})", quiet=True)
         # do not retry on every load while offline: once per refresh interval is enough
-        return cache.touch(meta, attempted_at=now), "offline"
+        return (cache.touch(meta, attempted_at=now) if meta is not None else None), "offline"
     if resp.status_code == 304 and meta is not None:
         return cache.touch(meta, confirmed_at=now), "revalidated"
     if resp.status_code != 200:

@@ -80,14 +80,14 @@ def read_layer(path: Path, name: Optional[str] = None, bundle: Optional[Mapping[
     except UnicodeDecodeError as exc:
         raise PolicyError(f"not UTF-8 (byte 0x{data[exc.start]:02x}); TOML files are UTF-8", file=where,
                           line=error_line(data, exc)) from None
-    data = parse_toml(text, where)
+    table = parse_toml(text, where)
     if path.name == "pyproject.toml":
-        tool = data.get("tool", {})
-        data = tool.get("guard", {}) if isinstance(tool, dict) else {}
-        if not isinstance(data, dict):
+        tool = table.get("tool", {})
+        table = tool.get("guard", {}) if isinstance(tool, dict) else {}
+        if not isinstance(table, dict):
             raise PolicyError("[tool.guard] must be a table", file=where, line=key_line(text, ("tool", "guard")),
                               key="tool.guard")
-    return Layer(name=name or file, path=file, data=data, text=text, bundle=bundle)
+    return Layer(name=name or file, path=file, data=table, text=text, bundle=bundle)
 
 
 # ---------------------------------------------------------------- validation
@@ -503,7 +503,7 @@ def _is_floor_marker(layer: Layer) -> bool:
 
 def _is_shipped_layer(layer: Layer) -> bool:
     """True for a policy shipped with guardpolicy (trusted like the code itself)."""
-    return bool(layer.path) and not layer.bundle and Path(layer.path).parent == shipped_dir()
+    return layer.path is not None and not layer.bundle and Path(layer.path).parent == shipped_dir()
 
 
 def stack_on_floor(project: list, use_floor, base_dir: Path, ctx: "_Ctx") -> list[Layer]:

@@ -136,7 +136,7 @@ def pinned_policy(purelib: Optional[Path] = None) -> Optional[Path]:
     if purelib is None:
         import sysconfig  # lazy: ~2 ms, paid only where some site folder holds a pin
 
-        purelib = sysconfig.get_paths()["purelib"]
+        purelib = Path(sysconfig.get_paths()["purelib"])
     pin = _pin_in(Path(purelib))
     if pin is None:
         return None

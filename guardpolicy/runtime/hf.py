@@ -41,10 +41,10 @@ import types
 from typing import Any, Iterable, Optional
 
 from ..errors import PolicyViolation
-from ..model import Finding, ModelRef
+from ..model import ModelRef
 from . import gate
 from .filescan import enforce_file, file_digest, quarantine
-from .hub_checks import (commit_from_path, file_subject, is_commit, join_repo_path, load_lock, lock_commit_findings,
+from .hub_checks import (commit_from_path, file_subject, join_repo_path, load_lock, lock_commit_findings,
                          lock_entry, lock_file_findings, lock_name_findings, lock_path, name_findings, needs_scan, parse_fs_path,
                          parse_resolve_url,
                          requested_revision, resolved_commit, walk_files)

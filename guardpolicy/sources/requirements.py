@@ -28,7 +28,6 @@ import re
 import shlex
 import urllib.parse
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Optional, Tuple
 
 from ..fileio import read_bytes_limited
