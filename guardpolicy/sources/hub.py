@@ -30,6 +30,7 @@ from urllib.parse import unquote, urlsplit
 # repo ids and endpoints live in guardpolicy.hubids; re-exported here for callers, tests and plugins
 from ..hubids import (_BAD_REF_CHARS, _PART, DEFAULT_ENDPOINT, effective_endpoint, normalize_endpoint,  # noqa: F401
                       valid_repo_id, valid_revision)
+from ..lockfile import LockError, read_lock
 from ..model import Finding, Location, ModelRef
 from .interface import Source, SourceError
 
@@ -284,8 +285,6 @@ class LockSource(Source):
 
     def collect(self) -> Iterator[ModelRef]:
         """Yield one ``ModelRef`` per ``[[repo]]`` (``SourceError`` for an unusable lock)."""
-        from ..lockfile import LockError, read_lock
-
         try:
             lock = read_lock(self.path)
         except LockError as exc:
