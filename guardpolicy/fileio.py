@@ -49,3 +49,20 @@ def toml_error_line(message: str, text: str):
     if "end of document" in message:
         return max(len(text.rstrip("\n").split("\n")), 1)
     return None
+
+
+def walk_files(root, skip_dirs=frozenset()) -> list:
+    """``(path inside root as POSIX, local path)`` for every file under ``root``, sorted by the
+    inner path; folders named in ``skip_dirs`` are not entered, symlinked folders are not followed
+    (``os.walk``'s default), symlinked files are listed."""
+    import os
+
+    out = []
+    root = os.fspath(root)
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in skip_dirs)
+        for name in filenames:
+            local = os.path.join(dirpath, name)
+            out.append((os.path.relpath(local, root).replace(os.sep, "/"), local))
+    out.sort()
+    return out

@@ -9,12 +9,13 @@ Answers are cached per run in ``CheckContext.cache`` so several rules cost one r
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional, Tuple
 
+from .fileio import walk_files as _walk_files
+from .hubids import effective_endpoint, endpoint_allowed, is_local_only  # noqa: F401  (is_local_only: re-exported)
 from .model import ModelRef
 
 #: a full commit id as the Hub gives it
@@ -53,8 +54,6 @@ class RepoFacts:
 
 def _endpoint(model: ModelRef) -> str:
     """The Hub endpoint ``model`` is fetched from (its own, ``HF_ENDPOINT``, or huggingface.co)."""
-    from .sources.hub import effective_endpoint
-
     return effective_endpoint(model)
 
 
@@ -109,8 +108,6 @@ def may_contact(model: ModelRef, context, policy=None) -> bool:
         return False
     if policy is None:
         return True
-    from .rules.source import endpoint_allowed
-
     return endpoint_allowed(_endpoint(model), policy.sources.get("hub_endpoints", ()))
 
 
@@ -150,12 +147,6 @@ def lookup_failure(model: ModelRef, context, policy=None) -> Optional[str]:
     return None
 
 
-def is_local_only(model: ModelRef) -> bool:
-    """A folder on disk standing for a repo (``guard check DIR``), not a Hub reference: rules about
-    references (pinning, endpoint, org, repo id, the Hub's scan) have nothing to judge."""
-    return bool((model.extra or {}).get("local_only"))
-
-
 def local_dir(model: ModelRef) -> Optional[Path]:
     """The folder holding this repo's files on disk, when the subject says so."""
     d = (model.extra or {}).get("local_dir")
@@ -164,13 +155,7 @@ def local_dir(model: ModelRef) -> Optional[Path]:
 
 def walk_files(root: Path) -> Tuple[str, ...]:
     """Relative POSIX paths of every file under ``root`` (skipping ``.cache``/``.git``), sorted."""
-    out = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
-        rel = Path(dirpath).relative_to(root)
-        for name in filenames:
-            out.append((rel / name).as_posix())
-    return tuple(sorted(out))
+    return tuple(rel for rel, _ in _walk_files(root, _SKIP_DIRS))
 
 
 def known_files(model: ModelRef, context, policy=None) -> Tuple[Tuple[str, ...], str]:

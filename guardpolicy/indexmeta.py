@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from .durations import parse_time  # noqa: F401  (re-exported: rules.release_age and callers)
+from .filenames import version_from_filename
 from .names import canonicalize_name
 
 DEFAULT_INDEX = "https://pypi.org/simple"
@@ -24,23 +26,6 @@ DEFAULT_INDEX = "https://pypi.org/simple"
 FACTS_TTL = 24 * 3600
 #: larger answers are not read (PyPI's biggest project pages are a few MB)
 MAX_PAGE = 20_000_000
-
-
-def parse_time(value) -> Optional[_dt.datetime]:
-    """A PEP 700 / ISO 8601 time (``2024-01-01T00:00:00Z``, with offset or fraction) as an aware datetime, or ``None``.
-
-    A ``datetime`` passes through (naive ones read as UTC).
-    """
-    if isinstance(value, _dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
-    try:
-        parsed = _dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=_dt.timezone.utc)
 
 
 def index_for(package) -> str:
@@ -79,8 +64,6 @@ def simple_json(index: str, name: str, timeout: float = 5.0) -> dict:
 
 def file_versions(data: dict, name: str) -> list:
     """``(version, upload time or None)`` for every file on a PEP 691 page (files whose version cannot be read are skipped)."""
-    # lazy: runtime.pip is only loaded when a page is actually read (it is large and imports pip-side helpers)
-    from .runtime.pip import version_from_filename
 
     out = []
     for f in data.get("files", ()) if isinstance(data.get("files"), list) else ():

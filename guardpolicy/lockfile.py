@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import List, Optional, Tuple
 
+from .hubids import valid_repo_id
 from .model import Location, ModelRef
 
 LOCK_VERSION = 1
@@ -156,8 +157,6 @@ def parse_lock(text: str, file: Optional[str] = None) -> Lock:
             raise LockError(msg, file, _line)
 
         rid, kind, commit = r.get("id"), r.get("kind", "model"), r.get("commit")
-        from .sources.hub import valid_repo_id
-
         if not isinstance(rid, str) or not valid_repo_id(rid):
             fail(f"repo id {rid!r} is not a valid Hub repository id")
         if kind not in KINDS:

@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping, Optional, Tuple, Union
 
+from .names import canonicalize_name
+
+
 def printable_path(path: str) -> str:
     """``path`` as shown in findings and reports: unchanged when it is valid Unicode; a file name
     whose bytes are not UTF-8 (decoded by Python with surrogate escapes) gets ``\\xNN`` escapes for
@@ -103,8 +106,6 @@ class PackageRef:
         """PEP 503 normalised name, or ``None`` when the name is unknown."""
         if self.name is None:
             return None
-        from .names import canonicalize_name
-
         return canonicalize_name(self.name)
 
     @property

@@ -64,8 +64,7 @@ def collect_refs(targets):
 def check_endpoints(refs, policy) -> None:
     """Refuse (``UsageError``) before any request when a ref's endpoint is not in ``[sources] hub_endpoints``."""
     from ..errors import UsageError
-    from ..rules.source import endpoint_allowed
-    from ..sources.hub import effective_endpoint
+    from ..hubids import effective_endpoint, endpoint_allowed
 
     allowed = policy.sources.get("hub_endpoints", ())
     for m in refs:

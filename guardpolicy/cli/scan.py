@@ -63,7 +63,7 @@ def lean_rules():
     """A rule table with the real ``format``/``pickle`` infos that accepts the other built-in rules' tables."""
     from collections.abc import Mapping
 
-    from ..rules import Option, RuleInfo
+    from ..ruleinfo import Option, RuleInfo
     from ..scan.ruleinfo import FORMAT, PICKLE
 
     real = {FORMAT.id: FORMAT, PICKLE.id: PICKLE}

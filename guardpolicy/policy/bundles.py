@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
+from ..durations import human_age, parse_duration
 from ..errors import PolicyError
 
 #: a policy is a few KiB; anything far larger is an attack or a mistake, not a policy
@@ -300,8 +301,6 @@ class Rejected(Exception):
 
 def bundle_info(data: bytes, url: str) -> BundleInfo:
     """Parse a bundle's self-description; ``Rejected`` when it is not valid TOML or malformed."""
-    from .schema import parse_duration
-
     try:
         doc = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -373,18 +372,9 @@ def usable_cached(ref: BundleRef, cache: BundleCache, meta: Mapping[str, Any], k
     if check_age:
         age = now - float(meta.get("confirmed_at", 0))
         if age > meta.get("max_age", 0):
-            return (f"the server last confirmed it {_ago(age)} ago, beyond the bundle's max_age of "
-                    f"{_ago(meta.get('max_age', 0))}")
+            return (f"the server last confirmed it {human_age(age, weeks=False)} ago, beyond the bundle's max_age of "
+                    f"{human_age(meta.get('max_age', 0), weeks=False)}")
     return None
-
-
-def _ago(seconds: float) -> str:
-    """``seconds`` as the largest whole unit: ``3d``, ``5h``, ``12m``, ``40s``."""
-    seconds = int(seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 def warn(message: str) -> None:
@@ -527,8 +517,6 @@ def _keys(extra: Iterable[str], env: Mapping[str, str]) -> Tuple[bytes, ...]:
 
 def _refresh_seconds(meta: Mapping[str, Any], env: Mapping[str, str]) -> float:
     """How long a confirmed copy is used without asking the server (``GUARD_BUNDLE_REFRESH`` overrides)."""
-    from .schema import parse_duration
-
     if env.get("GUARD_BUNDLE_REFRESH"):
         try:
             return parse_duration(env["GUARD_BUNDLE_REFRESH"])

@@ -21,6 +21,7 @@ from typing import Any, Iterable, Mapping, Optional
 
 from ..errors import PolicyError
 from . import schema
+from .locking import check_locks, locked_by
 from .merge import identity as _identity
 from .merge import merge_layers
 from .model import Layer, Policy, RuleSettings, Waiver
@@ -380,8 +381,6 @@ def build_policy(layers: list[Layer], rules: Mapping[str, Any], env: Mapping[str
     ``GUARD_MODE`` may always make the mode stricter; it may loosen it only when no layer set
     ``allow_mode_override = false`` and no layer locked ``mode``.
     """
-    from .locking import check_locks, locked_by
-
     check_locks(layers, rules)
     merged, prov = merge_layers(layers)
     defaults = {rid: RuleSettings(action=info.default_action,

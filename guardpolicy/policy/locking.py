@@ -29,6 +29,8 @@ from typing import Any, Mapping, Optional, Sequence
 
 from ..errors import PolicyError
 from . import schema
+from .merge import identity as _identity
+from .merge import merge_layers
 from .model import Layer
 from .positions import key_line
 
@@ -134,8 +136,6 @@ def trusted_by(layers: Sequence[Layer], i: int) -> list[int]:
     ``extends``; those land below the bundle but are not the bundle's, so its locks cover them.
     Layers whose parents are unknown (built by hand, not by the loader) trust everything below.
     """
-    from .merge import identity as _identity
-
     if layers[i].parents is None:
         return list(range(i + 1))
     index = {_identity(layer): k for k, layer in enumerate(layers[: i + 1])}
@@ -157,8 +157,6 @@ def check_locks(layers: Sequence[Layer], rules: Optional[Mapping[str, Any]] = No
     locking layer's own stack, in file order, so a value the locking layer overrides anyway is
     not held against them.
     """
-    from .merge import merge_layers
-
     rules = rules or {}
     trusted = {i: trusted_by(layers, i) for i, layer in enumerate(layers) if layer.data.get("locked")}
     for i, keep in trusted.items():

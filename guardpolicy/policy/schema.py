@@ -11,6 +11,9 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Tuple
 
+# the one duration grammar lives in guardpolicy.durations; re-exported for the loader and plugins
+from ..durations import DURATION_UNITS, parse_duration  # noqa: F401
+
 MODES = ("enforce", "warn", "off")
 ACTIONS = ("deny", "warn", "off")
 
@@ -149,20 +152,6 @@ SECTION_RULES = {
 
 #: Non-section names a ``locked`` entry may use besides section names and rule ids.
 LOCKABLE_KEYS = ("mode", "allow", "deny", "waivers", "rules")
-
-#: ``max_age`` / ``refresh`` durations: ``90s``, ``30m``, ``12h``, ``7d``, ``2w``.
-DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(text: str) -> int:
-    """Seconds in a duration such as ``7d`` or ``12h`` (``ValueError`` when malformed)."""
-    import re
-
-    m = re.fullmatch(r"\s*(\d+)\s*([smhdw])\s*", str(text))
-    if not m:
-        raise ValueError(f"expected a duration like 90s, 30m, 12h, 7d or 2w, got {text!r}")
-    return int(m.group(1)) * DURATION_UNITS[m.group(2)]
-
 
 #: ``[log] max_size`` units (binary: ``"10MB"`` is 10 MiB); a bare number is bytes.
 SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024 ** 2, "mb": 1024 ** 2,

@@ -6,44 +6,5 @@ through the ``guardpolicy`` entry-point group like any third-party plugin.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Tuple
-
-
-@dataclass(frozen=True)
-class Option:
-    """One option a rule accepts under ``[rules.<id>]``: its TOML type(s), default and help.
-
-    ``tighten`` says which way is stricter when a layer ``locked`` the rule: ``"true"`` /
-    ``"false"`` (that boolean is the strict value), ``"subset"`` / ``"superset"`` (a list may
-    only shrink / grow), ``"min"`` / ``"max"`` (a number may only go down / up). ``None``:
-    a locked rule's option may not change at all. ``choices``: the only values allowed (a
-    typo such as ``"deyn"`` is a policy error, not a silent fallback); ``minimum``: the
-    smallest number allowed.
-    """
-
-    type: Any
-    default: Any
-    help: str = ""
-    tighten: Optional[str] = None
-    choices: Tuple[Any, ...] = ()
-    minimum: Optional[int] = None
-
-
-@dataclass(frozen=True)
-class RuleInfo:
-    """What a rule is: stable id, summary, help text, default action, options, example.
-
-    ``subjects`` names the kinds it judges (``package``, ``index``, ``model``, ``file``).
-    ``allowlist``: the rule judges *names*, so the engine drops its findings on subjects
-    matching the policy's ``allow`` list (typosquat does; ``unpinned`` does not).
-    """
-
-    id: str
-    summary: str
-    help: str = ""
-    default_action: str = "deny"
-    options: Mapping[str, Option] = field(default_factory=dict)
-    example: str = ""
-    subjects: Tuple[str, ...] = ("package",)
-    allowlist: bool = False
+# defined in the bottom layer (guardpolicy.ruleinfo); re-exported here for rule modules and plugins
+from ..ruleinfo import Option, RuleInfo  # noqa: F401

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 
 from ..hookspecs import hookimpl
+from ..hubids import valid_repo_id
+from ..hubinfo import json_object, known_files, read_small_file
 from ..model import Finding, ModelRef
 from . import RuleInfo
 
@@ -34,8 +36,6 @@ _LOCAL = re.compile(r"^(\.{0,2}/|~|[A-Za-z]:[\\/])")
 
 def base_model_of(data: bytes):
     """``(base id, revision)`` from adapter_config.json bytes; ``(None, None)`` when absent or a local path."""
-    from ..hubinfo import json_object
-
     cfg = json_object(data)
     base, rev = cfg.get("base_model_name_or_path"), cfg.get("revision")
     if not isinstance(base, str) or not base.strip() or _LOCAL.match(base.strip()):
@@ -57,8 +57,6 @@ def guard_check_model(model, policy, context):
         return None
     if policy.rule("adapter").action == "off":  # findings below may carry their own action
         return None
-    from ..hubinfo import known_files, read_small_file
-
     files, origin = known_files(model, context, policy)
     if origin != "none" and ADAPTER_CONFIG not in files:
         return None
@@ -68,8 +66,6 @@ def guard_check_model(model, policy, context):
     base, revision = base_model_of(data)
     if base is None:
         return None
-    from ..sources.hub import valid_repo_id
-
     if not valid_repo_id(base):
         return [Finding(rule="adapter", subject=model.subject, location=model.location,
                         message=f"base model {base!r} in {ADAPTER_CONFIG} is not a valid Hub repo id",

@@ -10,6 +10,8 @@ treats a clean Hub scan as a clean bill: its own ``format``/``pickle`` rules sti
 from __future__ import annotations
 
 from ..hookspecs import hookimpl
+from ..hubids import is_local_only
+from ..hubinfo import HubLookupError, repo_facts
 from ..model import Finding
 from ..policy.schema import STR
 from . import Option, RuleInfo
@@ -46,15 +48,11 @@ def guard_check_model(model, policy, context):
     """Flag a repo the Hub's own security scan marks unsafe or suspicious (online only)."""
     if context is None or context.options.offline:
         return None
-    from ..hubinfo import is_local_only
-
     if is_local_only(model):
         return None
     settings = policy.rule("hub-scan")
     if settings.action == "off":  # no request when the policy turned the rule off
         return None
-    from ..hubinfo import HubLookupError, repo_facts
-
     pending = settings.get("pending", "warn")
     if pending not in _WEAKER:
         pending = "warn"

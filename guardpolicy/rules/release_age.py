@@ -14,7 +14,8 @@ import datetime as _dt
 from typing import Optional
 
 from ..hookspecs import hookimpl
-from ..indexmeta import DEFAULT_INDEX, index_for, parse_time  # noqa: F401  (tests and callers use them from here)
+from ..durations import human_age, parse_duration, parse_time  # noqa: F401  (tests and callers use them from here)
+from ..indexmeta import DEFAULT_INDEX, NotFound, file_versions, index_for, simple_json  # noqa: F401  (tests and callers use some from here)
 from ..model import Finding
 from . import Option, RuleInfo
 
@@ -33,19 +34,9 @@ RULE = RuleInfo(
     subjects=("package",),
 )
 
-def human_age(seconds: float) -> str:
-    """``"2h"``, ``"3d"``, ``"45m"``: the largest whole unit."""
-    seconds = max(0, int(seconds))
-    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
 
 def lookup_upload_time(index: str, name: str, version: str, timeout: float = 5.0) -> Optional[str]:
     """Earliest PEP 700 ``upload-time`` of ``name==version``'s files on ``index`` (PEP 691 JSON), or ``None``."""
-    from ..indexmeta import NotFound, file_versions, simple_json
-
     try:
         data = simple_json(index, name, timeout=timeout)
     except (NotFound, OSError, ValueError):
@@ -61,8 +52,6 @@ def guard_check_package(package, policy, context):
     wanted = settings.get("min_release_age") or ""
     if not wanted or settings.action == "off" or package.constraint:
         return None
-    from ..durations import parse_duration
-
     try:
         min_age = parse_duration(wanted)
     except ValueError as exc:

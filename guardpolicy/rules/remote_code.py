@@ -10,6 +10,7 @@ are applications, so they are not judged here.
 from __future__ import annotations
 
 from ..hookspecs import hookimpl
+from ..hubinfo import json_object, known_files, lookup_failure, read_small_file
 from ..model import Finding
 from . import RuleInfo
 
@@ -33,8 +34,6 @@ def python_files(paths) -> list:
 
 def auto_map_of(data: bytes) -> dict:
     """``{auto class: reference}`` from a config's ``auto_map`` (lists flattened; ``{}`` if none/invalid)."""
-    from ..hubinfo import json_object
-
     amap = json_object(data).get("auto_map")
     if not isinstance(amap, dict):
         return {}
@@ -61,8 +60,6 @@ def guard_check_model(model, policy, context):
     """Flag a model or dataset repo that ships Python files or an ``auto_map``."""
     if model.repo_type == "space":
         return None
-    from ..hubinfo import known_files, lookup_failure, read_small_file
-
     files, origin = known_files(model, context, policy)
     failed = lookup_failure(model, context, policy) if origin != "local" else None
     if failed:

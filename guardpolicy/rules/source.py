@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import re
 from urllib.parse import urlsplit
 
 from ..hookspecs import hookimpl
+# Hub endpoint matching lives in guardpolicy.hubids; re-exported here for callers and tests
+from ..hubids import HUB_ALIASES, effective_endpoint, endpoint_allowed, is_local_only, url_glob_matches  # noqa: F401
 from ..model import Finding
 from ..names import canonicalize_name
 from . import Option, RuleInfo
@@ -110,17 +111,6 @@ def resolve_dot_segments(path: str) -> str:
         return path
     resolved = posixpath.normpath(decoded)
     return "" if resolved == "." else "/" + resolved.lstrip("/")
-
-
-def url_glob_matches(url: str, pattern: str) -> bool:
-    """True when normalised ``url`` matches glob ``pattern`` or lies under what it matches.
-
-    ``*`` and ``?`` never match ``/``: ``https://*.acme.example/simple`` admits
-    ``https://pypi.acme.example/simple`` but not ``https://evil.example/.acme.example/simple``
-    (``fnmatch``'s ``*`` would, letting any host through an org's wildcard).
-    """
-    regex = "".join("[^/]*" if c == "*" else "[^/]" if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex + "(?:/.*)?", url, re.S) is not None
 
 
 def is_allowed_url(url: str, allowed) -> bool:
@@ -264,22 +254,6 @@ def guard_check_package(package, policy, context):
     return findings
 
 
-#: names of the public Hub that are the same endpoint
-HUB_ALIASES = {"https://huggingface.co", "https://hf.co", "https://www.huggingface.co"}
-
-
-def endpoint_allowed(endpoint: str, allowed) -> bool:
-    """True when the normalised ``endpoint`` equals (or glob-matches) an allowed endpoint."""
-    from ..sources.hub import normalize_endpoint
-
-    e = normalize_endpoint(endpoint)
-    for a in allowed:
-        n = normalize_endpoint(a)
-        if e == n or url_glob_matches(e, n) or (e in HUB_ALIASES and n in HUB_ALIASES):
-            return True
-    return False
-
-
 def org_allowed(repo_id: str, allowed) -> bool:
     """True when the repo's org (or, for entries with ``/``, the whole id) matches an allowed glob."""
     org = repo_id.split("/", 1)[0].lower() if "/" in repo_id else None
@@ -296,9 +270,6 @@ def org_allowed(repo_id: str, allowed) -> bool:
 @hookimpl
 def guard_check_model(model, policy, context):
     """Flag a Hub endpoint or org outside ``hub_endpoints`` / ``hub_orgs``."""
-    from ..hubinfo import is_local_only
-    from ..sources.hub import effective_endpoint
-
     if is_local_only(model):
         return None
 

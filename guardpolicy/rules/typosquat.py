@@ -28,7 +28,10 @@ from functools import lru_cache
 from dataclasses import dataclass
 from typing import Any, Optional, Tuple
 
+from ..durations import parse_duration
 from ..hookspecs import hookimpl
+from ..hubids import is_local_only
+from ..indexmeta import index_for, project_facts
 from ..model import Finding
 from ..names import canonicalize_name
 from . import Option, RuleInfo
@@ -230,9 +233,6 @@ def _confirm_online(found: Finding, package, policy, context) -> Finding:
     """Grade a weak match with what the index says: established -> note; brand new and imitating a top name -> deny."""
     from dataclasses import replace
 
-    from ..durations import parse_duration
-    from ..indexmeta import index_for, project_facts
-
     settings = policy.rule("typosquat")
     key = ("typosquat-facts", package.name, index_for(package))
     if key not in context.cache:
@@ -314,8 +314,6 @@ def check_repo(repo_id: str, repo_type: str, policy) -> Optional[Finding]:
 @hookimpl
 def guard_check_model(model, policy, context):
     """Flag a Hub repo whose org or name imitates a well-known org or popular repo."""
-    from ..hubinfo import is_local_only
-
     if is_local_only(model):
         return None
     found = check_repo(model.repo_id, model.repo_type, policy)

@@ -22,6 +22,8 @@ from typing import Dict
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from ..hookspecs import hookimpl
+from ..hubids import is_local_only
+from ..hubinfo import HubLookupError, repo_facts
 from ..model import Finding, PackageRef
 from ..names import canonicalize_name
 from . import RuleInfo
@@ -155,8 +157,6 @@ def is_commit_id(revision) -> bool:
 @hookimpl
 def guard_check_model(model, policy, context):
     """Flag a Hub reference whose revision is not a full commit id."""
-    from ..hubinfo import is_local_only
-
     if is_commit_id(model.revision) or is_local_only(model):
         return None
     what = f"revision {model.revision!r} is a branch or tag, not a commit id" if model.revision else \
@@ -174,8 +174,6 @@ def guard_check_model(model, policy, context):
 
 def _current_commit(model, context, policy=None):
     """The commit the revision points at now (only when online; ``None`` otherwise)."""
-    from ..hubinfo import HubLookupError, repo_facts
-
     try:
         facts = repo_facts(model, context, policy)
     except HubLookupError:

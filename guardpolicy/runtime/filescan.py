@@ -16,8 +16,8 @@ import sys
 import threading
 from typing import Iterable, Optional
 
+from ..hashing import sha256_file
 from ..model import Finding
-from .hub_checks import sha256_file
 
 _lock = threading.Lock()
 #: (device, inode, size, mtime_ns) -> sha256

@@ -7,11 +7,11 @@ and the patches in ``guardpolicy.runtime.hf`` stay thin.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from typing import Any, Iterable, Mapping, Optional, Tuple
 
+from ..fileio import walk_files as _walk_files
 from ..model import Finding, ModelRef
 
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -131,15 +131,6 @@ def needs_scan(path: str, policy) -> bool:
     return hub_settings(policy)[1] and format_by_name(path) in PICKLE_FORMATS
 
 
-def sha256_file(path: str, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, streamed."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def commit_from_path(path: str) -> Optional[str]:
     """The commit of a cached file or snapshot folder (``.../snapshots/<sha>[/...]``), or ``None``."""
     parts = str(path).replace("\\", "/").rstrip("/").split("/")
@@ -151,13 +142,7 @@ def commit_from_path(path: str) -> Optional[str]:
 
 def walk_files(root: str) -> list:
     """``(path inside the repo, local path)`` for every file under a snapshot / local_dir folder."""
-    out = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-        for name in sorted(filenames):
-            local = os.path.join(dirpath, name)
-            out.append((os.path.relpath(local, root).replace(os.sep, "/"), local))
-    return out
+    return _walk_files(root, SKIP_DIRS)
 
 
 _FS_TYPES = {"datasets": "dataset", "spaces": "space", "models": "model"}

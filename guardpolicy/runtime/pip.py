@@ -29,6 +29,8 @@ import sys
 import threading
 from typing import Any, Iterable, Optional
 
+from ..filenames import version_from_filename  # noqa: F401  (small, stdlib-only; tests import it from here)
+
 BUILD_ENV_VAR = "GUARDPOLICY_PIP_BUILD_DEPS"
 _logger = logging.getLogger("pip._internal.guardpolicy")
 _local = threading.local()
@@ -57,19 +59,6 @@ def index_base(page_url: str, name: Optional[str]) -> str:
     if name and head and canonicalize_name(last) == canonicalize_name(name):
         return head
     return stripped
-
-
-def version_from_filename(filename: str, name: Optional[str]) -> Optional[str]:
-    """The version in a wheel (``n-1.0-py3-none-any.whl``) or sdist (``n-1.0.tar.gz``) file name."""
-    if filename.endswith(".whl"):
-        parts = filename[:-4].split("-")
-        return parts[1] if len(parts) >= 5 else None
-    for ext in (".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar"):
-        if filename.endswith(ext):
-            stem = filename[: -len(ext)]
-            head, sep, ver = stem.rpartition("-")
-            return ver if sep and head and ver and ver[0].isdigit() else None
-    return None
 
 
 def link_origin(link) -> Optional[tuple]:
@@ -200,7 +189,7 @@ def sdist_identity(link) -> tuple:
     for a local archive whose file name says nothing, its ``PKG-INFO`` read with ``tarfile`` /
     ``zipfile`` (no extraction, no build).
     """
-    from ..sources.requirements import sdist_name_version
+    from ..filenames import sdist_name_version
 
     filename = getattr(link, "filename", "") or ""
     name, version = sdist_name_version(filename)
@@ -251,7 +240,7 @@ def is_archive_link(link) -> bool:
         return False
     if getattr(link, "is_existing_dir", lambda: False)():
         return False  # the user's own project folder (`pip install .`)
-    from ..sources.requirements import SDIST_SUFFIXES
+    from ..filenames import SDIST_SUFFIXES
 
     return (getattr(link, "filename", "") or "").lower().endswith(tuple(SDIST_SUFFIXES) + (".zip",))
 
@@ -682,7 +671,7 @@ def hold_back(candidates: list, project_name: str, now=None) -> list:
         return candidates
     import datetime as _dt
 
-    from ..rules.release_age import human_age, parse_time  # lazy: only when the policy holds versions back
+    from ..durations import human_age, parse_time  # lazy: only when the policy holds versions back
 
     now = now or _dt.datetime.now(_dt.timezone.utc)
     kept, held = [], []

@@ -8,7 +8,7 @@ plugin machinery (pluggy) on its start-up path; ``guardpolicy.rules.format.RULE`
 from __future__ import annotations
 
 from ..policy.schema import STR, STRLIST
-from ..rules import Option, RuleInfo
+from ..ruleinfo import Option, RuleInfo
 from .profiles import DEFAULT as _DEFAULT_PROFILES
 from .profiles import KNOWN as _PROFILES
 

@@ -11,7 +11,8 @@ import fnmatch
 import re
 from typing import Iterator, Optional, Tuple
 
-_CANON = re.compile(r"[-_.]+")
+from ..names import canonicalize_name
+
 _SEPARATORS = re.compile(r"[-_.\s]+")
 
 #: Look-alike characters after lower-casing. ``l``, ``I`` (lower-cased to ``i``) and ``1`` look
@@ -23,8 +24,9 @@ _DIGRAPHS = (("rn", "m"), ("vv", "w"), ("cl", "d"))
 
 
 def canonicalize(name: str) -> str:
-    """PEP 503 normalisation: lower case, each run of ``-``, ``_``, ``.`` becomes one ``-``."""
-    return _CANON.sub("-", name.strip()).lower()
+    """PEP 503 normalisation (``names.canonicalize_name``) of ``name`` with surrounding blanks removed
+    (names read from data files and user input may carry them)."""
+    return canonicalize_name(name.strip())
 
 
 def strip_separators(name: str) -> str:

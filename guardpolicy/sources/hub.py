@@ -27,10 +27,13 @@ from pathlib import Path
 from typing import Iterator, List, Optional, Tuple, Union
 from urllib.parse import unquote, urlsplit
 
+# repo ids and endpoints live in guardpolicy.hubids; re-exported here for callers, tests and plugins
+from ..hubids import (_BAD_REF_CHARS, _PART, DEFAULT_ENDPOINT, effective_endpoint, normalize_endpoint,  # noqa: F401
+                      valid_repo_id, valid_revision)
+from ..lockfile import LockError, read_lock
 from ..model import Finding, Location, ModelRef
 from .interface import Source, SourceError
 
-DEFAULT_ENDPOINT = "https://huggingface.co"
 #: host names that are always the public Hub
 HUB_HOSTS = ("huggingface.co", "www.huggingface.co", "hf.co")
 #: ``hf:`` prefixes -> repo type
@@ -44,9 +47,6 @@ RESERVED_OWNERS = frozenset({
 })
 #: URL actions after ``ORG/NAME`` that carry a revision
 REV_ACTIONS = ("tree", "blob", "resolve", "commit", "raw", "edit")
-#: a Hub repo id part: letters, digits, ``-``, ``_``, ``.``; no leading/trailing ``-``/``.``,
-#: no ``--`` or ``..`` (huggingface_hub's ``validate_repo_id`` rules), at most 96 characters
-_PART = re.compile(r"^(?!.*(--|\.\.))[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?$")
 _DIST_SUFFIXES = (".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz", ".egg")
 REFS_SUFFIX = ".hfrefs"
 #: ref-list sniffing reads at most this much of a file
@@ -55,49 +55,6 @@ SNIFF_LIMIT = 1 << 20
 
 class RefError(ValueError):
     """A string that looks like a Hub reference but is not a valid one (message says why)."""
-
-
-def valid_repo_id(repo_id: str) -> bool:
-    """True for ``org/name`` or a legacy ``name`` made of valid Hub id parts."""
-    parts = repo_id.split("/")
-    return 1 <= len(parts) <= 2 and all(_PART.match(p) for p in parts)
-
-
-_BAD_REF_CHARS = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
-
-
-def valid_revision(rev: str) -> bool:
-    """True for a revision git could name (``git check-ref-format`` rules): a branch, tag,
-    ``refs/pr/N``, or commit id; never ``..``, ``@{``, control characters, spaces, ``~^:?*[\\``,
-    an empty component, a component starting with ``.`` or ending with ``.lock``, or a trailing ``.``."""
-    if not rev or rev == "@" or ".." in rev or "@{" in rev or _BAD_REF_CHARS.search(rev) or rev.endswith("."):
-        return False
-    return all(part and not part.startswith(".") and not part.endswith(".lock") for part in rev.split("/"))
-
-
-def normalize_endpoint(url: str) -> str:
-    """``scheme://host[:port][/path]`` lower-cased host, no default port, no trailing slash."""
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # a host "[" without "]": not an endpoint anything can reach
-        return url.rstrip("/")
-    if not parts.scheme or not parts.netloc:
-        return url.rstrip("/")
-    host = (parts.hostname or "").lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
-    netloc = host if port in (None, default) else f"{host}:{port}"
-    return f"{parts.scheme.lower()}://{netloc}{parts.path.rstrip('/')}"
-
-
-def effective_endpoint(model: ModelRef, env: Optional[dict] = None) -> str:
-    """The endpoint a ref is fetched from: its own, else ``HF_ENDPOINT``, else the public Hub."""
-    env = os.environ if env is None else env
-    return normalize_endpoint(model.endpoint or env.get("HF_ENDPOINT") or DEFAULT_ENDPOINT)
 
 
 def parse_hf_ref(text: str, location: Optional[Location] = None) -> ModelRef:
@@ -328,8 +285,6 @@ class LockSource(Source):
 
     def collect(self) -> Iterator[ModelRef]:
         """Yield one ``ModelRef`` per ``[[repo]]`` (``SourceError`` for an unusable lock)."""
-        from ..lockfile import LockError, read_lock
-
         try:
             lock = read_lock(self.path)
         except LockError as exc:

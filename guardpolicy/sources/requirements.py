@@ -26,11 +26,14 @@ import optparse
 import os
 import re
 import shlex
-import urllib.parse
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator, Mapping, Optional, Tuple
 
+from ..facts import pinned_version  # noqa: F401  (re-exported: sources and tests use it from here)
 from ..fileio import read_bytes_limited
+# file-name parsers live in guardpolicy.filenames; re-exported here for callers and tests
+from ..filenames import SDIST_SUFFIXES, WHEEL_RE, base_name, sdist_name_version  # noqa: F401
+from ..filenames import wheel_name_version as _wheel_name_version
 from ..model import Finding, IndexRef, Location, PackageRef
 from .interface import Source, SourceError
 
@@ -49,7 +52,6 @@ EGG_NAME_RE = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(\[[^\]]
 EGG_NAME_PREFIX_RE = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(\[[^\]]*\])?\s*(?:[<>=!~;]|$)")
 EXTRAS_SUFFIX_RE = re.compile(r"^(.+)(\[[^\]]+\])$")
 HASH_FRAGMENT_RE = re.compile(r"[#&](sha1|sha224|sha256|sha384|sha512|md5)=([0-9a-fA-F]+)")
-WHEEL_RE = re.compile(r"^(?P<name>[^\s-]+?)-(?P<ver>[^\s-]+?)(-(?P<build>\d[^-]*))?-(?P<pyver>[^\s-]+?)-(?P<abi>[^\s-]+?)-(?P<plat>[^\s-]+?)\.whl$", re.I)
 
 #: URL schemes pip accepts for a requirement (``pip._internal.vcs.is_url``), plus plain
 #: ``git:``/``hg:``/``bzr:`` which pip accepts for ``-e`` (it prefixes ``git+``).
@@ -326,29 +328,10 @@ def egg_fragment(url: str) -> Tuple[Optional[str], Tuple[str, ...]]:
 
 def wheel_name_version(filename: str) -> Tuple[str, str]:
     """(name, version) from a wheel file name; ``LineError`` when it is not one."""
-    base = filename.rsplit("/", 1)[-1].split("#", 1)[0].split("?", 1)[0]
-    match = WHEEL_RE.match(urllib.parse.unquote(base))
-    if not match:
-        raise LineError(f"{base!r} is not a valid wheel file name")
-    return match.group("name"), match.group("ver")
-
-
-SDIST_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tbz", ".txz", ".tar", ".zip")
-_SDIST_STEM = re.compile(r"^(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)-(?P<ver>[0-9][0-9A-Za-z.+!_]*)$")
-
-
-def sdist_name_version(filename: str) -> Tuple[Optional[str], Optional[str]]:
-    """(name, version) from an sdist archive name (``crypt-1.0.tar.gz``), or ``(None, None)``.
-
-    The archive's own metadata is what pip installs; the file name is what a person reads, so it
-    is judged (typosquat, malicious, deny list) rather than leaving a direct URL unnamed.
-    """
-    base = urllib.parse.unquote(filename.rsplit("/", 1)[-1].split("#", 1)[0].split("?", 1)[0])
-    suffix = next((s for s in SDIST_SUFFIXES if base.lower().endswith(s)), None)
-    if suffix is None:
-        return None, None
-    match = _SDIST_STEM.match(base[: -len(suffix)])
-    return (match.group("name"), match.group("ver")) if match else (None, None)
+    parsed = _wheel_name_version(filename)
+    if parsed is None:
+        raise LineError(f"{base_name(filename)!r} is not a valid wheel file name")
+    return parsed
 
 
 def url_hashes(url: str) -> Tuple[str, ...]:
@@ -394,15 +377,6 @@ def redact_text(text: str) -> str:
         return f"{scheme}****@" if plain_http else match.group(0)
 
     return _AUTH_IN_TEXT.sub(sub, text)
-
-
-def pinned_version(specifier) -> Optional[str]:
-    """The version of a single ``==X`` (no wildcard) or ``===X`` specifier, else ``None``."""
-    items = list(specifier)
-    if len(items) == 1 and items[0].version.strip() and (
-            items[0].operator == "===" or (items[0].operator == "==" and "*" not in items[0].version)):
-        return items[0].version
-    return None
 
 
 @dataclass(frozen=True)
