@@ -101,7 +101,7 @@ def facts_from_page(data: dict, name: str) -> ProjectFacts:
 
 def _facts_cache(env=None) -> Path:
     # lazy: the decision cache module is needed only when a network answer is remembered
-    from .runtime.cache import default_dir
+    from .userfiles import default_dir
 
     return default_dir(env=env) / "project-facts"
 

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent / "guardpolicy"
 
 #: modules that may import only each other (and the stdlib / ``packaging``)
 BOTTOM = frozenset({"model", "names", "durations", "filenames", "hashing", "hubids", "ruleinfo", "facts",
+                    "userfiles", "notices",
                     "errors", "fileio", "dirs"})
 
 

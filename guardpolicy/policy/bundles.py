@@ -324,7 +324,7 @@ def bundle_info(data: bytes, url: str) -> BundleInfo:
         refresh = parse_duration(bundle.get("refresh", DEFAULT_REFRESH))
     except ValueError as exc:
         raise Rejected(str(exc)) from None
-    return BundleInfo(revision, expires, max_age, refresh)
+    return BundleInfo(revision, expires, int(max_age), int(refresh))
 
 
 def check_candidate(ref: BundleRef, data: bytes, signature: Optional[bytes], keys: Tuple[bytes, ...],

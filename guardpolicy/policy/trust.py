@@ -22,24 +22,11 @@ import sys
 from pathlib import Path
 from typing import List, Mapping, Optional, Tuple
 
+from ..notices import _said, said_since, say  # noqa: F401  (re-exported: the loader and tests use them from here)
+
 #: the machine-wide config folder every floor starts from
 SYSTEM_DIR = Path("/etc/guard")
 POLICY_FILE = "guard.toml"
-
-#: every line ``say`` printed in this process, in order (the compiled policy cache replays a load's lines)
-_said: dict = {}
-
-
-def say(message: str) -> None:
-    """One ``guard: ...`` line on stderr, once per process (the CLI and the pip hook both load policies)."""
-    if message not in _said:
-        _said[message] = None
-        print(f"guard: {message}", file=sys.stderr)
-
-
-def said_since(mark: int) -> tuple:
-    """The lines ``say`` printed after the first ``mark`` of them (``mark = len(_said)`` taken earlier)."""
-    return tuple(_said)[mark:]
 
 
 def untrusted_reason(path: Path, st: Optional[os.stat_result] = None) -> Optional[str]:

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Iterable, Optional
 
-from .private import KEY_NAME, default_dir, own_dir, own_file, private_key  # noqa: F401  (re-exported)
+from ..userfiles import KEY_NAME, default_dir, own_dir, own_file, private_key  # noqa: F401  (re-exported)
 
 DB_NAME = "decisions.sqlite3"
 SCHEMA_VERSION = 1

@@ -108,14 +108,14 @@ def _stat_state(path: str) -> Optional[tuple]:
 
 
 def _folder(env: Mapping[str, str]) -> Path:
-    from .private import default_dir
+    from ..userfiles import default_dir
 
     return default_dir(None, env)
 
 
 def _read(folder: Path) -> dict:
     """The verified entries (``{}`` when missing, not the user's own, tampered with or unreadable)."""
-    from .private import private_key
+    from ..userfiles import private_key
 
     path = folder / FILE_NAME
     try:
@@ -153,7 +153,7 @@ def _read(folder: Path) -> dict:
 
 def _write(folder: Path, entries: dict) -> None:
     """Replace the file atomically with ``entries`` (HMAC first); errors propagate (the caller ignores them)."""
-    from .private import own_dir, private_key
+    from ..userfiles import own_dir, private_key
 
     own_dir(folder)
     key = private_key(folder)

@@ -1,8 +1,8 @@
 """The user's own cache folder: where it is, the ownership checks, and the per-user secret.
 
-Shared by the decision cache (``runtime.cache``) and the compiled policy cache
-(``runtime.policy_cache``); apart from the former so that taking a compiled policy does not
-import sqlite3. A folder or file that another user owns, that others may write, or that is a
+Shared by the decision cache (``runtime.cache``), the compiled policy cache
+(``runtime.policy_cache``) and the index metadata cache (``indexmeta``): a bottom-layer module
+(stdlib only), apart from the decision cache so that taking a compiled policy does not import sqlite3. A folder or file that another user owns, that others may write, or that is a
 symlink turns the caches off (one warning line), never on.
 """
 
@@ -22,14 +22,14 @@ def default_dir(policy=None, env=None) -> Path:
         return Path(env["GUARD_CACHE_DIR"]).expanduser()
     if policy is not None and policy.section("cache").get("path"):
         return Path(policy.section("cache")["path"]).expanduser()
-    from ..dirs import user_cache_dir
+    from .dirs import user_cache_dir
 
     return Path(user_cache_dir("guard"))
 
 
 def _refuse(path: Path, why: str) -> None:
     """Say once that the cache is off because of ``path``, and raise ``OSError``."""
-    from ..policy.trust import say
+    from .notices import say
 
     say(f"decision cache off: {path} {why}")
     raise OSError(f"{path} {why}")
