@@ -14,6 +14,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 
 import pickle_payloads as P  # noqa: E402
+
 from guardpolicy import scan_path  # noqa: E402
 
 

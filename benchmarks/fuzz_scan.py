@@ -19,10 +19,11 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 
-from guardpolicy.scan.containers import Scanner  # noqa: E402
-from guardpolicy.scan.limits import ScanLimits  # noqa: E402
 from scan_corpus import seeds  # noqa: E402
 from test_scan_fuzz import SNIPPETS  # noqa: E402
+
+from guardpolicy.scan.containers import Scanner  # noqa: E402
+from guardpolicy.scan.limits import ScanLimits  # noqa: E402
 
 LIMITS = ScanLimits(max_decompressed=64 << 20, max_opcodes=500_000)
 

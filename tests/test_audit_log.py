@@ -12,12 +12,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import run_guard
 
 from guardpolicy.audit.log import append_records, records_for
 from guardpolicy.audit.query import LogFilter, parse_since, read_records
 from guardpolicy.model import Decision, Finding, IndexRef, Location, PackageRef
-
-from conftest import run_guard
 
 REQS = "--extra-index-url http://evil.example/simple\nrequests==2.32.3 --hash=sha256:" + "ab" * 32 + "\nnumpy\nflask>=2\n"
 

@@ -18,15 +18,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from conftest import run_guard
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from guardpolicy.policy.bundles import fetch_bundle, parse_ref
 from guardpolicy.errors import PolicyError
 from guardpolicy.policy import load_policy
-
-from conftest import run_guard
-
+from guardpolicy.policy.bundles import fetch_bundle, parse_ref
 
 # ---------------------------------------------------------------- the bundle server
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-import pytest
-
 import huggingface_hub as hf
+import pytest
 from huggingface_hub import HfApi, hf_hub_download, snapshot_download  # noqa: E402
 from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError  # noqa: E402
 

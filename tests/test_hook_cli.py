@@ -13,6 +13,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 from pipindex import make_venv, pip_env
+
 from guardpolicy.cli import hook
 
 

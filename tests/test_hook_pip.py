@@ -18,7 +18,7 @@ import pytest
 # real pip in real venvs against a local index on 127.0.0.1
 pytestmark = [pytest.mark.slow, pytest.mark.network]
 
-from pipindex import Index, build_sdist, build_wheel, make_venv, now_iso, pip_env, write_tar_gz, BACKEND
+from pipindex import BACKEND, Index, build_sdist, build_wheel, make_venv, now_iso, pip_env, write_tar_gz
 
 PIP_WHEELS = sorted(Path(os.environ["GUARD_TEST_PIP_WHEELS"]).glob("pip-*.whl")) if os.environ.get("GUARD_TEST_PIP_WHEELS") else []
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tomllib
 
 import pytest
+import tomllib
 
 # the real huggingface_hub client and guard CLI subprocesses against the fake Hub server
 pytestmark = [pytest.mark.slow, pytest.mark.network]
 
-from guardpolicy.lockfile import Lock, LockedFile, LockedRepo, LockError, dumps_lock, parse_lock, safe_relpath
-from guardpolicy.hashing import sha256_file, sha256_files
-
 import huggingface_hub  # noqa: E402,F401  (a runtime dependency: a failed import fails)
+
+from guardpolicy.hashing import sha256_file, sha256_files
+from guardpolicy.lockfile import Lock, LockedFile, LockedRepo, LockError, dumps_lock, parse_lock, safe_relpath
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 WEIGHTS = os.urandom(3000)

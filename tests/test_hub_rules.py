@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import os
 
+import huggingface_hub  # noqa: E402,F401  (a runtime dependency: a failed import fails)
 import pytest
 
 from guardpolicy.engine import CheckOptions, Engine
 from guardpolicy.model import ModelRef
 from guardpolicy.policy import load_policy
-
-import huggingface_hub  # noqa: E402,F401  (a runtime dependency: a failed import fails)
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 ONLINE, OFFLINE = CheckOptions(offline=False), CheckOptions(offline=True)

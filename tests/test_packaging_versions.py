@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 
 OLDEST = ROOT / "requirements" / "packaging-oldest.txt"

@@ -12,22 +12,25 @@ import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import pytest
-
 import guardpolicy_pip_audit  # noqa: E402,F401  (README's test command installs it: a missing plugin must fail, not skip)
-
-from packaging.version import Version
-
+import pytest
+from conftest import run_guard
 from guardpolicy_pip_audit.database import MAX_RECORD_BYTES, OsvDatabase, load_index
 from guardpolicy_pip_audit.interface import Advisory, VulnerabilitySourceError
-from guardpolicy_pip_audit.osv import (affects, cvss2_base_score, cvss3_base_score, fixed_versions, level_of_score,
-                                       range_affects, severity_of)
+from guardpolicy_pip_audit.osv import (
+    affects,
+    cvss2_base_score,
+    cvss3_base_score,
+    fixed_versions,
+    level_of_score,
+    range_affects,
+    severity_of,
+)
 from guardpolicy_pip_audit.service import PipAuditService, vulns_url
 from guardpolicy_pip_audit.vulnerability import matching_ignore, pinned_version
+from packaging.version import Version
 
 from guardpolicy.model import PackageRef
-
-from conftest import run_guard
 
 OSV = Path(__file__).parent / "data" / "osv"
 RECORDS = {p.stem: json.loads(p.read_text()) for p in OSV.glob("*.json")}
@@ -452,8 +455,9 @@ def test_unreachable_service_is_one_finding(tmp_path):
 
 
 def test_online_service_only_on_an_explicit_check_unless_the_policy_says_always():
-    from guardpolicy.engine import CheckOptions
     from guardpolicy_pip_audit.vulnerability import use_online_service
+
+    from guardpolicy.engine import CheckOptions
 
     cli_online = CheckOptions(offline=False, origin="cli")
     pip_hook = CheckOptions(offline=False, origin="runtime-pip")

@@ -39,8 +39,9 @@ def test_runtime_gate_fails_closed_when_a_plugin_cannot_load(tmp_path):
 
 
 def test_builtin_rules_are_registered_under_their_entry_point_names():
-    import tomllib
     from pathlib import Path
+
+    import tomllib
 
     from guardpolicy.plugins import BUILTIN_PLUGINS, get_plugin_manager
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pluggy
 import pytest
+from conftest import ROOT, run_guard
 
 from guardpolicy.engine import CheckOptions, Engine
 from guardpolicy.errors import PolicyError
@@ -18,8 +19,6 @@ from guardpolicy.policy import discover_policy_ref, load_policy, shipped_policy_
 from guardpolicy.policy.loader import shipped_dir
 from guardpolicy.policy.positions import key_line
 from guardpolicy.rules import Option, RuleInfo
-
-from conftest import ROOT, run_guard
 
 TODAY = dt.date(2026, 6, 1)
 
@@ -400,9 +399,10 @@ class _NameRule:
 
 
 def _pm_with_name_rule():
+    import importlib
+
     from guardpolicy import hookspecs
     from guardpolicy.plugins import BUILTIN_PLUGINS
-    import importlib
 
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
@@ -667,7 +667,8 @@ def test_cli_says_when_mode_flag_is_ignored(tmp_path):
 
 # ---------------------------------------------------------------- key_line properties
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 _keys = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x24F, blacklist_characters="\x7f"),
                 min_size=1, max_size=8)

@@ -7,13 +7,12 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import run_guard
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
 from guardpolicy.model import Decision, FileRef, Finding, IndexRef, Location, ModelRef, PackageRef
 from guardpolicy.report.cyclonedx import CycloneDxFormat, cdx_hash, hf_purl, pypi_purl
-
-from conftest import run_guard
 
 OSV = Path(__file__).parent / "data" / "osv"
 SHA_A = "03e47ad063331dd6a3f04a43eddca8a966a26ba0c5b7207a9a9e4e08f1b29419"

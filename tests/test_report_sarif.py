@@ -9,11 +9,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from conftest import run_guard
 
 from guardpolicy.model import Decision, Finding, Location
 from guardpolicy.report.sarif import SarifFormat, fingerprint, rule_name
-
-from conftest import run_guard
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
 OSV = Path(__file__).parent / "data" / "osv"

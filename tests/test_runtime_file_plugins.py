@@ -19,7 +19,6 @@ import pytest
 pytestmark = [pytest.mark.slow, pytest.mark.network]
 
 import huggingface_hub  # noqa: E402,F401  (a runtime dependency: a failed import fails)
-
 from runtime_support import outcomes, run_hooked, safetensors_bytes  # noqa: E402
 
 try:

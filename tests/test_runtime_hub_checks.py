@@ -9,10 +9,24 @@ import pytest
 from guardpolicy.model import ModelRef
 from guardpolicy.policy.model import Policy
 from guardpolicy.runtime import filescan
-from guardpolicy.runtime.hub_checks import (commit_from_path, format_by_name, is_commit, join_repo_path,
-                                            lock_commit_findings, lock_entry, lock_file_findings, lock_name_findings,
-                                            lock_path, name_findings, needs_scan, parse_fs_path, parse_lock,
-                                            requested_revision, resolved_commit, walk_files)
+from guardpolicy.runtime.hub_checks import (
+    commit_from_path,
+    format_by_name,
+    is_commit,
+    join_repo_path,
+    lock_commit_findings,
+    lock_entry,
+    lock_file_findings,
+    lock_name_findings,
+    lock_path,
+    name_findings,
+    needs_scan,
+    parse_fs_path,
+    parse_lock,
+    requested_revision,
+    resolved_commit,
+    walk_files,
+)
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 SHA2 = "fedcba9876543210fedcba9876543210fedcba98"

@@ -8,7 +8,6 @@ own objects (classes, paths, partials, process pools) still travel.
 from __future__ import annotations
 
 import pytest
-
 from runtime_support import evil_pickle, outcomes, run_hooked
 
 pytestmark = pytest.mark.slow  # hooked interpreters in subprocesses

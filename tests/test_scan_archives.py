@@ -22,11 +22,11 @@ import types
 import zipfile
 import zlib
 
+import pickle_payloads as P
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import pickle_payloads as P
 from guardpolicy import scan_path
 from guardpolicy.scan import sevenzip, streams
 from guardpolicy.scan.containers import Scanner

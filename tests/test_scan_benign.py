@@ -9,6 +9,10 @@ import zipfile
 
 import pytest
 
+# real torch checkpoints of every kind: torch's import alone is seconds, so the whole module runs with the
+# slow set (and is not even imported for -m "not slow": see conftest.pytest_ignore_collect)
+pytestmark = pytest.mark.slow
+
 torch = pytest.importorskip("torch")
 np = pytest.importorskip("numpy")
 

@@ -6,9 +6,8 @@ import json
 import os
 import pickle
 
-import pytest
-
 import pickle_payloads as P
+import pytest
 from conftest import run_guard
 
 EVIL = P.call_global("os", "system")

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import pickle
 
+import pickle_payloads as P
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scan_corpus import seeds
 
-import pickle_payloads as P
 from guardpolicy.scan.containers import Scanner
 from guardpolicy.scan.limits import ScanLimits
 from guardpolicy.scan.pickle_vm import scan_stream
-from scan_corpus import seeds
 
 SEEDS = seeds()
 LIMITS = ScanLimits(max_decompressed=64 << 20, max_opcodes=200_000)

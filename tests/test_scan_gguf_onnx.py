@@ -13,12 +13,12 @@ import struct
 import time
 import zipfile
 
+import chat_templates as T
 import pytest
+from conftest import run_guard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import chat_templates as T
-from conftest import run_guard
 from guardpolicy import scan_path
 from guardpolicy.scan import chat_template as ct
 from guardpolicy.scan.containers import Scanner

@@ -10,9 +10,9 @@ import tarfile
 import zipfile
 import zlib
 
+import pickle_payloads as P
 import pytest
 
-import pickle_payloads as P
 from guardpolicy import scan_path
 from guardpolicy.scan.containers import Scanner
 from guardpolicy.scan.limits import ScanLimits

@@ -14,8 +14,8 @@ import struct
 from pathlib import Path
 
 import pytest
-
 from conftest import run_guard
+
 from guardpolicy import scan_path
 from guardpolicy.scan.detect import sniff
 

@@ -32,6 +32,7 @@ sp = pytest.importorskip("scipy.sparse")
 
 import pickle_payloads as P  # noqa: E402
 from conftest import run_guard  # noqa: E402
+
 from guardpolicy import load_policy, scan_path  # noqa: E402
 from guardpolicy.scan import allowlist, profiles  # noqa: E402
 from guardpolicy.scan.allowlist import danger, is_safe, named_danger  # noqa: E402
@@ -55,9 +56,24 @@ class Evil:
 
 
 def sklearn_objects():
-    from sklearn import (calibration, cluster, compose, decomposition, ensemble, feature_extraction, impute,
-                         linear_model, model_selection, naive_bayes, neighbors, neural_network, pipeline,
-                         preprocessing, svm, tree)
+    from sklearn import (
+        calibration,
+        cluster,
+        compose,
+        decomposition,
+        ensemble,
+        feature_extraction,
+        impute,
+        linear_model,
+        model_selection,
+        naive_bayes,
+        neighbors,
+        neural_network,
+        pipeline,
+        preprocessing,
+        svm,
+        tree,
+    )
 
     reg_y = X[:, 0] * 2
     yield "random forest", ensemble.RandomForestClassifier(n_estimators=3, random_state=0).fit(X, Y)

@@ -7,9 +7,9 @@ import pickle
 import pickletools
 import struct
 
+import pickle_payloads as P
 import pytest
 
-import pickle_payloads as P
 from guardpolicy.scan.allowlist import danger, is_safe, py3_name
 from guardpolicy.scan.containers import keras_code, safetensors_error
 from guardpolicy.scan.detect import family, sniff

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from wheelhouse import build_wheelhouse
 
 from guardpolicy.model import Finding, IndexRef, PackageRef
 from guardpolicy.sources.interface import SourceError
@@ -23,7 +24,6 @@ from guardpolicy.sources.pylock import PylockSource
 from guardpolicy.sources.pyproject import PyprojectSource, resolve_groups
 from guardpolicy.sources.textpos import LineFinder, string_literals
 from guardpolicy.sources.uvlock import UvLockSource, uv_git_url
-from wheelhouse import build_wheelhouse
 
 LOCKS = Path(__file__).parent / "data" / "locks"
 SHA = "sha256:" + "a" * 64

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 
+from conftest import ROOT
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
-
-from conftest import ROOT
 
 LOCK = ROOT / "requirements" / "test.lock"
 

@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import run_guard
+
 from guardpolicy.errors import PolicyError
 from guardpolicy.policy import load_policy
 from guardpolicy.policy.trust import SYSTEM_DIR, floor_dirs, untrusted_reason

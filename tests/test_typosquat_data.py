@@ -53,6 +53,7 @@ def test_data_readme_names_every_file():
 def test_package_data_globs_cover_every_data_file():
     """pyproject's package-data must ship each file (``data/*`` does not recurse into folders)."""
     import fnmatch
+
     import tomllib
 
     conf = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))

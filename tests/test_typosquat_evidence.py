@@ -13,8 +13,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
 from conftest import ROOT, run_guard
+
 from guardpolicy.engine import CheckOptions, Engine
 from guardpolicy.model import IndexRef, PackageRef
 from guardpolicy.policy import load_policy

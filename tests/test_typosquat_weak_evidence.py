@@ -10,9 +10,14 @@ from __future__ import annotations
 import pytest
 
 from guardpolicy.similarity import data
-from guardpolicy.similarity.pypi import (MatchOptions, PypiIndex, namespace_siblings, numbered_siblings,
-                                         plural_pair, word_swap)
-
+from guardpolicy.similarity.pypi import (
+    MatchOptions,
+    PypiIndex,
+    namespace_siblings,
+    numbered_siblings,
+    plural_pair,
+    word_swap,
+)
 
 # ---- pure helpers -----------------------------------------------------------------------------
 

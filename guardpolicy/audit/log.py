@@ -25,8 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from ..facts import (findings_for, subject_digest, subject_kind, subject_name, subject_revision,
-                     subject_version, unmatched_findings, verdict_of)
+from ..facts import (
+    findings_for,
+    subject_digest,
+    subject_kind,
+    subject_name,
+    subject_revision,
+    subject_version,
+    unmatched_findings,
+    verdict_of,
+)
 from ..model import Decision, Finding
 
 #: file name under the user log directory when the policy names no path

@@ -86,9 +86,9 @@ def run(args: argparse.Namespace) -> int:
     """Check, print the report, return the exit code."""
     from dataclasses import replace
 
+    from ..audit import notify_decision
     from ..engine import CheckOptions, Engine
     from ..errors import UsageError
-    from ..audit import notify_decision
     from ..plugins import formats
     from ..sources.interface import SourceError
     from . import EXIT_DENIED, EXIT_OK, load_policy_from_args

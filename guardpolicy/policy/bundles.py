@@ -37,11 +37,12 @@ import os
 import re
 import sys
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
+
+import tomllib
 
 from ..durations import human_age, parse_duration
 from ..errors import PolicyError

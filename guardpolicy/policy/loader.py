@@ -14,19 +14,20 @@ import hashlib
 import json
 import os
 import re
-import tomllib
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
+import tomllib
+
 from ..errors import PolicyError
 from . import schema
+from .discovery import discover_project_refs
 from .locking import check_locks, locked_by
 from .merge import identity as _identity
 from .merge import merge_layers
 from .model import Layer, Policy, RuleSettings, Waiver
 from .paths import user_config_dir
-from .discovery import discover_project_refs
 from .positions import key_line
 
 DEFAULT_POLICY = "default"

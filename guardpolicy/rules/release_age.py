@@ -13,8 +13,8 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Optional
 
-from ..hookspecs import hookimpl
 from ..durations import human_age, parse_duration, parse_time  # noqa: F401  (tests and callers use them from here)
+from ..hookspecs import hookimpl
 from ..indexmeta import DEFAULT_INDEX, NotFound, file_versions, index_for, simple_json  # noqa: F401  (tests and callers use some from here)
 from ..model import Finding
 from . import Option, RuleInfo

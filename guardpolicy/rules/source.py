@@ -27,6 +27,7 @@ import os
 from urllib.parse import urlsplit
 
 from ..hookspecs import hookimpl
+
 # Hub endpoint matching lives in guardpolicy.hubids; re-exported here for callers and tests
 from ..hubids import HUB_ALIASES, effective_endpoint, endpoint_allowed, is_local_only, url_glob_matches  # noqa: F401
 from ..model import Finding

@@ -24,8 +24,8 @@ created days ago that imitates a top name is denied.
 from __future__ import annotations
 
 import fnmatch
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Optional, Tuple
 
 from ..durations import parse_duration

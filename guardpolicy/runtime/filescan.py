@@ -196,8 +196,8 @@ def enforce_file(path: str, operation: str, policy, subject: Optional[str] = Non
     the rules' fingerprint), so a later check of the same bytes costs a dictionary lookup.
     Raises ``PolicyViolation`` on a denial (quarantine is the caller's job).
     """
-    from . import gate
     from ..model import FileRef
+    from . import gate
 
     digest = file_digest(path)
     items = list(findings)

@@ -31,23 +31,37 @@ from __future__ import annotations
 
 import functools
 import inspect
-from dataclasses import replace
 import os
 import shutil
 import sys
 import tempfile
 import threading
 import types
+from dataclasses import replace
 from typing import Any, Iterable, Optional
 
 from ..errors import PolicyViolation
 from ..model import ModelRef
 from . import gate
 from .filescan import enforce_file, file_digest, quarantine
-from .hub_checks import (commit_from_path, file_subject, join_repo_path, load_lock, lock_commit_findings,
-                         lock_entry, lock_file_findings, lock_name_findings, lock_path, name_findings, needs_scan, parse_fs_path,
-                         parse_resolve_url,
-                         requested_revision, resolved_commit, walk_files)
+from .hub_checks import (
+    commit_from_path,
+    file_subject,
+    join_repo_path,
+    load_lock,
+    lock_commit_findings,
+    lock_entry,
+    lock_file_findings,
+    lock_name_findings,
+    lock_path,
+    name_findings,
+    needs_scan,
+    parse_fs_path,
+    parse_resolve_url,
+    requested_revision,
+    resolved_commit,
+    walk_files,
+)
 
 LIBRARY = "huggingface_hub"
 

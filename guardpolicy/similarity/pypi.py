@@ -17,8 +17,17 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .text import (PREFIXES, SUFFIXES, affix_cores, canonicalize, combo_splits, describe_edit, fold, fold_many,
-                   strip_trailing_version)
+from .text import (
+    PREFIXES,
+    SUFFIXES,
+    affix_cores,
+    canonicalize,
+    combo_splits,
+    describe_edit,
+    fold,
+    fold_many,
+    strip_trailing_version,
+)
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,15 @@ from typing import Iterator, List, Optional, Tuple, Union
 from urllib.parse import unquote, urlsplit
 
 # repo ids and endpoints live in guardpolicy.hubids; re-exported here for callers, tests and plugins
-from ..hubids import (_BAD_REF_CHARS, _PART, DEFAULT_ENDPOINT, effective_endpoint, normalize_endpoint,  # noqa: F401
-                      valid_repo_id, valid_revision)
+from ..hubids import (  # noqa: F401
+    _BAD_REF_CHARS,
+    _PART,
+    DEFAULT_ENDPOINT,
+    effective_endpoint,
+    normalize_endpoint,
+    valid_repo_id,
+    valid_revision,
+)
 from ..lockfile import LockError, read_lock
 from ..model import Finding, Location, ModelRef
 from .interface import Source, SourceError

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-
 from typing import Iterable, Iterator, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 

@@ -13,8 +13,17 @@ from typing import Iterator
 
 from ..model import Finding, Location
 from .interface import SourceError
-from .locks import (RegistryRefs, TomlLockSource, dependency_names, download_origin, hash_strings, iter_tables,
-                    resolved_package, unique, vcs_url)
+from .locks import (
+    RegistryRefs,
+    TomlLockSource,
+    dependency_names,
+    download_origin,
+    hash_strings,
+    iter_tables,
+    resolved_package,
+    unique,
+    vcs_url,
+)
 
 
 def _artifacts(entry: dict) -> list:

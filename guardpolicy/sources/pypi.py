@@ -50,7 +50,6 @@ class PypiTargetSource(Source):
         from packaging.requirements import InvalidRequirement
 
         from ..pep508 import parse_requirement
-
         from .requirements import pinned_version
 
         try:

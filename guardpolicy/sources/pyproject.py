@@ -22,7 +22,6 @@ def requirement_ref(text: str, location: Location, extra: Optional[Mapping] = No
     from packaging.requirements import InvalidRequirement
 
     from ..pep508 import parse_requirement
-
     from .requirements import pinned_version, url_hashes
 
     if not isinstance(text, str):

@@ -31,6 +31,7 @@ from typing import Iterable, Iterator, Mapping, Optional, Tuple
 
 from ..facts import pinned_version  # noqa: F401  (re-exported: sources and tests use it from here)
 from ..fileio import read_bytes_limited
+
 # file-name parsers live in guardpolicy.filenames; re-exported here for callers and tests
 from ..filenames import SDIST_SUFFIXES, WHEEL_RE, base_name, sdist_name_version  # noqa: F401
 from ..filenames import wheel_name_version as _wheel_name_version

@@ -14,7 +14,16 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from ..model import Finding, Location
 from .interface import SourceError
-from .locks import RegistryRefs, TomlLockSource, dependency_names, iter_tables, resolved_package, unique, uv_hash, vcs_url
+from .locks import (
+    RegistryRefs,
+    TomlLockSource,
+    dependency_names,
+    iter_tables,
+    resolved_package,
+    unique,
+    uv_hash,
+    vcs_url,
+)
 
 #: sources that are the user's own project tree, not something fetched
 OWN_SOURCES = ("editable", "virtual")

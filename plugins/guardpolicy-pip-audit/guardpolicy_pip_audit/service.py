@@ -59,8 +59,8 @@ class PipAuditService(VulnerabilitySource):
         """Ask the service about exactly ``name==version``."""
         import requests
         from packaging.version import InvalidVersion, Version
-        from pip_audit._service import ResolvedDependency, ServiceError
         from pip_audit._service import ConnectionError as AuditConnectionError
+        from pip_audit._service import ResolvedDependency, ServiceError
 
         try:
             dep = ResolvedDependency(name=name, version=Version(version))
