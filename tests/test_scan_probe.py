@@ -254,3 +254,16 @@ def test_strict_allows_everyday_data_files_but_not_unknown_binaries(tmp_path):
     blob = tmp_path / "blob.bin"
     blob.write_bytes(bytes(range(7, 256)) * 8)
     assert run_guard("scan", blob, "--policy", "strict", cwd=tmp_path).returncode == 1
+
+
+def test_a_folder_with_more_files_than_the_limit_is_not_passed(tmp_path):
+    from guardpolicy.scan.limits import ScanLimits
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(5):
+        (folder / f"f{i}.txt").write_text("plain text\n")
+    assert scan_path(folder, limits=ScanLimits(max_files=10)) == []
+    found = scan_path(folder, limits=ScanLimits(max_files=3))
+    assert [f.subject for f in found] == [str(folder)] and "not fully scanned" in found[0].message
+    assert found[0].action is None  # the rule's action: denied, never a warning

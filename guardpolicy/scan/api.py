@@ -62,6 +62,9 @@ def iter_files(path: str, max_files: int = DEFAULT_LIMITS.max_files) -> Iterator
                 continue  # FIFOs, sockets, devices, dangling links: nothing a loader reads as a model
             count += 1
             if count > max_files:
+                # more files than the limit: the folder itself is yielded, so the scan reports it as
+                # not fully scanned (denied) instead of passing the files it never looked at
+                yield os.fsdecode(path)
                 return
             yield full
     for folder in unlisted:

@@ -123,9 +123,11 @@ class Scanner:
         try:
             st = os.stat(path)
             if stat.S_ISDIR(st.st_mode):
-                # a folder handed over by a walk that could not list it: its files were not seen
+                # a folder handed over by a walk that could not list it, or that held more files than
+                # max_files: its (other) files were not seen
                 os.listdir(path)
-                report.problems.append(Problem("io", "cannot read: folder contents not scanned"))
+                report.problems.append(Problem("io", "folder not fully scanned: it cannot be listed, or it holds more "
+                                                          f"files than max_files ({self.limits.max_files})"))
                 return report
             if not stat.S_ISREG(st.st_mode):
                 # a pipe or device: nothing fixed to judge, and opening a pipe could block
