@@ -92,6 +92,25 @@ def _varint(data, pos: int, end: int) -> Tuple[int, int]:
     raise _Malformed("varint longer than 10 bytes")
 
 
+def _tag(data, pos: int, end: int, budget: List[int]) -> Tuple[int, int, int]:
+    """The next field's ``(number, wire type, position after its tag)``, charged to ``budget``."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _Limit()
+    tag, pos = _varint(data, pos, end)
+    if tag >> 3 == 0:
+        raise _Malformed("field number 0")
+    return tag >> 3, tag & 7, pos
+
+
+def _length(data, pos: int, end: int) -> Tuple[int, int]:
+    """A length-delimited field's ``(size, start of its bytes)``; the bytes must fit in the message."""
+    n, pos = _varint(data, pos, end)
+    if pos + n > end:
+        raise _Malformed("field runs past the end of its message")
+    return n, pos
+
+
 def _skip(data, pos: int, end: int, wire: int, field: int, budget: List[int]) -> int:
     """Step over one field's value; a group (wire type 3) up to its matching end-group tag."""
     if wire == 0:
@@ -106,13 +125,7 @@ def _skip(data, pos: int, end: int, wire: int, field: int, budget: List[int]) ->
     elif wire == 3:
         groups = [field]
         while groups:
-            budget[0] -= 1
-            if budget[0] < 0:
-                raise _Limit()
-            tag, pos = _varint(data, pos, end)
-            f, w = tag >> 3, tag & 7
-            if f == 0:
-                raise _Malformed("field number 0")
+            f, w, pos = _tag(data, pos, end, budget)
             if w == 4:
                 if f != groups.pop():
                     raise _Malformed("unmatched end-group")
@@ -134,17 +147,9 @@ def _tensor(data, pos: int, end: int, budget: List[int]) -> Tuple[str, List[str]
     """A TensorProto's name and every value of an external-data entry keyed ``location``."""
     name, locations = "", []
     while pos < end:
-        budget[0] -= 1
-        if budget[0] < 0:
-            raise _Limit()
-        tag, pos = _varint(data, pos, end)
-        field, wire = tag >> 3, tag & 7
-        if field == 0:
-            raise _Malformed("field number 0")
+        field, wire, pos = _tag(data, pos, end, budget)
         if wire == 2 and field in (_TENSOR_NAME, _TENSOR_EXTERNAL):
-            n, pos = _varint(data, pos, end)
-            if pos + n > end:
-                raise _Malformed("field runs past the end of its message")
+            n, pos = _length(data, pos, end)
             if field == _TENSOR_NAME:
                 name = _text(data, pos, min(pos + n, pos + 256))
             else:
@@ -161,17 +166,9 @@ def _entry_locations(data, pos: int, end: int, budget: List[int]) -> List[str]:
     """Values of a StringStringEntryProto whose key is ``location`` (repeated fields: every one counts)."""
     keys, values = [], []
     while pos < end:
-        budget[0] -= 1
-        if budget[0] < 0:
-            raise _Limit()
-        tag, pos = _varint(data, pos, end)
-        field, wire = tag >> 3, tag & 7
-        if field == 0:
-            raise _Malformed("field number 0")
+        field, wire, pos = _tag(data, pos, end, budget)
         if wire == 2 and field in (1, 2):
-            n, pos = _varint(data, pos, end)
-            if pos + n > end:
-                raise _Malformed("field runs past the end of its message")
+            n, pos = _length(data, pos, end)
             (keys if field == 1 else values).append(_text(data, pos, pos + min(n, _MAX_LOCATION)))
             pos += n
         else:
@@ -200,20 +197,12 @@ def external_locations(data, start: int, end: int) -> Tuple[List[Tuple[str, str,
             kind, pos, stop, depth = stack.pop()
             children = _CHILDREN[kind]
             while pos < stop:
-                budget[0] -= 1
-                if budget[0] < 0:
-                    raise _Limit()
-                tag, pos = _varint(data, pos, stop)
-                field, wire = tag >> 3, tag & 7
-                if field == 0:
-                    raise _Malformed("field number 0")
+                field, wire, pos = _tag(data, pos, stop, budget)
                 child = children.get(field)
                 if wire != 2 or child is None:
                     pos = _skip(data, pos, stop, wire, field, budget)
                     continue
-                n, pos = _varint(data, pos, stop)
-                if pos + n > stop:
-                    raise _Malformed("field runs past the end of its message")
+                n, pos = _length(data, pos, stop)
                 if child == _TENSOR:
                     name, locations = _tensor(data, pos, pos + n, budget)
                     found.extend((name, loc, pos - start) for loc in locations)
