@@ -107,30 +107,19 @@ def load_scan_policy(args):
     env = dict(os.environ)
     if getattr(args, "mode", None):
         env["GUARD_MODE"] = args.mode
-    variant = ("scan", args.policy)
-    cached = env.get("GUARD_CACHE", "1") != "0"
-    if cached:
-        hit = policy_cache.lookup(env, variant=variant)
-        if hit is not None:
-            return hit.policy
-    try:
-        before, dists = (policy_cache.inputs(env, variant=variant), policy_cache.distributions()) if cached else (None, None)
-    except Exception:  # a changed pinned policy, say: the load below reports it
-        before = None
-    from ..errors import PolicyError
-    from ..policy import load_policy
-    from ..policy.trust import _said, said_since
 
-    mark = len(_said)
-    try:
-        policy = load_policy(args.policy, env=env, rules=lean_rules())
-    except PolicyError as exc:
-        if exc.key and exc.key.startswith(("rules", "waivers")):
-            return load_policy(args.policy, env=env)
-        raise
-    if before is not None and policy.section("cache").get("enabled", True) is not False:
-        policy_cache.store(policy, before, env, None, "", (), (), said_since(mark), dists, variant=variant)
-    return policy
+    def load():
+        from ..errors import PolicyError
+        from ..policy import load_policy  # lazy: a cache hit needs no TOML loader
+
+        try:
+            return load_policy(args.policy, env=env, rules=lean_rules())
+        except PolicyError as exc:
+            if exc.key and exc.key.startswith(("rules", "waivers")):
+                return load_policy(args.policy, env=env)
+            raise
+
+    return policy_cache.through(env, load, variant=("scan", args.policy))[0]
 
 
 def notify(decision, policy) -> None:

@@ -45,30 +45,22 @@ def _load(env):
     global _fingerprint, _observers
     from . import policy_cache
 
-    real_env = os.environ if env is None else env
-    before = None
-    if real_env.get("GUARD_CACHE", "1") != "0":
-        hit = policy_cache.lookup(real_env)
-        if hit is not None:
-            _fingerprint, _observers = hit.fingerprint, hit.observers
-            _fingerprint_files[:] = hit.fingerprint_files
-            return hit.policy
-        try:
-            before, dists = policy_cache.inputs(real_env), policy_cache.distributions()
-        except Exception:  # e.g. a changed pinned policy: the full load below says what is wrong
-            before = None
-    from ..policy import load_policy
-    from ..policy.trust import _said, said_since
+    def load():
+        from ..policy import load_policy  # lazy: a cache hit needs no TOML loader
 
-    mark = len(_said)
-    policy = load_policy(env=env)
-    if before is not None and policy.section("cache").get("enabled", True) is not False:
+        return load_policy(env=env)
+
+    def describe(policy) -> tuple:
         from ..plugins import get_plugin_manager
 
         pm = get_plugin_manager()
         observers = tuple(impl.plugin_name for impl in pm.hook.guard_decision_made.get_hookimpls())
-        policy_cache.store(policy, before, real_env, None, rules_fingerprint(), tuple(_fingerprint_files),
-                           observers, said_since(mark), dists)
+        return rules_fingerprint(), tuple(_fingerprint_files), observers
+
+    policy, hit = policy_cache.through(os.environ if env is None else env, load, describe=describe)
+    if hit is not None:
+        _fingerprint, _observers = hit.fingerprint, hit.observers
+        _fingerprint_files[:] = hit.fingerprint_files
     return policy
 
 

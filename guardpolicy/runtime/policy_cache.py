@@ -33,7 +33,7 @@ import stat
 import sys
 import time
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, Tuple
 
 from ..distributions import dist_folders, distributions, same_plugins
 
@@ -177,10 +177,18 @@ class Hit:
 
 def lookup(env: Mapping[str, str], cwd: Optional[Path] = None, variant: tuple = ()) -> Optional[Hit]:
     """The cached policy for this process's inputs, or ``None`` (any difference or doubt is a miss)."""
+    try:
+        key = _key(inputs(env, cwd, variant))
+    except Exception:  # e.g. a changed pinned policy: a miss, and the full load says what is wrong
+        return None
+    return _lookup(env, key)
+
+
+def _lookup(env: Mapping[str, str], key: str) -> Optional[Hit]:
+    """``lookup`` for inputs already digested into ``key``."""
     from ..policy.plain import from_plain
 
     try:
-        key = _key(inputs(env, cwd, variant))
         entry = _read(_folder(env)).get(key)
         if not isinstance(entry, dict):
             return None
@@ -196,12 +204,41 @@ def lookup(env: Mapping[str, str], cwd: Optional[Path] = None, variant: tuple = 
         policy = from_plain(entry["policy"])
     except Exception:  # a cache must never decide: every failure is a miss and the full load runs
         return None
-    from ..policy.trust import say
+    from ..notices import say
 
     for message in entry.get("said", ()):
         say(message)
     return Hit(policy, entry["fingerprint"], tuple(path for path, *_ in entry["plugins"]),
                tuple(entry.get("observers", ())))
+
+
+def through(env: Mapping[str, str], load: Callable[[], Any], variant: tuple = (),
+            describe: Optional[Callable[[Any], tuple]] = None) -> Tuple[Any, Optional[Hit]]:
+    """``(policy, hit)``: the cached policy when its inputs are unchanged, else ``(load(), None)``
+    stored for the next process. ``describe(policy)`` gives the entry's ``(rules fingerprint,
+    plugin files, decision observers)`` (none by default). ``GUARD_CACHE=0`` only loads.
+
+    The inputs are taken once, before the load: a change while it runs leaves the entry unstored
+    (``store`` compares them again).
+    """
+    if env.get("GUARD_CACHE", "1") == "0":
+        return load(), None
+    try:
+        before = inputs(env, None, variant)
+    except Exception:  # e.g. a changed pinned policy: the full load below says what is wrong
+        return load(), None
+    hit = _lookup(env, _key(before))
+    if hit is not None:
+        return hit.policy, hit
+    from ..notices import _said, said_since
+
+    dists, mark = distributions(), len(_said)
+    policy = load()
+    if policy.section("cache").get("enabled", True) is not False:
+        fingerprint, plugin_files, observers = describe(policy) if describe else ("", (), ())
+        store(policy, before, env, None, fingerprint, plugin_files, observers, said_since(mark), dists,
+              variant=variant)
+    return policy, None
 
 
 def valid_until(policy, env: Mapping[str, str]) -> Optional[float]:
