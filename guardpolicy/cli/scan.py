@@ -184,12 +184,15 @@ def scan_files(files: list, scanner, scan_pickles: bool, formats_ok, unreadable:
 
     from ..scan.api import without_referenced_data
 
+    def scan(share: list, references: set) -> list:
+        return [f for file in share for f in scan_one(scanner, file, scan_pickles, formats_ok, unreadable,
+                                                      references, unknown)]
+
     refs: set = set()
     if workers <= 0:
         workers = min(os.cpu_count() or 1, MAX_WORKERS) if len(files) >= PARALLEL_FROM else 1
     if workers <= 1 or not hasattr(os, "fork"):
-        found = [f for file in files for f in scan_one(scanner, file, scan_pickles, formats_ok, unreadable, refs, unknown)]
-        return without_referenced_data(found, refs)
+        return without_referenced_data(scan(files, refs), refs)
     size = -(-len(files) // workers)
     shares = [files[i:i + size] for i in range(0, len(files), size)]
     children = []
@@ -203,8 +206,7 @@ def scan_files(files: list, scanner, scan_pickles: bool, formats_ok, unreadable:
             try:
                 os.close(read_end)
                 mine: set = set()
-                found = [_plain(f) for file in share for f in scan_one(scanner, file, scan_pickles, formats_ok,
-                                                                         unreadable, mine, unknown)]
+                found = [_plain(f) for f in scan(share, mine)]
                 blob = memoryview(marshal.dumps((found, sorted(mine))))
                 while blob:
                     blob = blob[os.write(write_end, blob):]
@@ -213,25 +215,19 @@ def scan_files(files: list, scanner, scan_pickles: bool, formats_ok, unreadable:
                 os._exit(status)
         os.close(write_end)
         children.append((pid, read_end, share))
-    out = [f for file in shares[0] for f in scan_one(scanner, file, scan_pickles, formats_ok, unreadable, refs, unknown)]
+    out = scan(shares[0], refs)
     for pid, read_end, share in children:
-        chunks = []
         with os.fdopen(read_end, "rb") as fh:
-            while True:
-                chunk = fh.read(1 << 16)
-                if not chunk:
-                    break
-                chunks.append(chunk)
+            answer = fh.read()  # to end of file: the worker closed its end when it left
         _, status = os.waitpid(pid, 0)
         try:
             if status != 0:
                 raise ValueError(f"worker exited with status {status}")
-            found, theirs = marshal.loads(b"".join(chunks))
+            found, theirs = marshal.loads(answer)
             out.extend(_finding(t) for t in found)
             refs.update(theirs)
         except (ValueError, EOFError, TypeError):
-            out.extend(f for file in share for f in scan_one(scanner, file, scan_pickles, formats_ok, unreadable,
-                                                              refs, unknown))
+            out.extend(scan(share, refs))
     return without_referenced_data(out, refs)
 
 
