@@ -126,16 +126,10 @@ def notify(decision, policy) -> None:
     """Tell the decision observers: the built-in audit log directly when no other distribution
     provides plugins (loading the plugin manager would be most of a one-file scan), else every
     observer through the plugin manager."""
+    from ..audit import notify_decision
     from ..distributions import third_party_providers
 
-    if third_party_providers():
-        from ..audit import notify_decision
-
-        notify_decision(decision, policy)
-        return
-    from ..audit.log import write_decision
-
-    write_decision(decision, list(decision.checked), policy)
+    notify_decision(decision, policy, observers=None if third_party_providers() else ("audit-log",))
 
 
 #: below this many files one process scans them all (forking costs more than it saves)

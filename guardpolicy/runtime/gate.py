@@ -199,19 +199,9 @@ def _all_cached(subjects: list, operation: str, policy):
 
     decision = Decision("allow", checked=tuple(subjects), mode=policy.mode, policy_digest=policy.digest,
                         origin="runtime", operation=operation)
-    if _observers is not None and set(_observers) <= {"audit-log"}:
-        # the plugins were not loaded (a cached policy) and only the built-in audit log listens
-        if _observers:
-            try:
-                from ..audit.log import write_decision
+    from ..audit import notify_decision
 
-                write_decision(decision, list(decision.checked), policy)
-            except Exception as exc:  # like notify_decision: an observer never turns a decision into a crash
-                print(f"guard: warning: a decision observer failed: {exc.__class__.__name__}: {exc}", file=sys.stderr)
-    else:
-        from ..audit import notify_decision
-
-        notify_decision(decision, policy)
+    notify_decision(decision, policy, observers=_observers)  # a cached policy says who listens
     return decision
 
 
