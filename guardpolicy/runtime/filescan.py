@@ -10,6 +10,7 @@ so a hot path never re-hashes a multi-GB checkpoint that did not change.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import sys
@@ -100,19 +101,15 @@ def _scanner():
     return scan_path
 
 
-_available: list = []
-
-
+@functools.lru_cache(maxsize=1)
 def scanner_available() -> bool:
     """Whether ``guardpolicy.scan`` can be imported, without importing it (a cached allow needs no scanner)."""
-    if not _available:
-        import importlib.util
+    import importlib.util
 
-        try:
-            _available.append(importlib.util.find_spec("guardpolicy.scan") is not None)
-        except (ImportError, ValueError):
-            _available.append(False)
-    return _available[0]
+    try:
+        return importlib.util.find_spec("guardpolicy.scan") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def scan_file(path: str, policy, subject: Optional[str] = None) -> list:
