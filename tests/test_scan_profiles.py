@@ -24,6 +24,10 @@ import zoneinfo
 
 import pytest
 
+# fits and pickles hundreds of real scikit-learn, pandas and scipy objects (and importing them costs
+# each test worker seconds): runs with the slow set, which CI runs in full
+pytestmark = pytest.mark.slow
+
 np = pytest.importorskip("numpy")
 pd = pytest.importorskip("pandas")
 joblib = pytest.importorskip("joblib")
